@@ -1,0 +1,1 @@
+"""provenance: evidence of AI generation in video and images."""

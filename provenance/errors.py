@@ -1,0 +1,36 @@
+"""Exception hierarchy.
+
+Every exception the library raises on purpose derives from :class:`ProvenanceError`; each
+subclass also derives from the builtin that matches its nature, so callers that already catch
+``ValueError`` or ``OSError`` keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "MediaError",
+    "NetworkError",
+    "ProvenanceError",
+    "TrustListError",
+]
+
+
+class ProvenanceError(Exception):
+    """Root of every error raised by the provenance library."""
+
+
+class InputError(ProvenanceError, ValueError):
+    """The input path or bytes cannot be used (missing, a directory, unreadable, empty)."""
+
+
+class MediaError(ProvenanceError, ValueError):
+    """The input is not media that can be decoded (truncated, corrupt, or not media at all)."""
+
+
+class TrustListError(ProvenanceError, ValueError):
+    """A trust anchor file or trust directory is invalid (for example PEM that does not parse)."""
+
+
+class NetworkError(ProvenanceError, OSError):
+    """A network operation the user asked for explicitly (such as a trust-list update) failed."""

@@ -1,0 +1,534 @@
+"""The evidence model: typed, frozen results of a check.
+
+A :class:`Report` holds independent pieces of evidence (media facts, Content Credentials,
+watermarks) and a :class:`Verdict` derived from them by explicit rules. Absence of a signal is a
+result, never an exception, and "could not check" is an explicit state with a reason.
+
+Every class converts to plain JSON-ready data with ``to_dict()`` and back with ``from_dict()``;
+the JSON Schema shipped in ``provenance/schema/report.schema.json`` describes that data and is
+generated from these classes (see :func:`json_schema`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AIDeclaration",
+    "AISignal",
+    "Action",
+    "CheckError",
+    "CredentialsEvidence",
+    "CredentialsState",
+    "Ingredient",
+    "Integrity",
+    "ManifestSummary",
+    "MediaInfo",
+    "MediaKind",
+    "Report",
+    "SignalLocation",
+    "Signer",
+    "SoftBinding",
+    "StatusKind",
+    "TrustSnapshot",
+    "TrustSource",
+    "TrustStatus",
+    "ValidationCode",
+    "Verdict",
+    "VerdictCode",
+    "WatermarkEvidence",
+    "WatermarkSegment",
+    "WatermarkState",
+    "json_schema",
+    "load_schema",
+]
+
+SCHEMA_VERSION = "1.0"
+
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class MediaKind(enum.StrEnum):
+    """What kind of media a file holds."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+    AUDIO = "audio"
+    OTHER = "other"
+
+
+class CredentialsState(enum.StrEnum):
+    """Whether Content Credentials could be looked for, and what was found."""
+
+    PRESENT = "present"
+    """A manifest store was found and validated."""
+    ABSENT = "absent"
+    """The format can carry credentials and none were found (this proves nothing)."""
+    NOT_EMBEDDABLE = "not_embeddable"
+    """The container cannot carry C2PA (WebM, Matroska, MPEG-TS): not an error."""
+    REMOTE = "remote"
+    """Only a reference to a remote manifest was found; it was not fetched or verified."""
+    CORRUPT = "corrupt"
+    """A manifest is present but could not be parsed (the message says why)."""
+    UNSUPPORTED = "unsupported"
+    """The input cannot be verified as given (for example a bare fMP4 fragment)."""
+    NOT_CHECKED = "not_checked"
+    """The check did not run (the input could not be read); the report's errors say why."""
+
+
+class Integrity(enum.StrEnum):
+    """Whether the manifest signature and hard bindings (content hashes) check out."""
+
+    INTACT = "intact"
+    TAMPERED = "tampered"
+    MALFORMED = "malformed"
+    INCOMPLETE = "incomplete"
+    """Cannot be decided from the given bytes alone (an fMP4 init segment without fragments)."""
+    NOT_APPLICABLE = "not_applicable"
+
+
+class TrustStatus(enum.StrEnum):
+    """Whether the signer chains to a trust anchor that was loaded."""
+
+    TRUSTED = "trusted"
+    UNTRUSTED = "untrusted"
+    SIGNER_INVALID = "signer_invalid"
+    """The signing certificate is expired, revoked or breaks the C2PA certificate profile."""
+    NOT_APPLICABLE = "not_applicable"
+
+
+class TrustSource(enum.StrEnum):
+    """Where a trust anchor came from. Each source is reported under its own label."""
+
+    OFFICIAL = "official"
+    """The official C2PA Trust List."""
+    INTERIM = "interim"
+    """The legacy (frozen) interim list that the public Verify site still uses."""
+    USER = "user"
+    """Anchors the user added."""
+    NONE = "none"
+
+
+class AIDeclaration(enum.StrEnum):
+    """What the credentials declare about generative AI, strongest first."""
+
+    GENERATIVE_AI = "generative_ai"
+    CONTAINS_AI = "contains_ai"
+    POSSIBLY_AI = "possibly_ai"
+    CAPTURE = "capture"
+    OTHER = "other"
+    NONE = "none"
+
+
+class SignalLocation(enum.StrEnum):
+    """Where in the manifest store a manifest sits, seen from the active manifest."""
+
+    ACTIVE = "active_manifest"
+    PARENT = "parent"
+    INGREDIENT = "component_ingredient"
+    UNLINKED = "unlinked_manifest"
+
+
+class StatusKind(enum.StrEnum):
+    """The C2PA validation-status kind of a code."""
+
+    SUCCESS = "success"
+    INFORMATIONAL = "informational"
+    FAILURE = "failure"
+
+
+class WatermarkState(enum.StrEnum):
+    """Outcome of one watermark detector."""
+
+    DETECTED = "detected"
+    NOT_DETECTED = "not_detected"
+    INCONCLUSIVE = "inconclusive"
+    NOT_CHECKED = "not_checked"
+
+
+class VerdictCode(enum.StrEnum):
+    """Verdict codes, derived by the rules in :mod:`provenance.verdict`."""
+
+    AI_DECLARED = "ai_declared"
+    AI_EDITED = "ai_edited"
+    AI_POSSIBLE = "ai_possible"
+    AI_WATERMARK = "ai_watermark"
+    CREDENTIALS_TAMPERED = "credentials_tampered"
+    CREDENTIALS_INVALID = "credentials_invalid"
+    CREDENTIALS_REMOTE = "credentials_remote"
+    CREDENTIALS_UNTRUSTED = "credentials_untrusted"
+    CREDENTIALS_VALID_NO_AI = "credentials_valid_no_ai"
+    NO_SIGNAL = "no_signal"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+class _Serialisable:
+    """Mixin: ``to_dict()`` / ``from_dict()`` driven by the dataclass type hints."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain JSON-ready data (enums as their values, tuples as lists)."""
+        return typing.cast(dict[str, Any], _dump(self))
+
+    @classmethod
+    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
+        """Rebuild an instance from data produced by :meth:`to_dict`."""
+        return typing.cast(_T, _load(cls, data))
+
+
+def _dump(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_dump(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _dump(item) for key, item in value.items()}
+    return value
+
+
+def _load(annotation: Any, data: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if data is None:
+            return None
+        return _load(members[0], data)
+    if origin is tuple:
+        item_type = get_args(annotation)[0]
+        return tuple(_load(item_type, item) for item in data)
+    if origin in (dict, Mapping) or annotation is dict:
+        args = get_args(annotation)
+        value_type = args[1] if args else Any
+        return {key: _load(value_type, item) for key, item in data.items()}
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return annotation(data)
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        hints = get_type_hints(annotation)
+        kwargs = {}
+        for f in dataclasses.fields(annotation):
+            if f.name in data:
+                kwargs[f.name] = _load(hints[f.name], data[f.name])
+        return annotation(**kwargs)
+    if annotation is float and isinstance(data, int):
+        return float(data)
+    return data
+
+
+# --------------------------------------------------------------------------- media
+
+
+@dataclass(frozen=True)
+class MediaInfo(_Serialisable):
+    """Facts about the file's media, read with PyAV (video, audio) or OpenCV (images)."""
+
+    kind: MediaKind
+    container: str | None
+    """Demuxer or image format name, e.g. ``mov,mp4,m4a,3gp,3g2,mj2`` or ``jpeg``."""
+    size_bytes: int
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    duration_seconds: float | None = None
+    frame_count: int | None = None
+    frame_count_estimated: bool = False
+    """True when the container does not state a frame count and it was derived from fps x duration."""
+    rotation_degrees: int = 0
+    has_audio: bool = False
+    pixel_format: str | None = None
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+@dataclass(frozen=True)
+class ValidationCode(_Serialisable):
+    """One C2PA validation status code with a plain-language explanation."""
+
+    code: str
+    kind: StatusKind
+    explanation: str
+    """Our plain-language explanation of the code."""
+    detail: str | None = None
+    """The SDK's own message for this occurrence."""
+    url: str | None = None
+    scope: str = "active_manifest"
+    """``active_manifest`` or ``ingredient``."""
+
+
+@dataclass(frozen=True)
+class Signer(_Serialisable):
+    """Who signed a manifest, as read from its signature."""
+
+    issuer: str | None = None
+    common_name: str | None = None
+    serial_number: str | None = None
+    algorithm: str | None = None
+    signing_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Action(_Serialisable):
+    """One action from a ``c2pa.actions`` assertion."""
+
+    action: str
+    digital_source_type: str | None = None
+    software_agent: str | None = None
+    description: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class Ingredient(_Serialisable):
+    """An ingredient a manifest lists."""
+
+    title: str | None = None
+    relationship: str | None = None
+    format: str | None = None
+    manifest_label: str | None = None
+
+
+@dataclass(frozen=True)
+class ManifestSummary(_Serialisable):
+    """One manifest of the store: the history of the asset, one step each."""
+
+    label: str
+    location: SignalLocation
+    claim_generator: str | None = None
+    title: str | None = None
+    format: str | None = None
+    signer: Signer | None = None
+    actions: tuple[Action, ...] = ()
+    ingredients: tuple[Ingredient, ...] = ()
+
+
+@dataclass(frozen=True)
+class AISignal(_Serialisable):
+    """One piece of AI-related declaration found in the credentials."""
+
+    signal: str
+    """C2PA conformance signal name (fullyGenAIMedia, partlyGenAICreation, capturedMedia, ...)."""
+    category: AIDeclaration
+    location: SignalLocation
+    manifest_label: str
+    field: str
+    """Where the value came from: digitalSourceType, softwareAgent, description or claim_generator."""
+    value: str
+    """The normalised value (last path segment of a digitalSourceType URI)."""
+    raw_value: str
+    action: str | None = None
+    software_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class SoftBinding(_Serialisable):
+    """A soft-binding (watermark or fingerprint) reference declared in a manifest."""
+
+    algorithm: str
+    manifest_label: str
+    scope: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustSnapshot(_Serialisable):
+    """Which trust material a check used, and how old it is."""
+
+    lists: tuple[TrustSource, ...] = ()
+    directory: str | None = None
+    snapshot_date: str | None = None
+    age_days: int | None = None
+    date_source: str = "none"
+    """``recorded`` (by ``provenance trust update``), ``file_mtime`` or ``none``."""
+    anchor_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CredentialsEvidence(_Serialisable):
+    """Content Credentials (C2PA) evidence. Integrity and trust are separate questions."""
+
+    state: CredentialsState
+    integrity: Integrity = Integrity.NOT_APPLICABLE
+    trust: TrustStatus = TrustStatus.NOT_APPLICABLE
+    trust_source: TrustSource = TrustSource.NONE
+    validation_state: str | None = None
+    """The SDK's overall state: ``Trusted``, ``Valid`` or ``Invalid``."""
+    ai_declaration: AIDeclaration = AIDeclaration.NONE
+    ai_signals: tuple[AISignal, ...] = ()
+    signer: Signer | None = None
+    claim_generator: str | None = None
+    title: str | None = None
+    active_manifest: str | None = None
+    manifest_count: int = 0
+    history: tuple[ManifestSummary, ...] = ()
+    validation_codes: tuple[ValidationCode, ...] = ()
+    soft_bindings: tuple[SoftBinding, ...] = ()
+    remote_manifest_url: str | None = None
+    embedded: bool | None = None
+    thumbnail: str | None = None
+    """Resource identifier of the active manifest's thumbnail, when there is one."""
+    trust_snapshot: TrustSnapshot | None = None
+    message: str | None = None
+    """Plain-language note: why the state is what it is, or the SDK's error message."""
+
+
+# --------------------------------------------------------------------------- watermarks
+
+
+@dataclass(frozen=True)
+class WatermarkSegment(_Serialisable):
+    """A stretch of time with one watermark decision."""
+
+    start_seconds: float
+    end_seconds: float
+    detected: bool
+    statistic: float | None = None
+
+
+@dataclass(frozen=True)
+class WatermarkEvidence(_Serialisable):
+    """One watermark detector's result for one mark (filled by the watermark detectors)."""
+
+    detector: str
+    state: WatermarkState
+    mark: str | None = None
+    statistic: float | None = None
+    p_value: float | None = None
+    threshold: float | None = None
+    false_positive_rate: float | None = None
+    """The detector's calibrated false-positive rate at its threshold."""
+    hypothesis: str | None = None
+    hypotheses_tested: int = 0
+    frames_used: int = 0
+    segments: tuple[WatermarkSegment, ...] = ()
+    message: str | None = None
+
+
+# --------------------------------------------------------------------------- verdict and report
+
+
+@dataclass(frozen=True)
+class Verdict(_Serialisable):
+    """The conclusion drawn from the evidence by explicit rules."""
+
+    code: VerdictCode
+    summary: str
+    labels: tuple[VerdictCode, ...] = ()
+    """Every verdict code whose rule matched, the primary one first."""
+    reasons: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckError(_Serialisable):
+    """Something that stopped part of a check, with a message that says what to do."""
+
+    stage: str
+    """``input``, ``media``, ``credentials`` or ``watermark``."""
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Report(_Serialisable):
+    """Everything one check found about one file."""
+
+    path: str
+    sha256: str | None
+    size_bytes: int | None
+    media: MediaInfo | None
+    credentials: CredentialsEvidence
+    watermarks: tuple[WatermarkEvidence, ...]
+    verdict: Verdict
+    errors: tuple[CheckError, ...]
+    tool_version: str
+    engine_versions: Mapping[str, str]
+    checked_at: str
+    elapsed_seconds: float
+    schema_version: str = SCHEMA_VERSION
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Serialise to JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        """Parse JSON text produced by :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+
+def _schema_for(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        inner = _schema_for(members[0], definitions)
+        return {"anyOf": [inner, {"type": "null"}]}
+    if origin is tuple:
+        return {"type": "array", "items": _schema_for(get_args(annotation)[0], definitions)}
+    if origin in (dict, Mapping):
+        value_type = get_args(annotation)[1]
+        return {"type": "object", "additionalProperties": _schema_for(value_type, definitions)}
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        definitions.setdefault(
+            annotation.__name__, {"type": "string", "enum": [m.value for m in annotation]}
+        )
+        return {"$ref": f"#/$defs/{annotation.__name__}"}
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        if annotation.__name__ not in definitions:
+            definitions[annotation.__name__] = {}  # placeholder against recursion
+            hints = get_type_hints(annotation)
+            fields = dataclasses.fields(annotation)
+            definitions[annotation.__name__] = {
+                "type": "object",
+                "description": (annotation.__doc__ or "").strip().splitlines()[0],
+                "properties": {f.name: _schema_for(hints[f.name], definitions) for f in fields},
+                "required": [f.name for f in fields],
+                "additionalProperties": False,
+            }
+        return {"$ref": f"#/$defs/{annotation.__name__}"}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    if annotation in simple:
+        return {"type": simple[annotation]}
+    raise TypeError(f"no JSON Schema mapping for {annotation!r}")
+
+
+def json_schema() -> dict[str, Any]:
+    """Build the JSON Schema of :class:`Report` from the dataclasses (the shipped file's source)."""
+    definitions: dict[str, Any] = {}
+    root = _schema_for(Report, definitions)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://provenance-checker.invalid/schema/report-{SCHEMA_VERSION}.json",
+        "title": "provenance-checker report",
+        **root,
+        "$defs": dict(sorted(definitions.items())),
+    }
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the JSON Schema shipped with the package."""
+    text = resources.files("provenance").joinpath("schema/report.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
