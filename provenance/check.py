@@ -1,0 +1,280 @@
+"""The check pipeline: one file (or bytes) in, one :class:`~provenance.report.Report` out.
+
+path -> input checks and sha256 -> sniff -> media probe -> Content Credentials -> verdict.
+Every stage's failure becomes a :class:`~provenance.report.CheckError` in the report: a check
+never raises for a bad file, so a batch always finishes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import os
+import platform
+import stat
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provenance._version import __version__
+from provenance.credentials.reader import read_credentials
+from provenance.credentials.trust import TrustMaterial, load_trust
+from provenance.errors import MediaError
+from provenance.media.bmff import is_fragmented_init
+from provenance.media.probe import probe
+from provenance.media.sniff import sniff_path
+from provenance.report import (
+    CheckError,
+    CredentialsEvidence,
+    CredentialsState,
+    MediaInfo,
+    Report,
+    TrustSource,
+)
+from provenance.verdict import derive_verdict
+
+__all__ = ["MEDIA_SUFFIXES", "CheckOptions", "check", "check_bytes", "engine_versions", "iter_media_files"]
+
+#: File suffixes a folder walk picks up (content is still sniffed; the suffix only selects).
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".mts", ".m2ts", ".3gp",
+        ".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif",
+        ".jxl", ".bmp", ".dng", ".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa",
+    }
+)
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How to check. The defaults are offline, with every trust list that is installed."""
+
+    trust_dir: Path | None = None
+    """Trust directory (default: ``$PROVENANCE_TRUST_DIR`` or the user data directory)."""
+    trust_sources: tuple[TrustSource, ...] | None = None
+    """Which trust sources to use; ``None`` means all installed, ``()`` means none."""
+    extra_anchors: tuple[Path, ...] = ()
+    """PEM files of extra user anchors for this check."""
+    sidecar: Path | None = None
+    """A detached ``.c2pa`` manifest store for the asset."""
+    fragments: tuple[Path, ...] = ()
+    """fMP4 fragments that belong to the init segment being checked."""
+    fetch_remote: bool = False
+    """Fetch remote manifests over the network (off: checks are offline by default)."""
+    probe_media: bool = True
+    """Read media facts with PyAV/OpenCV."""
+    trust: TrustMaterial | None = field(default=None, compare=False)
+    """Already-loaded trust material (skips loading; useful for many checks)."""
+
+    def load_trust(self) -> TrustMaterial:
+        """The trust material these options describe (loaded once per call)."""
+        if self.trust is not None:
+            return self.trust
+        return load_trust(
+            self.trust_dir, sources=self.trust_sources, extra_anchors=self.extra_anchors
+        )
+
+
+@functools.cache
+def engine_versions() -> dict[str, str]:
+    """Versions of the engines a report depends on."""
+    import av
+    import c2pa
+    import cv2
+    import numpy
+
+    return {
+        "provenance-checker": __version__,
+        "c2pa-python": str(c2pa.__version__),
+        "c2pa-rs": str(c2pa.sdk_version()),
+        "pyav": str(av.__version__),
+        "ffmpeg": str(getattr(av, "ffmpeg_version_info", "") or "unknown"),
+        "opencv": str(cv2.__version__),
+        "numpy": str(numpy.__version__),
+        "python": platform.python_version(),
+    }
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _input_error(path: Path) -> CheckError | None:
+    """Why ``path`` cannot be checked at all, or None."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return CheckError("input", "not_found", f"{path}: no such file. Check the path.")
+    except PermissionError:
+        return CheckError(
+            "input", "permission", f"{path}: permission denied. Check the file's permissions."
+        )
+    except OSError as exc:
+        return CheckError("input", "unreadable", f"{path}: cannot access ({exc.strerror}).")
+    if stat.S_ISDIR(info.st_mode):
+        return CheckError(
+            "input", "is_directory",
+            f"{path}: is a directory. Pass files, or use 'provenance check' on the folder from the CLI.",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        return CheckError("input", "not_a_file", f"{path}: not a regular file.")
+    if not os.access(path, os.R_OK):
+        return CheckError(
+            "input", "permission", f"{path}: permission denied. Check the file's permissions."
+        )
+    if info.st_size == 0:
+        return CheckError(
+            "input", "empty", f"{path}: empty file (0 bytes). Check that the copy or upload finished."
+        )
+    return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _report(
+    path: Path,
+    *,
+    started: float,
+    checked_at: str,
+    credentials: CredentialsEvidence,
+    errors: Sequence[CheckError],
+    sha256: str | None = None,
+    size: int | None = None,
+    media: MediaInfo | None = None,
+) -> Report:
+    return Report(
+        path=str(path),
+        sha256=sha256,
+        size_bytes=size,
+        media=media,
+        credentials=credentials,
+        watermarks=(),
+        verdict=derive_verdict(credentials, (), errors),
+        errors=tuple(errors),
+        tool_version=__version__,
+        engine_versions=engine_versions(),
+        checked_at=checked_at,
+        elapsed_seconds=round(time.perf_counter() - started, 6),
+    )
+
+
+def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> Report:
+    """Check one file and return its report. Never raises for a bad file.
+
+    Parameters
+    ----------
+    path
+        The file to check.
+    options
+        How to check; :class:`CheckOptions` defaults when ``None``.
+
+    Raises
+    ------
+    TrustListError
+        Only for bad trust configuration (an anchor file that does not parse), which would
+        make every result wrong; bad *input files* are reported in the report instead.
+    """
+    opts = options or CheckOptions()
+    trust = opts.load_trust()
+    source = Path(path)
+    started = time.perf_counter()
+    checked_at = _now()
+    errors: list[CheckError] = []
+
+    problem = _input_error(source)
+    if problem is not None:
+        return _report(
+            source, started=started, checked_at=checked_at, errors=[problem],
+            credentials=CredentialsEvidence(
+                state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+                message="The file could not be opened, so nothing was checked.",
+            ),
+        )
+    try:
+        sha256, size = _hash_file(source)
+        file_type = sniff_path(source)
+    except OSError as exc:
+        error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
+        return _report(
+            source, started=started, checked_at=checked_at, errors=[error],
+            credentials=CredentialsEvidence(
+                state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+                message="The file could not be read, so nothing was checked.",
+            ),
+        )
+
+    media: MediaInfo | None = None
+    if opts.probe_media and file_type.family not in ("c2pa", "fmp4_fragment"):
+        try:
+            media = probe(source, size_bytes=size)
+        except MediaError as exc:
+            if not (file_type.family == "bmff" and is_fragmented_init(source)):
+                kind = "not_media" if file_type.family == "unknown" else "corrupt"
+                errors.append(CheckError("media", kind, str(exc)))
+            # an fMP4 init segment holds no frames: no media facts, and no error either
+
+    if file_type.family == "unknown" and opts.sidecar is None and (media is None and opts.probe_media):
+        credentials = CredentialsEvidence(
+            state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+            message="Not a recognised media format, so Content Credentials were not looked for.",
+        )
+    else:
+        credentials = read_credentials(
+            source,
+            trust=trust,
+            mime_type=file_type.mime_type,
+            family=file_type.family,
+            sidecar=opts.sidecar,
+            fragments=opts.fragments,
+            fetch_remote=opts.fetch_remote,
+        )
+    return _report(
+        source, started=started, checked_at=checked_at, errors=errors,
+        credentials=credentials, sha256=sha256, size=size, media=media,
+    )
+
+
+def check_bytes(
+    data: bytes, *, name: str = "upload", options: CheckOptions | None = None
+) -> Report:
+    """Check in-memory bytes. They are written to a private temporary file, removed afterwards.
+
+    The report's ``path`` is ``name``.
+    """
+    suffix = Path(name).suffix
+    handle, temporary = tempfile.mkstemp(prefix="provenance-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        report = check(temporary, options)
+    finally:
+        os.unlink(temporary)
+    return dataclasses.replace(report, path=name)
+
+
+def iter_media_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Expand paths: files as given, folders walked (sorted) for files with media suffixes."""
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in MEDIA_SUFFIXES and not name.startswith("."):
+                        yield Path(root) / name
+        else:
+            yield path

@@ -1,0 +1,264 @@
+"""The ``provenance`` command line. Thin: parse options, call the library once, render, exit.
+
+Exit codes (also in the README):
+
+0  every file was checked and none matched ``--fail-on``
+1  at least one file matched ``--fail-on``
+2  usage error (bad option, unreadable trust anchors)
+3  at least one file could not be (fully) checked: verdict error or unsupported, or an error
+   recorded in its report. Takes precedence over 1.
+4  ``trust update`` could not download the lists (nothing was changed)
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from provenance._version import __version__
+from provenance.check import CheckOptions, check, iter_media_files
+from provenance.credentials import trust as trust_lists
+from provenance.errors import NetworkError, TrustListError
+from provenance.render import render_details, render_table, to_json, to_jsonl
+from provenance.report import Report, TrustSource, VerdictCode
+
+__all__ = ["EXIT_FAILED_CHECK", "EXIT_MATCHED", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+
+EXIT_OK = 0
+EXIT_MATCHED = 1
+EXIT_USAGE = 2
+EXIT_FAILED_CHECK = 3
+EXIT_NETWORK = 4
+
+app = typer.Typer(
+    name="provenance",
+    help=(
+        "Check video clips and images for evidence of AI generation: Content Credentials "
+        "(C2PA) and, in later versions, invisible watermarks. Offline by default. Absence of a "
+        "signal never means authentic."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+trust_app = typer.Typer(help="Manage the trust lists used to decide whether a signer is recognised.", no_args_is_help=True)
+app.add_typer(trust_app, name="trust")
+
+_stderr = Console(stderr=True)
+
+
+class OutputFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+class TrustChoice(enum.StrEnum):
+    OFFICIAL = "official"
+    INTERIM = "interim"
+    USER = "user"
+    NONE = "none"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provenance-checker {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Check media for evidence of AI generation."""
+
+
+def _parse_fail_on(values: list[str]) -> set[VerdictCode]:
+    codes: set[VerdictCode] = set()
+    valid = ", ".join(c.value for c in VerdictCode)
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item == "ai":
+                codes |= {VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_WATERMARK}
+                continue
+            try:
+                codes.add(VerdictCode(item))
+            except ValueError:
+                raise typer.BadParameter(f"unknown verdict {item!r}; use 'ai' or one of: {valid}") from None
+    return codes
+
+
+def exit_code(reports: list[Report], fail_on: set[VerdictCode]) -> int:
+    """The documented exit code for a set of reports."""
+    incomplete = {VerdictCode.ERROR, VerdictCode.UNSUPPORTED}
+    if any(r.errors or incomplete & set(r.verdict.labels) for r in reports):
+        return EXIT_FAILED_CHECK
+    if any(fail_on & set(r.verdict.labels) for r in reports):
+        return EXIT_MATCHED
+    return EXIT_OK
+
+
+@app.command("check")
+def check_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders to check. Folders are walked recursively for media files.", show_default=False),
+    ],
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="Output: a table (with details for a single file), one JSON array, or JSON Lines."),
+    ] = OutputFormat.TABLE,
+    fail_on: Annotated[
+        list[str],
+        typer.Option(
+            "--fail-on",
+            help=(
+                "Exit with 1 when any file's verdict labels include one of these (comma-separated or "
+                "repeated): verdict codes such as ai_declared, credentials_tampered, or 'ai' for "
+                "ai_declared, ai_edited and ai_watermark."
+            ),
+        ),
+    ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    trust_dir: Annotated[
+        Path | None,
+        typer.Option("--trust-dir", help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).", file_okay=False),
+    ] = None,
+    trust_list: Annotated[
+        list[TrustChoice],
+        typer.Option("--trust-list", help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed."),
+    ] = [],  # noqa: B006
+    anchors: Annotated[
+        list[Path],
+        typer.Option("--anchors", help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.", exists=True, dir_okay=False),
+    ] = [],  # noqa: B006
+    sidecar: Annotated[
+        Path | None,
+        typer.Option("--sidecar", help="A detached .c2pa manifest store for the file being checked.", exists=True, dir_okay=False),
+    ] = None,
+    fragments: Annotated[
+        list[Path],
+        typer.Option("--fragment", help="An fMP4 media fragment (.m4s) of the init segment being checked (repeatable, in order).", exists=True, dir_okay=False),
+    ] = [],  # noqa: B006
+    fetch_remote: Annotated[
+        bool,
+        typer.Option("--fetch-remote", help="Allow downloading remote manifests over the network. Off by default: checks are offline."),
+    ] = False,
+) -> None:
+    """Check files for Content Credentials and AI declarations."""
+    wanted = _parse_fail_on(fail_on)
+    sources: tuple[TrustSource, ...] | None = None
+    if trust_list:
+        sources = tuple(TrustSource(choice.value) for choice in trust_list if choice is not TrustChoice.NONE)
+    options = CheckOptions(
+        trust_dir=trust_dir,
+        trust_sources=sources,
+        extra_anchors=tuple(anchors),
+        sidecar=sidecar,
+        fragments=tuple(fragments),
+        fetch_remote=fetch_remote,
+    )
+    try:
+        options = CheckOptions(**{**options.__dict__, "trust": options.load_trust()})
+    except TrustListError as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    reports: list[Report] = []
+    stdout = Console()
+    for path in iter_media_files(paths):
+        report = check(path, options)
+        reports.append(report)
+        if output_format is OutputFormat.JSONL:
+            sys.stdout.write(to_jsonl([report]))
+            sys.stdout.flush()
+    if output_format is OutputFormat.JSON:
+        sys.stdout.write(to_json(reports) + "\n")
+    elif output_format is OutputFormat.TABLE:
+        if not reports:
+            _stderr.print("No media files found in the given folders.")
+        else:
+            render_table(reports, stdout)
+            if len(reports) == 1:
+                render_details(reports[0], stdout)
+    raise typer.Exit(exit_code(reports, wanted))
+
+
+@trust_app.command("update")
+def trust_update(
+    trust_dir: Annotated[
+        Path | None, typer.Option("--trust-dir", help="Where to store the lists (default: the user data directory).", file_okay=False)
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Download every list as BASE_URL/<file name> from this mirror instead of the public URLs."),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each download.", min=1)] = 30.0,
+) -> None:
+    """Download the current C2PA trust lists (this uses the network)."""
+    target = trust_dir or trust_lists.default_trust_dir()
+    try:
+        record = trust_lists.update_trust_lists(target, base_url=base_url, timeout=timeout)
+    except NetworkError as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_NETWORK) from None
+    except TrustListError as exc:
+        _stderr.print(f"[bold red]error:[/] downloaded list rejected: {exc}")
+        raise typer.Exit(EXIT_NETWORK) from None
+    typer.echo(f"Trust lists updated in {target} (snapshot {record['date']}):")
+    for name, info in record["files"].items():
+        typer.echo(f"  {name}: {info['bytes']} bytes from {info['url']}")
+
+
+@trust_app.command("add")
+def trust_add(
+    pem_file: Annotated[Path, typer.Argument(help="PEM file with one or more CA certificates to trust.", exists=True, dir_okay=False)],
+    trust_dir: Annotated[
+        Path | None, typer.Option("--trust-dir", help="Trust directory to add to (default: the user data directory).", file_okay=False)
+    ] = None,
+) -> None:
+    """Add your own trust anchors (reported as 'user anchors')."""
+    try:
+        target = trust_lists.add_user_anchor(pem_file, trust_dir)
+    except TrustListError as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(f"Added {pem_file} as a user anchor: {target}")
+
+
+@trust_app.command("show")
+def trust_show(
+    trust_dir: Annotated[
+        Path | None, typer.Option("--trust-dir", help="Trust directory to describe (default: the user data directory).", file_okay=False)
+    ] = None,
+) -> None:
+    """Show which trust lists are installed, how many anchors each has, and how old they are."""
+    try:
+        material = trust_lists.load_trust(trust_dir)
+    except TrustListError as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    snapshot = material.snapshot
+    typer.echo(f"Trust directory: {snapshot.directory}")
+    if not snapshot.lists:
+        typer.echo("No trust list installed: no signer can be trusted. Run 'provenance trust update'.")
+        return
+    for source in snapshot.lists:
+        typer.echo(f"  {source.value}: {snapshot.anchor_counts.get(source.value, 0)} anchors")
+    if "interim_allowed" in snapshot.anchor_counts:
+        typer.echo(f"  interim allowed list: {snapshot.anchor_counts['interim_allowed']} certificates")
+    typer.echo(f"Snapshot: {snapshot.snapshot_date} ({snapshot.date_source}), {snapshot.age_days} days old")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,330 @@
+"""The AI-declaration walk: every manifest and ingredient of a C2PA manifest store.
+
+AI signals are often not in the active manifest: ChatGPT puts DALL-E's ``c2pa.created`` in a
+parent manifest, Premiere keeps a Firefly edit only in a component ingredient, and Bing Image
+Creator writes no ``digitalSourceType`` at all, only the description "AI Generated Image". So
+this module locates every manifest relative to the active one, normalises every
+``digitalSourceType``, and falls back to softwareAgent, description and claim-generator text.
+
+Signal names follow the C2PA conformance program (fullyGenAIMedia, partlyGenAICreation,
+compositionMayContainGenAI, capturedMedia, ...); two are ours: ``textDeclaredGenAI`` (an
+explicit "AI generated" text) and ``knownGenAITool`` (a generator's name, weaker).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from provenance.report import (
+    Action,
+    AIDeclaration,
+    AISignal,
+    Ingredient,
+    ManifestSummary,
+    SignalLocation,
+    Signer,
+    SoftBinding,
+)
+
+__all__ = [
+    "CATEGORY_ORDER",
+    "classify_store",
+    "locate_manifests",
+    "normalise_source_type",
+    "soft_bindings",
+    "summarise_manifests",
+]
+
+#: Strongest first; the store's declaration is the strongest category among its signals.
+CATEGORY_ORDER = (
+    AIDeclaration.GENERATIVE_AI,
+    AIDeclaration.CONTAINS_AI,
+    AIDeclaration.POSSIBLY_AI,
+    AIDeclaration.CAPTURE,
+    AIDeclaration.OTHER,
+)
+
+_FULLY_GENERATED = {"trainedAlgorithmicMedia", "trainedAlgorithmicData"}
+_PARTLY_GENERATED = {"compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"}
+_MAYBE_GENERATED = {
+    "composite": "compositionMayContainGenAI",
+    "screenCapture": "screenCaptureMayContainGenAI",
+    "digitalArt": "digitalArtMayContainGenAI",
+    "virtualRecording": "virtualRecordingMayContainGenAI",
+}
+_CAPTURE = {
+    "digitalCapture",
+    "computationalCapture",
+    "compositeCapture",
+    "negativeFilm",
+    "positiveFilm",
+    "print",
+}
+_INCEPTION_ACTIONS = {"c2pa.created", "c2pa.opened"}
+
+_EXPLICIT_AI_TEXT = re.compile(
+    r"\bAI[-\s]?generated\b|\bgenerated\s+(?:by|with|using)\s+(?:an?\s+)?(?:AI|artificial intelligence)\b"
+    r"|\bgenerative\s+AI\b|\bAI[-\s]?created\b|\bsynthetic(?:ally)?\s+generated\b",
+    re.IGNORECASE,
+)
+_KNOWN_AI_TOOLS = re.compile(
+    r"DALL[\s\-·.]?E|Firefly|Midjourney|Stable\s*Diffusion|Stability\s*AI|Imagen|\bSora\b|"
+    r"\bRunway\b|\bKling\b|\bVeo\b|\bGemini\b|Image\s+Creator|Microsoft_Responsible_AI|"
+    r"Responsible\s+AI|OpenAI|Leonardo\.?Ai|Ideogram|\bFLUX\b|Black\s+Forest\s+Labs|"
+    r"\bPika\b|Dream\s+Machine|\bHailuo\b|Nano\s+Banana|\bGrok\b",
+    re.IGNORECASE,
+)
+
+
+def normalise_source_type(value: str) -> str:
+    """Normalise a digitalSourceType: strip blanks, drop the scheme and path, keep the term.
+
+    ``" http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"`` and
+    ``"https://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture/"`` both give
+    ``"digitalCapture"``.
+    """
+    term = value.strip().rstrip("/")
+    for separator in ("/", "#", ":"):
+        if separator in term:
+            term = term.rsplit(separator, 1)[-1]
+    return term.strip()
+
+
+def _agent_text(agent: Any) -> str | None:
+    if agent is None:
+        return None
+    if isinstance(agent, Mapping):
+        name = str(agent.get("name") or "").strip()
+        version = str(agent.get("version") or "").strip()
+        return f"{name} {version}".strip() or None
+    text = str(agent).strip()
+    return text or None
+
+
+def _claim_generator(manifest: Mapping[str, Any]) -> str | None:
+    generator = manifest.get("claim_generator")
+    if generator:
+        return str(generator)
+    info = manifest.get("claim_generator_info")
+    if isinstance(info, list) and info:
+        names = [_agent_text(item) for item in info]
+        return "; ".join(name for name in names if name) or None
+    return None
+
+
+def _ingredient_manifest(ingredient: Mapping[str, Any]) -> str | None:
+    label = ingredient.get("active_manifest")
+    if label:
+        return str(label)
+    data = ingredient.get("manifest_data")
+    if isinstance(data, Mapping) and data.get("identifier"):
+        return str(data["identifier"])
+    return None
+
+
+def locate_manifests(store: Mapping[str, Any]) -> dict[str, SignalLocation]:
+    """Place every manifest of the store relative to the active one.
+
+    The active manifest and manifests reached from it only through ``parentOf`` ingredients
+    are the asset's own history (``active_manifest`` / ``parent``); a manifest reached through
+    a ``componentOf`` or ``inputTo`` ingredient is a component; the rest are unlinked.
+    """
+    manifests: Mapping[str, Any] = store.get("manifests") or {}
+    active = store.get("active_manifest")
+    locations: dict[str, SignalLocation] = {}
+    if active in manifests:
+        locations[active] = SignalLocation.ACTIVE
+        queue: deque[str] = deque([active])
+        while queue:
+            label = queue.popleft()
+            for ingredient in manifests[label].get("ingredients") or []:
+                child = _ingredient_manifest(ingredient)
+                if child is None or child not in manifests or child in locations:
+                    continue
+                own_history = locations[label] in (SignalLocation.ACTIVE, SignalLocation.PARENT)
+                is_parent = ingredient.get("relationship", "componentOf") == "parentOf"
+                locations[child] = (
+                    SignalLocation.PARENT if own_history and is_parent else SignalLocation.INGREDIENT
+                )
+                queue.append(child)
+    for label in manifests:
+        locations.setdefault(label, SignalLocation.UNLINKED)
+    return locations
+
+
+def _actions(manifest: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for assertion in manifest.get("assertions") or []:
+        label = str(assertion.get("label", ""))
+        if label.startswith("c2pa.actions"):
+            data = assertion.get("data") or {}
+            for action in data.get("actions") or []:
+                if isinstance(action, Mapping):
+                    yield action
+
+
+def _source_type_signal(
+    term: str, action_name: str, location: SignalLocation
+) -> tuple[str, AIDeclaration]:
+    own = location in (SignalLocation.ACTIVE, SignalLocation.PARENT)
+    inception = action_name in _INCEPTION_ACTIONS
+    if term in _FULLY_GENERATED:
+        if own and inception:
+            return "fullyGenAIMedia", AIDeclaration.GENERATIVE_AI
+        return ("perceptibleGenAI" if own else "fullyGenAIMedia"), AIDeclaration.CONTAINS_AI
+    if term in _PARTLY_GENERATED:
+        return "partlyGenAICreation", AIDeclaration.CONTAINS_AI
+    if term in _MAYBE_GENERATED:
+        return _MAYBE_GENERATED[term], AIDeclaration.POSSIBLY_AI
+    if term in _CAPTURE:
+        return "capturedMedia", AIDeclaration.CAPTURE
+    if term == "empty":
+        return "blankCanvas", AIDeclaration.OTHER
+    return "otherSourceType", AIDeclaration.OTHER
+
+
+def classify_store(
+    store: Mapping[str, Any], locations: Mapping[str, SignalLocation] | None = None
+) -> tuple[AIDeclaration, tuple[AISignal, ...]]:
+    """Collect every AI-related signal of the store and the declaration they add up to."""
+    manifests: Mapping[str, Any] = store.get("manifests") or {}
+    where = locations if locations is not None else locate_manifests(store)
+    signals: list[AISignal] = []
+    for label, manifest in manifests.items():
+        location = where.get(label, SignalLocation.UNLINKED)
+        own = location in (SignalLocation.ACTIVE, SignalLocation.PARENT)
+        for action in _actions(manifest):
+            action_name = str(action.get("action", ""))
+            agent = _agent_text(action.get("softwareAgent"))
+            raw = action.get("digitalSourceType")
+            if isinstance(raw, str) and raw.strip():
+                term = normalise_source_type(raw)
+                signal, category = _source_type_signal(term, action_name, location)
+                signals.append(
+                    AISignal(signal, category, location, label, "digitalSourceType", term, raw,
+                             action_name, agent)
+                )
+            description = action.get("description")
+            for field_name, text in (("description", description), ("softwareAgent", agent)):
+                if not isinstance(text, str) or not text.strip():
+                    continue
+                if _EXPLICIT_AI_TEXT.search(text):
+                    category = (
+                        AIDeclaration.GENERATIVE_AI
+                        if own and action_name in _INCEPTION_ACTIONS
+                        else AIDeclaration.CONTAINS_AI
+                    )
+                    signals.append(
+                        AISignal("textDeclaredGenAI", category, location, label, field_name,
+                                 text.strip(), text, action_name, agent)
+                    )
+                elif field_name == "softwareAgent" and _KNOWN_AI_TOOLS.search(text):
+                    signals.append(
+                        AISignal("knownGenAITool", AIDeclaration.POSSIBLY_AI, location, label,
+                                 field_name, text.strip(), text, action_name, agent)
+                    )
+        generator = _claim_generator(manifest)
+        if generator and (_EXPLICIT_AI_TEXT.search(generator) or _KNOWN_AI_TOOLS.search(generator)):
+            signals.append(
+                AISignal("knownGenAITool", AIDeclaration.POSSIBLY_AI, location, label,
+                         "claim_generator", generator, generator)
+            )
+    present = {s.category for s in signals}
+    declaration = next((c for c in CATEGORY_ORDER if c in present), AIDeclaration.NONE)
+    ranked = sorted(signals, key=lambda s: CATEGORY_ORDER.index(s.category))
+    return declaration, tuple(ranked)
+
+
+def _signer(manifest: Mapping[str, Any]) -> Signer | None:
+    info = manifest.get("signature_info")
+    if not isinstance(info, Mapping):
+        return None
+    return Signer(
+        issuer=info.get("issuer"),
+        common_name=info.get("common_name"),
+        serial_number=info.get("cert_serial_number"),
+        algorithm=info.get("alg"),
+        signing_time=info.get("time"),
+    )
+
+
+def summarise_manifests(
+    store: Mapping[str, Any], locations: Mapping[str, SignalLocation]
+) -> tuple[ManifestSummary, ...]:
+    """The store's manifests, active first, then in walk order: the asset's history."""
+    manifests: Mapping[str, Any] = store.get("manifests") or {}
+    order = sorted(manifests, key=lambda label: list(SignalLocation).index(locations[label]))
+    summaries = []
+    for label in order:
+        manifest = manifests[label]
+        actions = tuple(
+            Action(
+                action=str(a.get("action", "")),
+                digital_source_type=(
+                    normalise_source_type(a["digitalSourceType"])
+                    if isinstance(a.get("digitalSourceType"), str)
+                    else None
+                ),
+                software_agent=_agent_text(a.get("softwareAgent")),
+                description=a.get("description") if isinstance(a.get("description"), str) else None,
+                when=a.get("when") if isinstance(a.get("when"), str) else None,
+            )
+            for a in _actions(manifest)
+        )
+        ingredients = tuple(
+            Ingredient(
+                title=i.get("title"),
+                relationship=i.get("relationship"),
+                format=i.get("format"),
+                manifest_label=_ingredient_manifest(i),
+            )
+            for i in manifest.get("ingredients") or []
+            if isinstance(i, Mapping)
+        )
+        summaries.append(
+            ManifestSummary(
+                label=label,
+                location=locations[label],
+                claim_generator=_claim_generator(manifest),
+                title=manifest.get("title"),
+                format=manifest.get("format"),
+                signer=_signer(manifest),
+                actions=actions,
+                ingredients=ingredients,
+            )
+        )
+    return tuple(summaries)
+
+
+def soft_bindings(store: Mapping[str, Any]) -> tuple[SoftBinding, ...]:
+    """Soft-binding (watermark / fingerprint) references declared in any manifest."""
+    found: list[SoftBinding] = []
+    for label, manifest in (store.get("manifests") or {}).items():
+        for assertion in manifest.get("assertions") or []:
+            if not str(assertion.get("label", "")).startswith("c2pa.soft-binding"):
+                continue
+            data = assertion.get("data") or {}
+            algorithm = str(data.get("alg", "unknown"))
+            blocks = data.get("blocks") or [{}]
+            for block in blocks:
+                scope = block.get("scope") if isinstance(block, Mapping) else None
+                value = block.get("value") if isinstance(block, Mapping) else None
+                found.append(
+                    SoftBinding(
+                        algorithm=algorithm,
+                        manifest_label=label,
+                        scope=_compact(scope),
+                        value=str(value) if value is not None else None,
+                    )
+                )
+    return tuple(found)
+
+
+def _compact(value: Any) -> str | None:
+    if value in (None, {}, []):
+        return None
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_compact(v)}" for k, v in value.items())
+    return str(value)

@@ -1,0 +1,328 @@
+"""Read and validate Content Credentials (C2PA) with c2pa-python, offline, into evidence.
+
+Integrity (signature and hard bindings) and trust (does the signer chain to a loaded list, and
+which one) are decided separately. Every validation code is kept with a plain-language
+explanation. A malformed manifest never aborts a check: it becomes ``CredentialsState.CORRUPT``
+with the SDK's message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from provenance.credentials import ai, codes
+from provenance.credentials.trust import TrustMaterial
+from provenance.media.bmff import is_fragmented_init
+from provenance.report import (
+    AIDeclaration,
+    CredentialsEvidence,
+    CredentialsState,
+    Integrity,
+    StatusKind,
+    TrustSource,
+    TrustStatus,
+    ValidationCode,
+)
+
+__all__ = ["NOT_EMBEDDABLE_FAMILIES", "read_credentials"]
+
+#: Container families that cannot carry an embedded C2PA manifest (not an error).
+NOT_EMBEDDABLE_FAMILIES = {
+    "matroska": "Matroska/WebM",
+    "mpegts": "MPEG-TS",
+    "ogg": "Ogg",
+}
+
+_REMOTE_URL = re.compile(r"(https?://\S+)")
+_contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
+_contexts_lock = threading.Lock()
+
+
+def _context(trust: TrustMaterial, only: TrustSource | None, fetch_remote: bool) -> Any:
+    """A cached c2pa Context per process and trust setting (building one parses every anchor)."""
+    import c2pa
+
+    key = (os.getpid(), trust.fingerprint(), only, fetch_remote)
+    with _contexts_lock:
+        context = _contexts.get(key)
+        if context is None:
+            settings = trust.c2pa_settings(only=only, fetch_remote=fetch_remote)
+            context = c2pa.Context.from_dict(settings)
+            _contexts[key] = context
+        return context
+
+
+@contextlib.contextmanager
+def _open_reader(
+    path: Path,
+    mime_type: str | None,
+    context: Any,
+    *,
+    sidecar: Path | None,
+    fragments: Sequence[Path],
+) -> Iterator[Any]:
+    """Open a c2pa Reader on the file (None when there is no manifest), closing everything."""
+    import c2pa
+
+    with contextlib.ExitStack() as stack:
+        stream: BinaryIO = stack.enter_context(path.open("rb"))
+        manifest_data = sidecar.read_bytes() if sidecar is not None else None
+        reader = c2pa.Reader.try_create(
+            mime_type or "", stream, manifest_data=manifest_data, context=context
+        )
+        if reader is None:
+            yield None
+            return
+        stack.enter_context(reader)
+        for fragment in fragments:
+            stream.seek(0)
+            with fragment.open("rb") as fragment_stream:
+                reader.with_fragment(mime_type or "video/mp4", stream, fragment_stream)
+        yield reader
+
+
+def _codes(results: Mapping[str, Any] | None, status: Sequence[Any] | None) -> tuple[ValidationCode, ...]:
+    found: list[ValidationCode] = []
+
+    def add(entries: Any, kind: StatusKind, scope: str) -> None:
+        for entry in entries or []:
+            code = str(entry.get("code", ""))
+            found.append(
+                ValidationCode(
+                    code=code,
+                    kind=kind,
+                    explanation=codes.explain(code),
+                    detail=entry.get("explanation"),
+                    url=entry.get("url"),
+                    scope=scope,
+                )
+            )
+
+    if results:
+        active = results.get("activeManifest") or {}
+        add(active.get("success"), StatusKind.SUCCESS, "active_manifest")
+        add(active.get("informational"), StatusKind.INFORMATIONAL, "active_manifest")
+        add(active.get("failure"), StatusKind.FAILURE, "active_manifest")
+        for delta in results.get("ingredientDeltas") or []:
+            deltas = delta.get("validationDeltas") or {}
+            add(deltas.get("success"), StatusKind.SUCCESS, "ingredient")
+            add(deltas.get("informational"), StatusKind.INFORMATIONAL, "ingredient")
+            add(deltas.get("failure"), StatusKind.FAILURE, "ingredient")
+    elif status:
+        add(status, StatusKind.FAILURE, "active_manifest")
+    return tuple(found)
+
+
+def _integrity(
+    failures: set[str], state: str | None, incomplete_init: bool
+) -> tuple[Integrity, str | None]:
+    tampered = failures & codes.TAMPER_CODES
+    if tampered and incomplete_init and tampered <= codes.INCOMPLETE_CODES:
+        return Integrity.INCOMPLETE, (
+            "This is a fragmented-MP4 init segment: its hash covers the media fragments, which "
+            "were not given. Check it together with its fragments (--fragment)."
+        )
+    if tampered:
+        return Integrity.TAMPERED, None
+    if failures & codes.MALFORMED_CODES:
+        return Integrity.MALFORMED, None
+    unexplained = failures - codes.TRUST_ONLY_CODES - codes.SIGNER_INVALID_CODES
+    if state == "Invalid" and not (failures & codes.SIGNER_INVALID_CODES):
+        listed = ", ".join(sorted(unexplained)) or "no failure code given"
+        return Integrity.MALFORMED, f"The validator reported the credentials invalid ({listed})."
+    return Integrity.INTACT, None
+
+
+def _attribute_trust(
+    path: Path,
+    mime_type: str | None,
+    trust: TrustMaterial,
+    *,
+    sidecar: Path | None,
+    fragments: Sequence[Path],
+) -> TrustSource:
+    """Which loaded source makes the signer trusted: re-read with each source alone."""
+    sources = trust.sources
+    if len(sources) == 1:
+        return sources[0]
+    for source in sources:
+        context = _context(trust, source, False)
+        with _open_reader(path, mime_type, context, sidecar=sidecar, fragments=fragments) as reader:
+            if reader is not None and reader.get_validation_state() == "Trusted":
+                return source
+    return sources[0] if sources else TrustSource.NONE
+
+
+def _remote_url(message: str) -> str | None:
+    match = _REMOTE_URL.search(message)
+    return match.group(1).rstrip(".,;)") if match else None
+
+
+def read_credentials(
+    path: Path,
+    *,
+    trust: TrustMaterial,
+    mime_type: str | None = None,
+    family: str | None = None,
+    sidecar: Path | None = None,
+    fragments: Sequence[Path] = (),
+    fetch_remote: bool = False,
+) -> CredentialsEvidence:
+    """Look for Content Credentials in ``path`` and validate them offline.
+
+    Parameters
+    ----------
+    path
+        The file to read.
+    trust
+        Trust material (see :func:`provenance.credentials.trust.load_trust`).
+    mime_type, family
+        What content sniffing found; decides the container handling.
+    sidecar
+        A detached ``.c2pa`` manifest store for this asset.
+    fragments
+        fMP4 media fragments that belong to this init segment.
+    fetch_remote
+        Allow fetching a remote manifest over the network. Off by default.
+    """
+    import c2pa
+
+    snapshot = trust.snapshot
+    if family in NOT_EMBEDDABLE_FAMILIES and sidecar is None:
+        return CredentialsEvidence(
+            state=CredentialsState.NOT_EMBEDDABLE,
+            trust_snapshot=snapshot,
+            message=(
+                f"C2PA cannot be embedded in {NOT_EMBEDDABLE_FAMILIES[family]} containers; "
+                "credentials could only travel as a sidecar .c2pa file (--sidecar). "
+                "This is not an error, and it proves nothing about the content."
+            ),
+        )
+    if family == "fmp4_fragment":
+        return CredentialsEvidence(
+            state=CredentialsState.UNSUPPORTED,
+            trust_snapshot=snapshot,
+            message=(
+                "This is a bare fMP4 media fragment: it cannot be verified on its own. Check its "
+                "init segment and pass the fragments with --fragment."
+            ),
+        )
+    reader_mime = "application/c2pa" if family == "c2pa" else mime_type
+    context = _context(trust, None, fetch_remote)
+    try:
+        with _open_reader(path, reader_mime, context, sidecar=sidecar, fragments=fragments) as reader:
+            if reader is None:
+                return CredentialsEvidence(
+                    state=CredentialsState.ABSENT,
+                    trust_snapshot=snapshot,
+                    message=(
+                        "No Content Credentials found. Most media carries none, and platforms "
+                        "often strip them: this proves nothing about the content."
+                    ),
+                )
+            store: dict[str, Any] = json.loads(reader.json())
+            state = reader.get_validation_state()
+            results = reader.get_validation_results()
+            embedded = bool(reader.is_embedded())
+            remote_url = reader.get_remote_url()
+    except c2pa.C2paError as exc:
+        return _from_error(exc, snapshot, fetch_remote)
+    except OSError as exc:
+        return CredentialsEvidence(
+            state=CredentialsState.NOT_CHECKED,
+            trust_snapshot=snapshot,
+            message=f"Could not read the file for the credentials check ({exc.strerror or exc}).",
+        )
+
+    validation = _codes(results, store.get("validation_status"))
+    failures = {c.code for c in validation if c.kind is StatusKind.FAILURE}
+    incomplete_init = not fragments and family == "bmff" and is_fragmented_init(path)
+    integrity, note = _integrity(failures, state, incomplete_init)
+    if family == "c2pa" and sidecar is None:
+        integrity = Integrity.INCOMPLETE
+        note = (
+            "This is a detached manifest store: its signature was checked, but the content it "
+            "describes is not here. Check the asset itself with --sidecar this-file."
+        )
+    if failures & codes.SIGNER_INVALID_CODES:
+        trust_status = TrustStatus.SIGNER_INVALID
+        source = TrustSource.NONE
+    elif state == "Trusted":
+        trust_status = TrustStatus.TRUSTED
+        source = _attribute_trust(
+            path, reader_mime, trust, sidecar=sidecar, fragments=fragments
+        )
+    else:
+        trust_status = TrustStatus.UNTRUSTED
+        source = TrustSource.NONE
+
+    locations = ai.locate_manifests(store)
+    declaration, signals = ai.classify_store(store, locations)
+    history = ai.summarise_manifests(store, locations)
+    active_label = store.get("active_manifest")
+    active: Mapping[str, Any] = (store.get("manifests") or {}).get(active_label) or {}
+    active_summary = next((m for m in history if m.label == active_label), None)
+    thumbnail = active.get("thumbnail") if isinstance(active.get("thumbnail"), Mapping) else None
+    return CredentialsEvidence(
+        state=CredentialsState.PRESENT,
+        integrity=integrity,
+        trust=trust_status,
+        trust_source=source,
+        validation_state=state,
+        ai_declaration=declaration,
+        ai_signals=signals,
+        signer=active_summary.signer if active_summary else None,
+        claim_generator=active_summary.claim_generator if active_summary else None,
+        title=active.get("title"),
+        active_manifest=active_label,
+        manifest_count=len(store.get("manifests") or {}),
+        history=history,
+        validation_codes=validation,
+        soft_bindings=ai.soft_bindings(store),
+        remote_manifest_url=remote_url or None,
+        embedded=embedded,
+        thumbnail=str(thumbnail.get("identifier")) if thumbnail else None,
+        trust_snapshot=snapshot,
+        message=note,
+    )
+
+
+def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> CredentialsEvidence:
+    import c2pa
+
+    message = str(exc).strip() or type(exc).__name__
+    is_remote = isinstance(exc, c2pa.C2paError.RemoteManifest) or message.startswith("Remote:")
+    if is_remote or "remote manifest" in message.lower():
+        url = _remote_url(message)
+        if fetch_remote:
+            note = f"A remote manifest is referenced ({url}) but could not be fetched: {message}"
+        else:
+            note = (
+                f"The file points to a remote manifest at {url}; it was not fetched (checks are "
+                "offline by default). Use --fetch-remote to download and verify it, or pass a "
+                "downloaded copy with --sidecar."
+            )
+        return CredentialsEvidence(
+            state=CredentialsState.REMOTE, remote_manifest_url=url, embedded=False,
+            trust_snapshot=snapshot, message=note,
+        )
+    if isinstance(exc, c2pa.C2paError.NotSupported):
+        return CredentialsEvidence(
+            state=CredentialsState.UNSUPPORTED,
+            trust_snapshot=snapshot,
+            message=f"The C2PA library cannot read this format ({message}).",
+        )
+    return CredentialsEvidence(
+        state=CredentialsState.CORRUPT,
+        integrity=Integrity.MALFORMED,
+        trust_snapshot=snapshot,
+        ai_declaration=AIDeclaration.NONE,
+        message=f"Content Credentials are present but could not be read: {message}",
+    )

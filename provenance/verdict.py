@@ -1,0 +1,265 @@
+"""Verdict rules: evidence in, a :class:`~provenance.report.Verdict` out. Pure functions.
+
+Each rule looks at one piece of evidence and may add a label with a reason. The primary code is
+the matched label that ranks first in :data:`PRIORITY`. Nothing here reads files or settings, so
+the rules are tested as a table (tests/test_verdict.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from provenance.report import (
+    AIDeclaration,
+    AISignal,
+    CheckError,
+    CredentialsEvidence,
+    CredentialsState,
+    Integrity,
+    SignalLocation,
+    StatusKind,
+    TrustSource,
+    TrustStatus,
+    Verdict,
+    VerdictCode,
+    WatermarkEvidence,
+    WatermarkState,
+)
+
+__all__ = ["PRIORITY", "STALE_TRUST_DAYS", "derive_verdict"]
+
+#: Which label becomes the primary verdict when several match (first wins).
+PRIORITY: tuple[VerdictCode, ...] = (
+    VerdictCode.CREDENTIALS_TAMPERED,
+    VerdictCode.AI_DECLARED,
+    VerdictCode.AI_WATERMARK,
+    VerdictCode.AI_EDITED,
+    VerdictCode.CREDENTIALS_INVALID,
+    VerdictCode.AI_POSSIBLE,
+    VerdictCode.CREDENTIALS_REMOTE,
+    VerdictCode.CREDENTIALS_UNTRUSTED,
+    VerdictCode.CREDENTIALS_VALID_NO_AI,
+    VerdictCode.UNSUPPORTED,
+    VerdictCode.ERROR,
+    VerdictCode.NO_SIGNAL,
+)
+
+#: Trust lists older than this many days earn a caveat.
+STALE_TRUST_DAYS = 90
+
+_SOURCE_NAMES = {
+    TrustSource.OFFICIAL: "the official C2PA Trust List",
+    TrustSource.INTERIM: "the legacy interim trust list (as used by the Verify site)",
+    TrustSource.USER: "your own trust anchors",
+    TrustSource.NONE: "no trust list",
+}
+
+_NOTHING_PROVEN = (
+    "Absence of a signal proves nothing: most AI-generated media carries no credentials or "
+    "watermark, and both can be stripped."
+)
+
+
+def _signer_phrase(credentials: CredentialsEvidence) -> str:
+    signer = credentials.signer
+    name = (signer.issuer or signer.common_name) if signer else None
+    who = f"'{name}'" if name else "an unnamed signer"
+    if credentials.trust is TrustStatus.TRUSTED:
+        return f"signed by {who}, trusted through {_SOURCE_NAMES[credentials.trust_source]}"
+    if credentials.trust is TrustStatus.SIGNER_INVALID:
+        return f"signed by {who} whose certificate is not valid (expired, revoked or non-conformant)"
+    return f"signed by {who}, who is not on any loaded trust list (unverified)"
+
+
+def _failure_codes(credentials: CredentialsEvidence) -> list[str]:
+    return sorted({c.code for c in credentials.validation_codes if c.kind is StatusKind.FAILURE})
+
+
+def _strongest(signals: Sequence[AISignal], category: AIDeclaration) -> AISignal | None:
+    return next((s for s in signals if s.category is category), None)
+
+
+def _where(signal: AISignal) -> str:
+    return {
+        SignalLocation.ACTIVE: "in the active manifest",
+        SignalLocation.PARENT: "in a parent manifest of the asset's own history",
+        SignalLocation.INGREDIENT: "in a component ingredient",
+        SignalLocation.UNLINKED: "in a manifest not linked to the active one",
+    }[signal.location]
+
+
+def _credential_rules(
+    credentials: CredentialsEvidence, labels: dict[VerdictCode, str]
+) -> None:
+    state = credentials.state
+    if state is CredentialsState.REMOTE:
+        labels[VerdictCode.CREDENTIALS_REMOTE] = (
+            f"Content Credentials are stored remotely ({credentials.remote_manifest_url}) and were "
+            "not verified offline."
+        )
+        return
+    if state is CredentialsState.CORRUPT:
+        labels[VerdictCode.CREDENTIALS_INVALID] = (
+            credentials.message or "Content Credentials are present but corrupt."
+        )
+        return
+    if state is CredentialsState.UNSUPPORTED:
+        labels[VerdictCode.UNSUPPORTED] = credentials.message or "This input cannot be verified."
+        return
+    if state is not CredentialsState.PRESENT:
+        return
+    failures = ", ".join(_failure_codes(credentials))
+    if credentials.integrity is Integrity.TAMPERED:
+        labels[VerdictCode.CREDENTIALS_TAMPERED] = (
+            f"The content or its credentials changed after signing ({failures})."
+        )
+    elif credentials.integrity is Integrity.INCOMPLETE:
+        labels[VerdictCode.UNSUPPORTED] = (
+            credentials.message or "The credentials cannot be fully verified from this input alone."
+        )
+    if credentials.integrity is Integrity.MALFORMED or credentials.trust is TrustStatus.SIGNER_INVALID:
+        labels[VerdictCode.CREDENTIALS_INVALID] = (
+            f"The credentials do not validate ({failures or credentials.message or 'malformed'})."
+        )
+    signals = credentials.ai_signals
+    declared = credentials.ai_declaration
+    for category, code, phrase in (
+        (AIDeclaration.GENERATIVE_AI, VerdictCode.AI_DECLARED, "declare the content AI-generated"),
+        (AIDeclaration.CONTAINS_AI, VerdictCode.AI_EDITED, "declare AI-generated parts or AI edits"),
+        (AIDeclaration.POSSIBLY_AI, VerdictCode.AI_POSSIBLE, "suggest possible AI involvement"),
+    ):
+        if declared is category:
+            signal = _strongest(signals, category)
+            detail = (
+                f" ({signal.signal}: {signal.field} '{signal.value}' {_where(signal)})" if signal else ""
+            )
+            labels[code] = f"The credentials {phrase}{detail}; {_signer_phrase(credentials)}."
+    intact = credentials.integrity is Integrity.INTACT
+    if intact and credentials.trust is TrustStatus.UNTRUSTED:
+        labels[VerdictCode.CREDENTIALS_UNTRUSTED] = (
+            "The credentials are intact but the signer is not on any loaded trust list."
+        )
+    if (
+        intact
+        and credentials.trust is TrustStatus.TRUSTED
+        and declared not in (AIDeclaration.GENERATIVE_AI, AIDeclaration.CONTAINS_AI, AIDeclaration.POSSIBLY_AI)
+    ):
+        labels[VerdictCode.CREDENTIALS_VALID_NO_AI] = (
+            f"Intact credentials {_signer_phrase(credentials)}; they declare no AI involvement."
+        )
+
+
+def _conflicts(
+    credentials: CredentialsEvidence, detected: Sequence[WatermarkEvidence]
+) -> list[str]:
+    conflicts: list[str] = []
+    own = (SignalLocation.ACTIVE, SignalLocation.PARENT)
+    capture = [s for s in credentials.ai_signals if s.signal == "capturedMedia" and s.location in own]
+    generated = [
+        s for s in credentials.ai_signals
+        if s.category is AIDeclaration.GENERATIVE_AI and s.location in own
+    ]
+    if capture and generated:
+        conflicts.append(
+            "The credentials declare both camera capture and generative AI in the asset's own "
+            "history."
+        )
+    for mark in detected:
+        name = mark.mark or mark.detector
+        if capture:
+            conflicts.append(f"The credentials say camera capture, but a {name} watermark is present.")
+        elif (
+            credentials.state is CredentialsState.PRESENT
+            and credentials.ai_declaration is AIDeclaration.NONE
+        ):
+            conflicts.append(
+                f"The credentials declare no AI involvement, but a {name} watermark is present."
+            )
+    return conflicts
+
+
+def derive_verdict(
+    credentials: CredentialsEvidence,
+    watermarks: Sequence[WatermarkEvidence] = (),
+    errors: Sequence[CheckError] = (),
+) -> Verdict:
+    """Derive the verdict from the evidence.
+
+    Parameters
+    ----------
+    credentials
+        Content Credentials evidence.
+    watermarks
+        One entry per watermark detector (empty when none ran).
+    errors
+        What stopped parts of the check.
+    """
+    labels: dict[VerdictCode, str] = {}
+    _credential_rules(credentials, labels)
+    detected = [w for w in watermarks if w.state is WatermarkState.DETECTED]
+    if detected:
+        names = ", ".join(w.mark or w.detector for w in detected)
+        labels[VerdictCode.AI_WATERMARK] = f"AI-generator watermark detected: {names}."
+    if errors:
+        labels[VerdictCode.ERROR] = "; ".join(e.message for e in errors)
+    if not labels:
+        reason = "No Content Credentials and no watermark were found."
+        if credentials.state is CredentialsState.NOT_EMBEDDABLE:
+            reason = credentials.message or reason
+        labels[VerdictCode.NO_SIGNAL] = reason
+
+    ordered = sorted(labels, key=PRIORITY.index)
+    primary = ordered[0]
+    caveats: list[str] = []
+    ai_codes = {VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_WATERMARK}
+    if not ai_codes & set(labels):
+        caveats.append(_NOTHING_PROVEN)
+    if any(c in labels for c in ai_codes) and credentials.trust is not TrustStatus.TRUSTED and not detected:
+        caveats.append(
+            "The AI declaration comes from credentials that are not trusted or not intact: it is "
+            "a claim, not a verified fact."
+        )
+    snapshot = credentials.trust_snapshot
+    if credentials.state is CredentialsState.PRESENT and snapshot is not None:
+        if not snapshot.lists:
+            caveats.append(
+                "No trust list was loaded, so no signer could be trusted. Run "
+                "'provenance trust update' or pass --trust-dir."
+            )
+        elif snapshot.age_days is not None and snapshot.age_days > STALE_TRUST_DAYS:
+            caveats.append(
+                f"The trust lists are {snapshot.age_days} days old; run 'provenance trust update'."
+            )
+    if not watermarks:
+        caveats.append("Watermarks were not checked: no watermark detector ran.")
+    return Verdict(
+        code=primary,
+        summary=_summary(primary, labels[primary], credentials),
+        labels=tuple(ordered),
+        reasons=tuple(labels[code] for code in ordered),
+        conflicts=tuple(_conflicts(credentials, detected)),
+        caveats=tuple(caveats),
+    )
+
+
+_HEADLINES = {
+    VerdictCode.AI_DECLARED: "AI-generated, as declared by its Content Credentials",
+    VerdictCode.AI_EDITED: "Contains AI-generated parts or AI edits, as declared by its Content Credentials",
+    VerdictCode.AI_POSSIBLE: "Possibly AI-involved, according to its Content Credentials",
+    VerdictCode.AI_WATERMARK: "Carries an AI-generator watermark",
+    VerdictCode.CREDENTIALS_TAMPERED: "Content Credentials present but tampered",
+    VerdictCode.CREDENTIALS_INVALID: "Content Credentials present but not valid",
+    VerdictCode.CREDENTIALS_REMOTE: "Content Credentials stored remotely, not verified",
+    VerdictCode.CREDENTIALS_UNTRUSTED: "Valid Content Credentials from an unrecognised signer",
+    VerdictCode.CREDENTIALS_VALID_NO_AI: "Valid, trusted Content Credentials that declare no AI",
+    VerdictCode.NO_SIGNAL: "No provenance signal found: this proves nothing",
+    VerdictCode.UNSUPPORTED: "Could not be checked as given",
+    VerdictCode.ERROR: "Could not be checked",
+}
+
+
+def _summary(code: VerdictCode, reason: str, credentials: CredentialsEvidence) -> str:
+    headline = _HEADLINES[code]
+    if code in (VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_POSSIBLE):
+        return f"{headline}; {_signer_phrase(credentials)}."
+    return f"{headline}. {reason}"
