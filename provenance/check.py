@@ -125,8 +125,10 @@ def _input_error(path: Path) -> CheckError | None:
         return CheckError("input", "unreadable", f"{path}: cannot access ({exc.strerror}).")
     if stat.S_ISDIR(info.st_mode):
         return CheckError(
-            "input", "is_directory",
-            f"{path}: is a directory. Pass files, or use 'provenance check' on the folder from the CLI.",
+            "input",
+            "is_directory",
+            f"{path}: is a folder, not a media file, and holds no media files to check "
+            "(folders are walked for files with media suffixes such as .mp4, .mov, .jpg).",
         )
     if not stat.S_ISREG(info.st_mode):
         return CheckError("input", "not_a_file", f"{path}: not a regular file.")
@@ -267,14 +269,22 @@ def check_bytes(
 
 
 def iter_media_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand paths: files as given, folders walked (sorted) for files with media suffixes."""
+    """Expand paths: files as given, folders walked (sorted) for files with media suffixes.
+
+    A folder with no media file is yielded itself, so that its check reports it rather than
+    silently checking nothing.
+    """
     for entry in paths:
         path = Path(entry)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in MEDIA_SUFFIXES and not name.startswith("."):
-                        yield Path(root) / name
-        else:
+        if not path.is_dir():
+            yield path
+            continue
+        found = False
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                if Path(name).suffix.lower() in MEDIA_SUFFIXES and not name.startswith("."):
+                    found = True
+                    yield Path(root) / name
+        if not found:
             yield path

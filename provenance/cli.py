@@ -113,7 +113,11 @@ def exit_code(reports: list[Report], fail_on: set[VerdictCode]) -> int:
 def check_command(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files or folders to check. Folders are walked recursively for media files.", show_default=False),
+        typer.Argument(
+            help="Files or folders to check. Folders are walked recursively for media files.",
+            show_default=False,
+            readable=False,  # an unreadable file gets its own error record, not a usage error
+        ),
     ],
     output_format: Annotated[
         OutputFormat,
@@ -184,12 +188,9 @@ def check_command(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(to_json(reports) + "\n")
     elif output_format is OutputFormat.TABLE:
-        if not reports:
-            _stderr.print("No media files found in the given folders.")
-        else:
-            render_table(reports, stdout)
-            if len(reports) == 1:
-                render_details(reports[0], stdout)
+        render_table(reports, stdout)
+        if len(reports) == 1:
+            render_details(reports[0], stdout)
     raise typer.Exit(exit_code(reports, wanted))
 
 

@@ -23,8 +23,6 @@ import json
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,6 +293,9 @@ def load_trust(
 
 
 def _download(url: str, timeout: float) -> bytes:
+    import urllib.error  # imported here: only an explicit update touches the network
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "provenance-checker trust update"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

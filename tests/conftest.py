@@ -1,0 +1,54 @@
+"""Shared test fixtures.
+
+Tests that need the real third-party files in ``../shared`` use the ``shared_dir`` fixture:
+it skips with a clear reason when the folder is missing, except in CI (``CI=true``), where a
+missing ``../shared`` is a failure. ``PROVENANCE_SHARED_DIR`` overrides the location.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_location() -> Path:
+    override = os.environ.get("PROVENANCE_SHARED_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    return REPO.parent / "shared"
+
+
+def require_shared() -> Path:
+    """Return ../shared, skipping (or failing in CI) when it is not there."""
+    location = _shared_location()
+    if not (location / "fixtures").is_dir():
+        reason = (
+            f"shared fixtures folder not found at {location}; check out ../shared next to the "
+            "project or set PROVENANCE_SHARED_DIR"
+        )
+        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
+            pytest.fail(f"{reason} (CI=true: the shared folder is required)", pytrace=False)
+        pytest.skip(reason)
+    return location
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The ../shared folder (fixtures and trust lists)."""
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def shared_trust_dir(shared_dir: Path) -> Path:
+    """The shared trust lists (official C2PA list, legacy interim list, EKU config)."""
+    return shared_dir / "trust"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_trust_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read the developer's own installed trust lists: default to an empty trust dir."""
+    monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(tmp_path_factory.getbasetemp() / "no-trust-installed"))
