@@ -37,14 +37,48 @@ from provenance.report import (
 )
 from provenance.verdict import derive_verdict
 
-__all__ = ["MEDIA_SUFFIXES", "CheckOptions", "check", "check_bytes", "engine_versions", "iter_media_files"]
+__all__ = [
+    "MEDIA_SUFFIXES",
+    "CheckOptions",
+    "check",
+    "check_bytes",
+    "engine_versions",
+    "iter_media_files",
+]
 
 #: File suffixes a folder walk picks up (content is still sniffed; the suffix only selects).
 MEDIA_SUFFIXES = frozenset(
     {
-        ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".ts", ".mts", ".m2ts", ".3gp",
-        ".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif",
-        ".jxl", ".bmp", ".dng", ".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa",
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".3gp",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".jxl",
+        ".bmp",
+        ".dng",
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".flac",
+        ".ogg",
+        ".m4s",
+        ".c2pa",
     }
 )
 
@@ -138,7 +172,9 @@ def _input_error(path: Path) -> CheckError | None:
         )
     if info.st_size == 0:
         return CheckError(
-            "input", "empty", f"{path}: empty file (0 bytes). Check that the copy or upload finished."
+            "input",
+            "empty",
+            f"{path}: empty file (0 bytes). Check that the copy or upload finished.",
         )
     return None
 
@@ -200,9 +236,13 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     problem = _input_error(source)
     if problem is not None:
         return _report(
-            source, started=started, checked_at=checked_at, errors=[problem],
+            source,
+            started=started,
+            checked_at=checked_at,
+            errors=[problem],
             credentials=CredentialsEvidence(
-                state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+                state=CredentialsState.NOT_CHECKED,
+                trust_snapshot=trust.snapshot,
                 message="The file could not be opened, so nothing was checked.",
             ),
         )
@@ -212,9 +252,13 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     except OSError as exc:
         error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
         return _report(
-            source, started=started, checked_at=checked_at, errors=[error],
+            source,
+            started=started,
+            checked_at=checked_at,
+            errors=[error],
             credentials=CredentialsEvidence(
-                state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+                state=CredentialsState.NOT_CHECKED,
+                trust_snapshot=trust.snapshot,
                 message="The file could not be read, so nothing was checked.",
             ),
         )
@@ -229,9 +273,14 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
                 errors.append(CheckError("media", kind, str(exc)))
             # an fMP4 init segment holds no frames: no media facts, and no error either
 
-    if file_type.family == "unknown" and opts.sidecar is None and (media is None and opts.probe_media):
+    if (
+        file_type.family == "unknown"
+        and opts.sidecar is None
+        and (media is None and opts.probe_media)
+    ):
         credentials = CredentialsEvidence(
-            state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot,
+            state=CredentialsState.NOT_CHECKED,
+            trust_snapshot=trust.snapshot,
             message="Not a recognised media format, so Content Credentials were not looked for.",
         )
     else:
@@ -245,8 +294,14 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             fetch_remote=opts.fetch_remote,
         )
     return _report(
-        source, started=started, checked_at=checked_at, errors=errors,
-        credentials=credentials, sha256=sha256, size=size, media=media,
+        source,
+        started=started,
+        checked_at=checked_at,
+        errors=errors,
+        credentials=credentials,
+        sha256=sha256,
+        size=size,
+        media=media,
     )
 
 

@@ -27,7 +27,15 @@ from provenance.errors import NetworkError, TrustListError
 from provenance.render import render_details, render_table, to_json, to_jsonl
 from provenance.report import Report, TrustSource, VerdictCode
 
-__all__ = ["EXIT_FAILED_CHECK", "EXIT_MATCHED", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+__all__ = [
+    "EXIT_FAILED_CHECK",
+    "EXIT_MATCHED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "app",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_MATCHED = 1
@@ -46,7 +54,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-trust_app = typer.Typer(help="Manage the trust lists used to decide whether a signer is recognised.", no_args_is_help=True)
+trust_app = typer.Typer(
+    help="Manage the trust lists used to decide whether a signer is recognised.",
+    no_args_is_help=True,
+)
 app.add_typer(trust_app, name="trust")
 
 _stderr = Console(stderr=True)
@@ -75,7 +86,9 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Check media for evidence of AI generation."""
@@ -95,7 +108,9 @@ def _parse_fail_on(values: list[str]) -> set[VerdictCode]:
             try:
                 codes.add(VerdictCode(item))
             except ValueError:
-                raise typer.BadParameter(f"unknown verdict {item!r}; use 'ai' or one of: {valid}") from None
+                raise typer.BadParameter(
+                    f"unknown verdict {item!r}; use 'ai' or one of: {valid}"
+                ) from None
     return codes
 
 
@@ -121,7 +136,11 @@ def check_command(
     ],
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="Output: a table (with details for a single file), one JSON array, or JSON Lines."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output: a table (with details for a single file), one JSON array, or JSON Lines.",
+        ),
     ] = OutputFormat.TABLE,
     fail_on: Annotated[
         list[str],
@@ -136,34 +155,61 @@ def check_command(
     ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
     trust_dir: Annotated[
         Path | None,
-        typer.Option("--trust-dir", help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).", file_okay=False),
+        typer.Option(
+            "--trust-dir",
+            help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).",
+            file_okay=False,
+        ),
     ] = None,
     trust_list: Annotated[
         list[TrustChoice],
-        typer.Option("--trust-list", help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed."),
+        typer.Option(
+            "--trust-list",
+            help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed.",
+        ),
     ] = [],  # noqa: B006
     anchors: Annotated[
         list[Path],
-        typer.Option("--anchors", help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.", exists=True, dir_okay=False),
+        typer.Option(
+            "--anchors",
+            help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = [],  # noqa: B006
     sidecar: Annotated[
         Path | None,
-        typer.Option("--sidecar", help="A detached .c2pa manifest store for the file being checked.", exists=True, dir_okay=False),
+        typer.Option(
+            "--sidecar",
+            help="A detached .c2pa manifest store for the file being checked.",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     fragments: Annotated[
         list[Path],
-        typer.Option("--fragment", help="An fMP4 media fragment (.m4s) of the init segment being checked (repeatable, in order).", exists=True, dir_okay=False),
+        typer.Option(
+            "--fragment",
+            help="An fMP4 media fragment (.m4s) of the init segment being checked (repeatable, in order).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = [],  # noqa: B006
     fetch_remote: Annotated[
         bool,
-        typer.Option("--fetch-remote", help="Allow downloading remote manifests over the network. Off by default: checks are offline."),
+        typer.Option(
+            "--fetch-remote",
+            help="Allow downloading remote manifests over the network. Off by default: checks are offline.",
+        ),
     ] = False,
 ) -> None:
     """Check files for Content Credentials and AI declarations."""
     wanted = _parse_fail_on(fail_on)
     sources: tuple[TrustSource, ...] | None = None
     if trust_list:
-        sources = tuple(TrustSource(choice.value) for choice in trust_list if choice is not TrustChoice.NONE)
+        sources = tuple(
+            TrustSource(choice.value) for choice in trust_list if choice is not TrustChoice.NONE
+        )
     options = CheckOptions(
         trust_dir=trust_dir,
         trust_sources=sources,
@@ -197,13 +243,23 @@ def check_command(
 @trust_app.command("update")
 def trust_update(
     trust_dir: Annotated[
-        Path | None, typer.Option("--trust-dir", help="Where to store the lists (default: the user data directory).", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--trust-dir",
+            help="Where to store the lists (default: the user data directory).",
+            file_okay=False,
+        ),
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option("--base-url", help="Download every list as BASE_URL/<file name> from this mirror instead of the public URLs."),
+        typer.Option(
+            "--base-url",
+            help="Download every list as BASE_URL/<file name> from this mirror instead of the public URLs.",
+        ),
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each download.", min=1)] = 30.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for each download.", min=1)
+    ] = 30.0,
 ) -> None:
     """Download the current C2PA trust lists (this uses the network)."""
     target = trust_dir or trust_lists.default_trust_dir()
@@ -222,9 +278,19 @@ def trust_update(
 
 @trust_app.command("add")
 def trust_add(
-    pem_file: Annotated[Path, typer.Argument(help="PEM file with one or more CA certificates to trust.", exists=True, dir_okay=False)],
+    pem_file: Annotated[
+        Path,
+        typer.Argument(
+            help="PEM file with one or more CA certificates to trust.", exists=True, dir_okay=False
+        ),
+    ],
     trust_dir: Annotated[
-        Path | None, typer.Option("--trust-dir", help="Trust directory to add to (default: the user data directory).", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--trust-dir",
+            help="Trust directory to add to (default: the user data directory).",
+            file_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Add your own trust anchors (reported as 'user anchors')."""
@@ -239,7 +305,12 @@ def trust_add(
 @trust_app.command("show")
 def trust_show(
     trust_dir: Annotated[
-        Path | None, typer.Option("--trust-dir", help="Trust directory to describe (default: the user data directory).", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--trust-dir",
+            help="Trust directory to describe (default: the user data directory).",
+            file_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Show which trust lists are installed, how many anchors each has, and how old they are."""
@@ -251,13 +322,19 @@ def trust_show(
     snapshot = material.snapshot
     typer.echo(f"Trust directory: {snapshot.directory}")
     if not snapshot.lists:
-        typer.echo("No trust list installed: no signer can be trusted. Run 'provenance trust update'.")
+        typer.echo(
+            "No trust list installed: no signer can be trusted. Run 'provenance trust update'."
+        )
         return
     for source in snapshot.lists:
         typer.echo(f"  {source.value}: {snapshot.anchor_counts.get(source.value, 0)} anchors")
     if "interim_allowed" in snapshot.anchor_counts:
-        typer.echo(f"  interim allowed list: {snapshot.anchor_counts['interim_allowed']} certificates")
-    typer.echo(f"Snapshot: {snapshot.snapshot_date} ({snapshot.date_source}), {snapshot.age_days} days old")
+        typer.echo(
+            f"  interim allowed list: {snapshot.anchor_counts['interim_allowed']} certificates"
+        )
+    typer.echo(
+        f"Snapshot: {snapshot.snapshot_date} ({snapshot.date_source}), {snapshot.age_days} days old"
+    )
 
 
 def main() -> None:

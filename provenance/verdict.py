@@ -67,7 +67,9 @@ def _signer_phrase(credentials: CredentialsEvidence) -> str:
     if credentials.trust is TrustStatus.TRUSTED:
         return f"signed by {who}, trusted through {_SOURCE_NAMES[credentials.trust_source]}"
     if credentials.trust is TrustStatus.SIGNER_INVALID:
-        return f"signed by {who} whose certificate is not valid (expired, revoked or non-conformant)"
+        return (
+            f"signed by {who} whose certificate is not valid (expired, revoked or non-conformant)"
+        )
     return f"signed by {who}, who is not on any loaded trust list (unverified)"
 
 
@@ -88,9 +90,7 @@ def _where(signal: AISignal) -> str:
     }[signal.location]
 
 
-def _credential_rules(
-    credentials: CredentialsEvidence, labels: dict[VerdictCode, str]
-) -> None:
+def _credential_rules(credentials: CredentialsEvidence, labels: dict[VerdictCode, str]) -> None:
     state = credentials.state
     if state is CredentialsState.REMOTE:
         labels[VerdictCode.CREDENTIALS_REMOTE] = (
@@ -117,7 +117,10 @@ def _credential_rules(
         labels[VerdictCode.UNSUPPORTED] = (
             credentials.message or "The credentials cannot be fully verified from this input alone."
         )
-    if credentials.integrity is Integrity.MALFORMED or credentials.trust is TrustStatus.SIGNER_INVALID:
+    if (
+        credentials.integrity is Integrity.MALFORMED
+        or credentials.trust is TrustStatus.SIGNER_INVALID
+    ):
         labels[VerdictCode.CREDENTIALS_INVALID] = (
             f"The credentials do not validate ({failures or credentials.message or 'malformed'})."
         )
@@ -125,13 +128,19 @@ def _credential_rules(
     declared = credentials.ai_declaration
     for category, code, phrase in (
         (AIDeclaration.GENERATIVE_AI, VerdictCode.AI_DECLARED, "declare the content AI-generated"),
-        (AIDeclaration.CONTAINS_AI, VerdictCode.AI_EDITED, "declare AI-generated parts or AI edits"),
+        (
+            AIDeclaration.CONTAINS_AI,
+            VerdictCode.AI_EDITED,
+            "declare AI-generated parts or AI edits",
+        ),
         (AIDeclaration.POSSIBLY_AI, VerdictCode.AI_POSSIBLE, "suggest possible AI involvement"),
     ):
         if declared is category:
             signal = _strongest(signals, category)
             detail = (
-                f" ({signal.signal}: {signal.field} '{signal.value}' {_where(signal)})" if signal else ""
+                f" ({signal.signal}: {signal.field} '{signal.value}' {_where(signal)})"
+                if signal
+                else ""
             )
             labels[code] = f"The credentials {phrase}{detail}; {_signer_phrase(credentials)}."
     intact = credentials.integrity is Integrity.INTACT
@@ -142,7 +151,8 @@ def _credential_rules(
     if (
         intact
         and credentials.trust is TrustStatus.TRUSTED
-        and declared not in (AIDeclaration.GENERATIVE_AI, AIDeclaration.CONTAINS_AI, AIDeclaration.POSSIBLY_AI)
+        and declared
+        not in (AIDeclaration.GENERATIVE_AI, AIDeclaration.CONTAINS_AI, AIDeclaration.POSSIBLY_AI)
     ):
         labels[VerdictCode.CREDENTIALS_VALID_NO_AI] = (
             f"Intact credentials {_signer_phrase(credentials)}; they declare no AI involvement."
@@ -154,9 +164,12 @@ def _conflicts(
 ) -> list[str]:
     conflicts: list[str] = []
     own = (SignalLocation.ACTIVE, SignalLocation.PARENT)
-    capture = [s for s in credentials.ai_signals if s.signal == "capturedMedia" and s.location in own]
+    capture = [
+        s for s in credentials.ai_signals if s.signal == "capturedMedia" and s.location in own
+    ]
     generated = [
-        s for s in credentials.ai_signals
+        s
+        for s in credentials.ai_signals
         if s.category is AIDeclaration.GENERATIVE_AI and s.location in own
     ]
     if capture and generated:
@@ -167,7 +180,9 @@ def _conflicts(
     for mark in detected:
         name = mark.mark or mark.detector
         if capture:
-            conflicts.append(f"The credentials say camera capture, but a {name} watermark is present.")
+            conflicts.append(
+                f"The credentials say camera capture, but a {name} watermark is present."
+            )
         elif (
             credentials.state is CredentialsState.PRESENT
             and credentials.ai_declaration is AIDeclaration.NONE
@@ -214,7 +229,11 @@ def derive_verdict(
     ai_codes = {VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_WATERMARK}
     if not ai_codes & set(labels):
         caveats.append(_NOTHING_PROVEN)
-    if any(c in labels for c in ai_codes) and credentials.trust is not TrustStatus.TRUSTED and not detected:
+    if (
+        any(c in labels for c in ai_codes)
+        and credentials.trust is not TrustStatus.TRUSTED
+        and not detected
+    ):
         caveats.append(
             "The AI declaration comes from credentials that are not trusted or not intact: it is "
             "a claim, not a verified fact."

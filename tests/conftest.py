@@ -49,6 +49,10 @@ def shared_trust_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_trust_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_trust_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never read the developer's own installed trust lists: default to an empty trust dir."""
-    monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(tmp_path_factory.getbasetemp() / "no-trust-installed"))
+    monkeypatch.setenv(
+        "PROVENANCE_TRUST_DIR", str(tmp_path_factory.getbasetemp() / "no-trust-installed")
+    )

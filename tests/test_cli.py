@@ -39,11 +39,20 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_version_and_help() -> None:
     code, out, _ = run("--version")
-    assert code == 0 and out.startswith("provenance-checker ")
+    assert code == 0
+    assert out.startswith("provenance-checker ")
     code, out, _ = run("check", "--help")
     assert code == 0
-    for option in ("--format", "--fail-on", "--trust-dir", "--trust-list", "--anchors", "--sidecar",
-                   "--fragment", "--fetch-remote"):
+    for option in (
+        "--format",
+        "--fail-on",
+        "--trust-dir",
+        "--trust-list",
+        "--anchors",
+        "--sidecar",
+        "--fragment",
+        "--fetch-remote",
+    ):
         assert option in out
 
 
@@ -51,7 +60,8 @@ def test_json_output_is_one_array(clip: Path) -> None:
     code, out, _ = run("check", str(clip), "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert isinstance(data, list) and len(data) == 1
+    assert isinstance(data, list)
+    assert len(data) == 1
     assert data[0]["verdict"]["code"] == "no_signal"
     assert data[0]["media"]["video_codec"] == "h264"
 
@@ -83,7 +93,8 @@ def test_exit_codes(clip: Path, shared_dir: Path, tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.mp4")
     assert run("check", dalle, missing, "--fail-on", "ai")[0] == 3  # 3 takes precedence over 1
     code, _, err = run("check", dalle, "--fail-on", "probably_fine")
-    assert code == 2 and "unknown verdict" in err
+    assert code == 2
+    assert "unknown verdict" in err
     assert run("check", dalle, "--format", "yaml")[0] == 2
 
 
@@ -112,8 +123,12 @@ def _bad_inputs(folder: Path, clip: Path) -> dict[str, Path]:
     empty_dir = folder / "empty-folder"
     empty_dir.mkdir()
     return {
-        "zero": zero, "truncated": truncated, "noise": noise, "text": text,
-        "directory": empty_dir, "missing": folder / "missing.mp4",
+        "zero": zero,
+        "truncated": truncated,
+        "noise": noise,
+        "text": text,
+        "directory": empty_dir,
+        "missing": folder / "missing.mp4",
     }
 
 
@@ -145,7 +160,10 @@ def test_bad_inputs_in_a_subprocess_print_no_traceback(clip: Path, tmp_path: Pat
     inputs = _bad_inputs(tmp_path / "bad", clip)
     result = subprocess.run(
         [sys.executable, "-m", "provenance", "check", *map(str, inputs.values()), str(clip)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 3
     assert "Traceback" not in result.stdout + result.stderr
@@ -167,7 +185,9 @@ def test_unreadable_file(clip: Path) -> None:
                 pytest.skip("running as root without setpriv: cannot drop privileges")
             command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
         env = {**os.environ, "PROVENANCE_TRUST_DIR": str(workdir / "trust"), "HOME": str(workdir)}
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, env=env, check=False
+        )
         assert result.returncode == 3, result.stderr
         (report,) = json.loads(result.stdout)
         assert [(e["stage"], e["code"]) for e in report["errors"]] == [("input", "permission")]
@@ -205,19 +225,27 @@ def trust_server(shared_trust_dir: Path) -> Iterator[str]:
         server.server_close()
 
 
-def test_trust_update_from_a_local_server(trust_server: str, tmp_path: Path, shared_dir: Path) -> None:
+def test_trust_update_from_a_local_server(
+    trust_server: str, tmp_path: Path, shared_dir: Path
+) -> None:
     target = tmp_path / "trust"
     code, out, err = run("trust", "update", "--trust-dir", str(target), "--base-url", trust_server)
     assert code == 0, err
-    for name in ("C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem", "interim-anchors.pem",
-                 "interim-allowed.pem", "interim-store.cfg"):
+    for name in (
+        "C2PA-TRUST-LIST.pem",
+        "C2PA-TSA-TRUST-LIST.pem",
+        "interim-anchors.pem",
+        "interim-allowed.pem",
+        "interim-store.cfg",
+    ):
         assert (target / name).read_bytes() == (shared_dir / "trust" / name).read_bytes()
     record = json.loads((target / "snapshot.json").read_text())
     assert len(record["files"]) == 5
     assert record["files"]["C2PA-TRUST-LIST.pem"]["url"] == f"{trust_server}/C2PA-TRUST-LIST.pem"
     code, out, _ = run("trust", "show", "--trust-dir", str(target))
     assert code == 0
-    assert "official: 30 anchors" in out and "interim: 18 anchors" in out
+    assert "official: 30 anchors" in out
+    assert "interim: 18 anchors" in out
     assert "(recorded), 0 days old" in out
     dalle = shared_dir / "fixtures" / "c2pa" / "DALL-E_cloud_surfing_puppy.webp"
     code, out, _ = run("check", str(dalle), "--trust-dir", str(target), "--format", "json")
@@ -235,22 +263,42 @@ def test_failed_trust_update_changes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "trust"
     target.mkdir()
     (target / "interim-store.cfg").write_text("1.3.6.1.5.5.7.3.4\n")
-    code, _, err = run("trust", "update", "--trust-dir", str(target), "--base-url", f"http://127.0.0.1:{port}", "--timeout", "2")
+    code, _, err = run(
+        "trust",
+        "update",
+        "--trust-dir",
+        str(target),
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--timeout",
+        "2",
+    )
     assert code == 4
     assert "could not download" in err
     assert sorted(p.name for p in target.iterdir()) == ["interim-store.cfg"]
 
 
-def test_trust_add_and_list_selection(tmp_path: Path, shared_trust_dir: Path, shared_dir: Path) -> None:
+def test_trust_add_and_list_selection(
+    tmp_path: Path, shared_trust_dir: Path, shared_dir: Path
+) -> None:
     target = tmp_path / "trust"
-    code, out, _ = run("trust", "add", str(shared_trust_dir / "interim-anchors.pem"), "--trust-dir", str(target))
-    assert code == 0 and (target / "user" / "interim-anchors.pem").is_file()
+    code, out, _ = run(
+        "trust", "add", str(shared_trust_dir / "interim-anchors.pem"), "--trust-dir", str(target)
+    )
+    assert code == 0
+    assert (target / "user" / "interim-anchors.pem").is_file()
     dalle = str(shared_dir / "fixtures" / "c2pa" / "DALL-E_cloud_surfing_puppy.webp")
     _, out, _ = run("check", dalle, "--trust-dir", str(target), "--format", "json")
     (report,) = json.loads(out)
-    assert (report["credentials"]["trust"], report["credentials"]["trust_source"]) == ("trusted", "user")
-    _, out, _ = run("check", dalle, "--trust-dir", str(target), "--trust-list", "none", "--format", "json")
+    assert (report["credentials"]["trust"], report["credentials"]["trust_source"]) == (
+        "trusted",
+        "user",
+    )
+    _, out, _ = run(
+        "check", dalle, "--trust-dir", str(target), "--trust-list", "none", "--format", "json"
+    )
     (report,) = json.loads(out)
     assert report["credentials"]["trust"] == "untrusted"
     code, _, err = run("check", dalle, "--trust-dir", str(target), "--trust-list", "official")
-    assert code == 2 and "official trust list is not in" in err
+    assert code == 2
+    assert "official trust list is not in" in err

@@ -98,7 +98,11 @@ AI_FILES = {
     "ocsp.jpg",
     "prmiere-firefly.mp4",
 }
-TAMPERED_FILES = {"adobe-20220124-E-dat-CA.jpg", "adobe-20220124-E-sig-CA.jpg", "adobe-20220124-E-uri-CA.jpg"}
+TAMPERED_FILES = {
+    "adobe-20220124-E-dat-CA.jpg",
+    "adobe-20220124-E-sig-CA.jpg",
+    "adobe-20220124-E-uri-CA.jpg",
+}
 
 
 def _fixtures(shared_dir: Path) -> list[Path]:
@@ -112,7 +116,9 @@ def test_table_covers_all_31_fixtures(shared_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def reports_without_lists(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+def reports_without_lists(
+    shared_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Report]:
     options = CheckOptions(trust_dir=tmp_path_factory.mktemp("empty-trust"))
     return {p.name: check(p, options) for p in _fixtures(shared_dir)}
 
@@ -129,7 +135,11 @@ def test_fixture_without_lists(name: str, reports_without_lists: dict[str, Repor
     verdict, state, integrity, trust, ai = NO_LISTS[name]
     c = report.credentials
     assert (report.verdict.code, c.state, c.integrity, c.trust, c.ai_declaration) == (
-        verdict, state, integrity, trust, ai,
+        verdict,
+        state,
+        integrity,
+        trust,
+        ai,
     )
     assert c.trust_source is TrustSource.NONE  # nothing can be trusted without a list
     assert report.credentials.trust_snapshot is not None
@@ -139,13 +149,17 @@ def test_fixture_without_lists(name: str, reports_without_lists: dict[str, Repor
 @pytest.mark.parametrize("name", sorted(NO_LISTS))
 def test_fixture_with_shared_lists(name: str, reports_with_lists: dict[str, Report]) -> None:
     report = reports_with_lists[name]
-    verdict, state, integrity, trust, ai = NO_LISTS[name]
+    verdict, state, _integrity, trust, ai = NO_LISTS[name]
     source = TrustSource.NONE
     if name in WITH_LISTS:
         verdict, trust, source = WITH_LISTS[name]
     c = report.credentials
     assert (report.verdict.code, c.state, c.trust, c.trust_source, c.ai_declaration) == (
-        verdict, state, trust, source, ai,
+        verdict,
+        state,
+        trust,
+        source,
+        ai,
     )
     snapshot = c.trust_snapshot
     assert snapshot is not None
@@ -159,7 +173,8 @@ def test_every_ai_declared_file_is_flagged(
 ) -> None:
     for reports in (reports_without_lists, reports_with_lists):
         flagged = {
-            name for name, r in reports.items()
+            name
+            for name, r in reports.items()
             if {V.AI_DECLARED, V.AI_EDITED} & set(r.verdict.labels)
         }
         assert flagged == AI_FILES
@@ -183,27 +198,42 @@ def test_invalid_sdk_state_is_never_reported_as_intact_and_clean(
     for name, report in reports_with_lists.items():
         c = report.credentials
         if c.validation_state == "Invalid":
-            assert c.integrity is not Integrity.INTACT or c.trust is TrustStatus.SIGNER_INVALID, name
+            assert c.integrity is not Integrity.INTACT or c.trust is TrustStatus.SIGNER_INVALID, (
+                name
+            )
 
 
 def test_where_the_ai_signal_was_found(reports_with_lists: dict[str, Report]) -> None:
     dalle = reports_with_lists["DALL-E_cloud_surfing_puppy.webp"].credentials.ai_signals[0]
     assert (dalle.signal, dalle.location.value, dalle.value) == (
-        "fullyGenAIMedia", "parent", "trainedAlgorithmicMedia",
+        "fullyGenAIMedia",
+        "parent",
+        "trainedAlgorithmicMedia",
     )
     premiere = reports_with_lists["prmiere-firefly.mp4"].credentials.ai_signals[0]
-    assert (premiere.signal, premiere.location.value) == ("partlyGenAICreation", "component_ingredient")
+    assert (premiere.signal, premiere.location.value) == (
+        "partlyGenAICreation",
+        "component_ingredient",
+    )
     bing = reports_with_lists["bing_creator_cloud_surfing_puppy.jpg"].credentials.ai_signals[0]
-    assert (bing.signal, bing.field, bing.value) == ("textDeclaredGenAI", "description", "AI Generated Image")
+    assert (bing.signal, bing.field, bing.value) == (
+        "textDeclaredGenAI",
+        "description",
+        "AI Generated Image",
+    )
     cawg = reports_with_lists["C_with_CAWG_data.jpg"].credentials.ai_signals[0]
-    assert (cawg.signal, cawg.value) == ("capturedMedia", "digitalCapture")  # leading space stripped
+    assert (cawg.signal, cawg.value) == (
+        "capturedMedia",
+        "digitalCapture",
+    )  # leading space stripped
 
 
 def test_every_validation_code_is_explained(reports_with_lists: dict[str, Report]) -> None:
     seen = 0
     for report in reports_with_lists.values():
         for code in report.credentials.validation_codes:
-            assert code.explanation and "no text for yet" not in code.explanation, code.code
+            assert code.explanation, code.code
+            assert "no text for yet" not in code.explanation, code.code
             seen += 1
     assert seen > 100
 
@@ -212,7 +242,9 @@ def test_soft_bindings_are_listed(reports_with_lists: dict[str, Report]) -> None
     sony = reports_with_lists["PTS_TRUSTED_sony_official_cawg_wdr.mp4"].credentials
     assert "tv.kinetiq.watercast.48.1" in {b.algorithm for b in sony.soft_bindings}
     adobe = reports_with_lists["testv2.jpg"].credentials
-    assert {"com.adobe.trustmark.P", "com.adobe.icn.dense"} <= {b.algorithm for b in adobe.soft_bindings}
+    assert {"com.adobe.trustmark.P", "com.adobe.icn.dense"} <= {
+        b.algorithm for b in adobe.soft_bindings
+    }
 
 
 def test_remote_reference_is_reported_not_fetched(reports_with_lists: dict[str, Report]) -> None:

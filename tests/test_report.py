@@ -32,14 +32,21 @@ def test_public_surface_is_curated_and_sorted() -> None:
     assert provenance.__all__ == sorted(provenance.__all__)
     for name in provenance.__all__:
         assert hasattr(provenance, name), name
-    assert {"check", "check_bytes", "Report", "Verdict", "ProvenanceError"} <= set(provenance.__all__)
+    assert {"check", "check_bytes", "Report", "Verdict", "ProvenanceError"} <= set(
+        provenance.__all__
+    )
 
 
 def test_errors_also_inherit_builtins() -> None:
     assert issubclass(provenance.MediaError, ValueError)
     assert issubclass(provenance.TrustListError, ValueError)
     assert issubclass(provenance.NetworkError, OSError)
-    for cls in (provenance.MediaError, provenance.InputError, provenance.TrustListError, provenance.NetworkError):
+    for cls in (
+        provenance.MediaError,
+        provenance.InputError,
+        provenance.TrustListError,
+        provenance.NetworkError,
+    ):
         assert issubclass(cls, provenance.ProvenanceError)
 
 
@@ -97,15 +104,26 @@ def test_schema_rejects_a_wrong_report(sample_reports: list[Report]) -> None:
 
 
 def test_nested_evidence_round_trips() -> None:
-    signal = AISignal("fullyGenAIMedia", AIDeclaration.GENERATIVE_AI, SignalLocation.PARENT,
-                      "urn:a", "digitalSourceType", "trainedAlgorithmicMedia", " http://x/trainedAlgorithmicMedia")
+    signal = AISignal(
+        "fullyGenAIMedia",
+        AIDeclaration.GENERATIVE_AI,
+        SignalLocation.PARENT,
+        "urn:a",
+        "digitalSourceType",
+        "trainedAlgorithmicMedia",
+        " http://x/trainedAlgorithmicMedia",
+    )
     evidence = CredentialsEvidence(
-        state=CredentialsState.PRESENT, ai_signals=(signal,),
+        state=CredentialsState.PRESENT,
+        ai_signals=(signal,),
         trust_snapshot=TrustSnapshot(lists=(TrustSource.USER,), anchor_counts={"user": 2}),
     )
     assert CredentialsEvidence.from_dict(evidence.to_dict()) == evidence
     mark = WatermarkEvidence(
-        detector="keyed", state=WatermarkState.DETECTED, statistic=7.5, p_value=1e-12,
+        detector="keyed",
+        state=WatermarkState.DETECTED,
+        statistic=7.5,
+        p_value=1e-12,
         segments=(WatermarkSegment(0.0, 1.0, True, 7.5),),
     )
     assert WatermarkEvidence.from_dict(mark.to_dict()) == mark
@@ -115,8 +133,19 @@ def test_nested_evidence_round_trips() -> None:
 def test_report_fields_the_issue_asks_for(sample_reports: list[Report]) -> None:
     report = sample_reports[0]
     data = report.to_dict()
-    for key in ("path", "sha256", "media", "credentials", "watermarks", "verdict", "errors",
-                "tool_version", "engine_versions", "checked_at"):
+    for key in (
+        "path",
+        "sha256",
+        "media",
+        "credentials",
+        "watermarks",
+        "verdict",
+        "errors",
+        "tool_version",
+        "engine_versions",
+        "checked_at",
+    ):
         assert key in data
     assert {"c2pa-python", "c2pa-rs", "pyav", "opencv"} <= set(report.engine_versions)
-    assert report.sha256 is not None and len(report.sha256) == 64
+    assert report.sha256 is not None
+    assert len(report.sha256) == 64

@@ -23,7 +23,9 @@ from provenance.report import (
 from provenance.verdict import PRIORITY, derive_verdict
 
 V = VerdictCode
-LISTS = TrustSnapshot(lists=(TrustSource.OFFICIAL, TrustSource.INTERIM), snapshot_date="2026-11-01", age_days=3)
+LISTS = TrustSnapshot(
+    lists=(TrustSource.OFFICIAL, TrustSource.INTERIM), snapshot_date="2026-11-01", age_days=3
+)
 
 
 def creds(
@@ -47,8 +49,12 @@ def creds(
     )
 
 
-def signal(name: str, category: AIDeclaration, location: SignalLocation = SignalLocation.ACTIVE) -> AISignal:
-    return AISignal(name, category, location, "urn:x", "digitalSourceType", name, name, "c2pa.created")
+def signal(
+    name: str, category: AIDeclaration, location: SignalLocation = SignalLocation.ACTIVE
+) -> AISignal:
+    return AISignal(
+        name, category, location, "urn:x", "digitalSourceType", name, name, "c2pa.created"
+    )
 
 
 MARK = WatermarkEvidence(detector="dwtdct", state=WatermarkState.DETECTED, mark="SDXL")
@@ -59,33 +65,163 @@ GEN = AIDeclaration.GENERATIVE_AI
 
 TABLE = [
     # (case, credentials, watermarks, errors, primary, all labels)
-    ("trusted AI declaration", creds(trust=TrustStatus.TRUSTED, ai=GEN), (), (), V.AI_DECLARED, {V.AI_DECLARED}),
-    ("untrusted AI declaration", creds(ai=GEN), (), (), V.AI_DECLARED, {V.AI_DECLARED, V.CREDENTIALS_UNTRUSTED}),
-    ("AI edit", creds(trust=TrustStatus.TRUSTED, ai=AIDeclaration.CONTAINS_AI), (), (), V.AI_EDITED, {V.AI_EDITED}),
-    ("possibly AI", creds(ai=AIDeclaration.POSSIBLY_AI), (), (), V.AI_POSSIBLE, {V.AI_POSSIBLE, V.CREDENTIALS_UNTRUSTED}),
-    ("tampered", creds(Integrity.TAMPERED), (), (), V.CREDENTIALS_TAMPERED, {V.CREDENTIALS_TAMPERED}),
-    ("tampered AI", creds(Integrity.TAMPERED, ai=GEN), (), (), V.CREDENTIALS_TAMPERED, {V.CREDENTIALS_TAMPERED, V.AI_DECLARED}),
-    ("malformed", creds(Integrity.MALFORMED), (), (), V.CREDENTIALS_INVALID, {V.CREDENTIALS_INVALID}),
-    ("expired signer", creds(trust=TrustStatus.SIGNER_INVALID), (), (), V.CREDENTIALS_INVALID, {V.CREDENTIALS_INVALID}),
-    ("corrupt", CredentialsEvidence(state=CredentialsState.CORRUPT, integrity=Integrity.MALFORMED), (), (), V.CREDENTIALS_INVALID, {V.CREDENTIALS_INVALID}),
+    (
+        "trusted AI declaration",
+        creds(trust=TrustStatus.TRUSTED, ai=GEN),
+        (),
+        (),
+        V.AI_DECLARED,
+        {V.AI_DECLARED},
+    ),
+    (
+        "untrusted AI declaration",
+        creds(ai=GEN),
+        (),
+        (),
+        V.AI_DECLARED,
+        {V.AI_DECLARED, V.CREDENTIALS_UNTRUSTED},
+    ),
+    (
+        "AI edit",
+        creds(trust=TrustStatus.TRUSTED, ai=AIDeclaration.CONTAINS_AI),
+        (),
+        (),
+        V.AI_EDITED,
+        {V.AI_EDITED},
+    ),
+    (
+        "possibly AI",
+        creds(ai=AIDeclaration.POSSIBLY_AI),
+        (),
+        (),
+        V.AI_POSSIBLE,
+        {V.AI_POSSIBLE, V.CREDENTIALS_UNTRUSTED},
+    ),
+    (
+        "tampered",
+        creds(Integrity.TAMPERED),
+        (),
+        (),
+        V.CREDENTIALS_TAMPERED,
+        {V.CREDENTIALS_TAMPERED},
+    ),
+    (
+        "tampered AI",
+        creds(Integrity.TAMPERED, ai=GEN),
+        (),
+        (),
+        V.CREDENTIALS_TAMPERED,
+        {V.CREDENTIALS_TAMPERED, V.AI_DECLARED},
+    ),
+    (
+        "malformed",
+        creds(Integrity.MALFORMED),
+        (),
+        (),
+        V.CREDENTIALS_INVALID,
+        {V.CREDENTIALS_INVALID},
+    ),
+    (
+        "expired signer",
+        creds(trust=TrustStatus.SIGNER_INVALID),
+        (),
+        (),
+        V.CREDENTIALS_INVALID,
+        {V.CREDENTIALS_INVALID},
+    ),
+    (
+        "corrupt",
+        CredentialsEvidence(state=CredentialsState.CORRUPT, integrity=Integrity.MALFORMED),
+        (),
+        (),
+        V.CREDENTIALS_INVALID,
+        {V.CREDENTIALS_INVALID},
+    ),
     ("valid untrusted", creds(), (), (), V.CREDENTIALS_UNTRUSTED, {V.CREDENTIALS_UNTRUSTED}),
-    ("valid trusted capture", creds(trust=TrustStatus.TRUSTED, ai=AIDeclaration.CAPTURE), (), (), V.CREDENTIALS_VALID_NO_AI, {V.CREDENTIALS_VALID_NO_AI}),
-    ("valid trusted nothing declared", creds(trust=TrustStatus.TRUSTED), (), (), V.CREDENTIALS_VALID_NO_AI, {V.CREDENTIALS_VALID_NO_AI}),
-    ("remote", CredentialsEvidence(state=CredentialsState.REMOTE, remote_manifest_url="https://x"), (), (), V.CREDENTIALS_REMOTE, {V.CREDENTIALS_REMOTE}),
-    ("incomplete init segment", creds(Integrity.INCOMPLETE), (), (), V.UNSUPPORTED, {V.UNSUPPORTED}),
-    ("bare fragment", CredentialsEvidence(state=CredentialsState.UNSUPPORTED), (), (), V.UNSUPPORTED, {V.UNSUPPORTED}),
+    (
+        "valid trusted capture",
+        creds(trust=TrustStatus.TRUSTED, ai=AIDeclaration.CAPTURE),
+        (),
+        (),
+        V.CREDENTIALS_VALID_NO_AI,
+        {V.CREDENTIALS_VALID_NO_AI},
+    ),
+    (
+        "valid trusted nothing declared",
+        creds(trust=TrustStatus.TRUSTED),
+        (),
+        (),
+        V.CREDENTIALS_VALID_NO_AI,
+        {V.CREDENTIALS_VALID_NO_AI},
+    ),
+    (
+        "remote",
+        CredentialsEvidence(state=CredentialsState.REMOTE, remote_manifest_url="https://x"),
+        (),
+        (),
+        V.CREDENTIALS_REMOTE,
+        {V.CREDENTIALS_REMOTE},
+    ),
+    (
+        "incomplete init segment",
+        creds(Integrity.INCOMPLETE),
+        (),
+        (),
+        V.UNSUPPORTED,
+        {V.UNSUPPORTED},
+    ),
+    (
+        "bare fragment",
+        CredentialsEvidence(state=CredentialsState.UNSUPPORTED),
+        (),
+        (),
+        V.UNSUPPORTED,
+        {V.UNSUPPORTED},
+    ),
     ("nothing", ABSENT, (), (), V.NO_SIGNAL, {V.NO_SIGNAL}),
-    ("not embeddable", CredentialsEvidence(state=CredentialsState.NOT_EMBEDDABLE), (), (), V.NO_SIGNAL, {V.NO_SIGNAL}),
+    (
+        "not embeddable",
+        CredentialsEvidence(state=CredentialsState.NOT_EMBEDDABLE),
+        (),
+        (),
+        V.NO_SIGNAL,
+        {V.NO_SIGNAL},
+    ),
     ("watermark only", ABSENT, (MARK,), (), V.AI_WATERMARK, {V.AI_WATERMARK}),
     ("watermark not detected", ABSENT, (NO_MARK,), (), V.NO_SIGNAL, {V.NO_SIGNAL}),
     ("watermark inconclusive", ABSENT, (INCONCLUSIVE,), (), V.NO_SIGNAL, {V.NO_SIGNAL}),
-    ("error only", CredentialsEvidence(state=CredentialsState.NOT_CHECKED), (), (CheckError("input", "empty", "x: empty"),), V.ERROR, {V.ERROR}),
-    ("tampered and truncated", creds(Integrity.TAMPERED), (), (CheckError("media", "corrupt", "x"),), V.CREDENTIALS_TAMPERED, {V.CREDENTIALS_TAMPERED, V.ERROR}),
-    ("AI declared plus watermark", creds(trust=TrustStatus.TRUSTED, ai=GEN), (MARK,), (), V.AI_DECLARED, {V.AI_DECLARED, V.AI_WATERMARK}),
+    (
+        "error only",
+        CredentialsEvidence(state=CredentialsState.NOT_CHECKED),
+        (),
+        (CheckError("input", "empty", "x: empty"),),
+        V.ERROR,
+        {V.ERROR},
+    ),
+    (
+        "tampered and truncated",
+        creds(Integrity.TAMPERED),
+        (),
+        (CheckError("media", "corrupt", "x"),),
+        V.CREDENTIALS_TAMPERED,
+        {V.CREDENTIALS_TAMPERED, V.ERROR},
+    ),
+    (
+        "AI declared plus watermark",
+        creds(trust=TrustStatus.TRUSTED, ai=GEN),
+        (MARK,),
+        (),
+        V.AI_DECLARED,
+        {V.AI_DECLARED, V.AI_WATERMARK},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "credentials", "watermarks", "errors", "primary", "labels"), TABLE, ids=[row[0] for row in TABLE])
+@pytest.mark.parametrize(
+    ("case", "credentials", "watermarks", "errors", "primary", "labels"),
+    TABLE,
+    ids=[row[0] for row in TABLE],
+)
 def test_verdict_table(case, credentials, watermarks, errors, primary, labels) -> None:  # type: ignore[no-untyped-def]
     verdict = derive_verdict(credentials, watermarks, errors)
     assert verdict.code is primary, case
@@ -105,12 +241,15 @@ def test_absence_always_carries_the_caveat() -> None:
 
 def test_capture_credential_with_ai_watermark_is_a_conflict() -> None:
     capture = creds(
-        trust=TrustStatus.TRUSTED, ai=AIDeclaration.CAPTURE,
+        trust=TrustStatus.TRUSTED,
+        ai=AIDeclaration.CAPTURE,
         signals=(signal("capturedMedia", AIDeclaration.CAPTURE),),
     )
     verdict = derive_verdict(capture, (MARK,))
     assert verdict.code is V.AI_WATERMARK
-    assert verdict.conflicts == ("The credentials say camera capture, but a SDXL watermark is present.",)
+    assert verdict.conflicts == (
+        "The credentials say camera capture, but a SDXL watermark is present.",
+    )
     assert derive_verdict(capture).conflicts == ()
 
 
@@ -137,7 +276,9 @@ def test_capture_and_generation_in_own_history_is_a_conflict() -> None:
 def test_trust_caveats() -> None:
     none_loaded = derive_verdict(creds(snapshot=TrustSnapshot()))
     assert any("No trust list was loaded" in c for c in none_loaded.caveats)
-    stale = derive_verdict(creds(snapshot=TrustSnapshot(lists=(TrustSource.OFFICIAL,), age_days=400)))
+    stale = derive_verdict(
+        creds(snapshot=TrustSnapshot(lists=(TrustSource.OFFICIAL,), age_days=400))
+    )
     assert any("400 days old" in c for c in stale.caveats)
     fresh = derive_verdict(creds())
     assert not any("days old" in c or "No trust list" in c for c in fresh.caveats)

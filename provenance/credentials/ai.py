@@ -135,7 +135,7 @@ def locate_manifests(store: Mapping[str, Any]) -> dict[str, SignalLocation]:
     manifests: Mapping[str, Any] = store.get("manifests") or {}
     active = store.get("active_manifest")
     locations: dict[str, SignalLocation] = {}
-    if active in manifests:
+    if isinstance(active, str) and active in manifests:
         locations[active] = SignalLocation.ACTIVE
         queue: deque[str] = deque([active])
         while queue:
@@ -147,7 +147,9 @@ def locate_manifests(store: Mapping[str, Any]) -> dict[str, SignalLocation]:
                 own_history = locations[label] in (SignalLocation.ACTIVE, SignalLocation.PARENT)
                 is_parent = ingredient.get("relationship", "componentOf") == "parentOf"
                 locations[child] = (
-                    SignalLocation.PARENT if own_history and is_parent else SignalLocation.INGREDIENT
+                    SignalLocation.PARENT
+                    if own_history and is_parent
+                    else SignalLocation.INGREDIENT
                 )
                 queue.append(child)
     for label in manifests:
@@ -203,8 +205,17 @@ def classify_store(
                 term = normalise_source_type(raw)
                 signal, category = _source_type_signal(term, action_name, location)
                 signals.append(
-                    AISignal(signal, category, location, label, "digitalSourceType", term, raw,
-                             action_name, agent)
+                    AISignal(
+                        signal,
+                        category,
+                        location,
+                        label,
+                        "digitalSourceType",
+                        term,
+                        raw,
+                        action_name,
+                        agent,
+                    )
                 )
             description = action.get("description")
             for field_name, text in (("description", description), ("softwareAgent", agent)):
@@ -217,19 +228,44 @@ def classify_store(
                         else AIDeclaration.CONTAINS_AI
                     )
                     signals.append(
-                        AISignal("textDeclaredGenAI", category, location, label, field_name,
-                                 text.strip(), text, action_name, agent)
+                        AISignal(
+                            "textDeclaredGenAI",
+                            category,
+                            location,
+                            label,
+                            field_name,
+                            text.strip(),
+                            text,
+                            action_name,
+                            agent,
+                        )
                     )
                 elif field_name == "softwareAgent" and _KNOWN_AI_TOOLS.search(text):
                     signals.append(
-                        AISignal("knownGenAITool", AIDeclaration.POSSIBLY_AI, location, label,
-                                 field_name, text.strip(), text, action_name, agent)
+                        AISignal(
+                            "knownGenAITool",
+                            AIDeclaration.POSSIBLY_AI,
+                            location,
+                            label,
+                            field_name,
+                            text.strip(),
+                            text,
+                            action_name,
+                            agent,
+                        )
                     )
         generator = _claim_generator(manifest)
         if generator and (_EXPLICIT_AI_TEXT.search(generator) or _KNOWN_AI_TOOLS.search(generator)):
             signals.append(
-                AISignal("knownGenAITool", AIDeclaration.POSSIBLY_AI, location, label,
-                         "claim_generator", generator, generator)
+                AISignal(
+                    "knownGenAITool",
+                    AIDeclaration.POSSIBLY_AI,
+                    location,
+                    label,
+                    "claim_generator",
+                    generator,
+                    generator,
+                )
             )
     present = {s.category for s in signals}
     declaration = next((c for c in CATEGORY_ORDER if c in present), AIDeclaration.NONE)

@@ -88,7 +88,9 @@ def _open_reader(
         yield reader
 
 
-def _codes(results: Mapping[str, Any] | None, status: Sequence[Any] | None) -> tuple[ValidationCode, ...]:
+def _codes(
+    results: Mapping[str, Any] | None, status: Sequence[Any] | None
+) -> tuple[ValidationCode, ...]:
     found: list[ValidationCode] = []
 
     def add(entries: Any, kind: StatusKind, scope: str) -> None:
@@ -217,7 +219,9 @@ def read_credentials(
     reader_mime = "application/c2pa" if family == "c2pa" else mime_type
     context = _context(trust, None, fetch_remote)
     try:
-        with _open_reader(path, reader_mime, context, sidecar=sidecar, fragments=fragments) as reader:
+        with _open_reader(
+            path, reader_mime, context, sidecar=sidecar, fragments=fragments
+        ) as reader:
             if reader is None:
                 return CredentialsEvidence(
                     state=CredentialsState.ABSENT,
@@ -256,9 +260,7 @@ def read_credentials(
         source = TrustSource.NONE
     elif state == "Trusted":
         trust_status = TrustStatus.TRUSTED
-        source = _attribute_trust(
-            path, reader_mime, trust, sidecar=sidecar, fragments=fragments
-        )
+        source = _attribute_trust(path, reader_mime, trust, sidecar=sidecar, fragments=fragments)
     else:
         trust_status = TrustStatus.UNTRUSTED
         source = TrustSource.NONE
@@ -310,8 +312,11 @@ def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> Credential
                 "downloaded copy with --sidecar."
             )
         return CredentialsEvidence(
-            state=CredentialsState.REMOTE, remote_manifest_url=url, embedded=False,
-            trust_snapshot=snapshot, message=note,
+            state=CredentialsState.REMOTE,
+            remote_manifest_url=url,
+            embedded=False,
+            trust_snapshot=snapshot,
+            message=note,
         )
     if isinstance(exc, c2pa.C2paError.NotSupported):
         return CredentialsEvidence(

@@ -253,7 +253,10 @@ def load_trust(
     def want(source: TrustSource) -> bool:
         return wanted is None or source in wanted
 
-    for source, name in ((TrustSource.OFFICIAL, OFFICIAL_FILE), (TrustSource.INTERIM, INTERIM_FILE)):
+    for source, name in (
+        (TrustSource.OFFICIAL, OFFICIAL_FILE),
+        (TrustSource.INTERIM, INTERIM_FILE),
+    ):
         path = root / name
         if want(source) and path.is_file():
             anchors[source] = read_pem_certificates(path)
@@ -270,8 +273,12 @@ def load_trust(
         for path in [*user_files, *extra_anchors]:
             user_pems.append(read_pem_certificates(Path(path)))
     if user_pems:
-        anchors[TrustSource.USER] = "".join(pem if pem.endswith("\n") else pem + "\n" for pem in user_pems)
-        counts[TrustSource.USER.value] = anchors[TrustSource.USER].count("-----BEGIN CERTIFICATE-----")
+        anchors[TrustSource.USER] = "".join(
+            pem if pem.endswith("\n") else pem + "\n" for pem in user_pems
+        )
+        counts[TrustSource.USER.value] = anchors[TrustSource.USER].count(
+            "-----BEGIN CERTIFICATE-----"
+        )
     allowed = None
     if TrustSource.INTERIM in anchors and (root / INTERIM_ALLOWED_FILE).is_file():
         allowed = read_pem_certificates(root / INTERIM_ALLOWED_FILE)
@@ -282,7 +289,9 @@ def load_trust(
     date, date_source = _snapshot_date(root, used_files)
     moment = now or dt.datetime.now(dt.UTC)
     snapshot = TrustSnapshot(
-        lists=tuple(s for s in (TrustSource.OFFICIAL, TrustSource.INTERIM, TrustSource.USER) if s in anchors),
+        lists=tuple(
+            s for s in (TrustSource.OFFICIAL, TrustSource.INTERIM, TrustSource.USER) if s in anchors
+        ),
         directory=str(root),
         snapshot_date=date if used_files else None,
         age_days=_age_days(date, moment) if used_files else None,
@@ -359,7 +368,11 @@ def update_trust_lists(
     record = {
         "date": moment.isoformat(timespec="seconds"),
         "files": {
-            name: {"url": urls[name], "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            name: {
+                "url": urls[name],
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+            }
             for name, data in fetched.items()
         },
     }

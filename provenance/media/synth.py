@@ -5,6 +5,7 @@ Clips are written with PyAV (OpenCV wheels cannot write H.264); images with Open
 
 from __future__ import annotations
 
+import typing
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,9 +25,7 @@ CONTAINER_CODECS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-def synthetic_frame(
-    index: int, *, width: int, height: int, seed: int = 0
-) -> np.ndarray:
+def synthetic_frame(index: int, *, width: int, height: int, seed: int = 0) -> np.ndarray:
     """Return one RGB frame (H, W, 3) uint8: a moving gradient with seeded texture."""
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 64, size=(height, width, 1), dtype=np.int16)
@@ -72,13 +71,17 @@ def write_clip(
             f"write_clip: unsupported suffix {suffix!r}; use one of {sorted(CONTAINER_CODECS)}"
         )
     if width % 2 or height % 2 or width <= 0 or height <= 0:
-        raise ValueError(f"write_clip: width and height must be positive and even, got {width}x{height}")
+        raise ValueError(
+            f"write_clip: width and height must be positive and even, got {width}x{height}"
+        )
     if seconds <= 0 or fps <= 0:
         raise ValueError("write_clip: seconds and fps must be positive")
     video_codec, pixel_format, audio_codec = CONTAINER_CODECS[suffix]
     frame_count = max(1, round(seconds * fps))
     with av.open(str(destination), mode="w") as container:
-        stream = container.add_stream(codec or video_codec, rate=fps)
+        stream = typing.cast(
+            "av.video.stream.VideoStream", container.add_stream(codec or video_codec, rate=fps)
+        )
         stream.width = width
         stream.height = height
         stream.pix_fmt = pixel_format

@@ -97,6 +97,8 @@ def render_details(report: Report, console: Console) -> None:
     for binding in credentials.soft_bindings:
         console.print(f"  soft binding (watermark reference): {binding.algorithm}")
     for error in report.errors:
-        console.print(Text(f"  error [{error.stage}/{error.code}]: {error.message}", style="yellow"))
+        console.print(
+            Text(f"  error [{error.stage}/{error.code}]: {error.message}", style="yellow")
+        )
     for caveat in verdict.caveats:
         console.print(Text(f"  note: {caveat}", style="dim"))

@@ -1,0 +1,305 @@
+"""Build the small demo corpus that the README Quickstart checks.
+
+Usage::
+
+    python datasets/sample_corpus.py OUTDIR [--seed N]
+
+Writes into OUTDIR:
+
+* ``ai_generated_signed.mp4``: synthetic clip with a C2PA manifest declaring
+  ``trainedAlgorithmicMedia`` (softwareAgent "provenance-checker demo generator"), signed by
+  the demo PKI.
+* ``ai_generated_tampered.mp4``: the same signed clip with one byte of its media data flipped.
+* ``ai_edited_with_history.mp4``: a clip whose manifest says it was edited with AI
+  (``c2pa.edited``, ``compositeWithTrainedAlgorithmicMedia``) from a parent clip that carries
+  its own capture-declared manifest (two manifests: shows the history walk).
+* ``unsigned.mp4``: a clip with no credentials at all.
+* ``camera_signed.jpg``: an image whose manifest declares ``digitalCapture`` (valid, no AI
+  declared).
+* ``unsupported_container.webm``: a WebM clip (C2PA cannot be embedded in WebM).
+* ``pki/root.pem`` (+ ``pki/chain.pem``): the demo root certificate to pass as a user trust
+  anchor, and the signer's chain for reference. The signing key is not kept.
+* ``MANIFEST.json``: every file, what it is, its seed and what a checker should find.
+
+Media are deterministic given ``--seed`` (byte for byte for ``unsigned.mp4``; the WebM
+container header holds a random segment UID, its decoded frames are identical); signatures,
+certificates and timestamps are not.
+The demo PKI is for demonstrations only (see :mod:`provenance.credentials.pki`).
+
+Importable by path (``datasets/`` is not a package)::
+
+    spec = importlib.util.spec_from_file_location("sample_corpus", "datasets/sample_corpus.py")
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    module.build_sample_corpus(outdir, seed=0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from provenance.credentials.pki import generate_pki
+from provenance.credentials.signing import sign_file
+from provenance.credentials.tamper import flip_mdat_byte
+from provenance.media.synth import write_clip, write_image
+
+__all__ = ["CLIP_GEOMETRY", "build_sample_corpus", "main"]
+
+IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+GENERATOR_AGENT = "provenance-checker demo generator"
+#: Geometry of every clip: 2 s of 640x360 at 24 fps.
+CLIP_GEOMETRY: dict[str, float] = {"seconds": 2.0, "fps": 24, "width": 640, "height": 360}
+MANIFEST_NAME = "MANIFEST.json"
+
+
+def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
+    """Write the demo corpus into ``outdir`` and return the paths written (MANIFEST.json last).
+
+    Each media file gets its own seed (``seed`` + a fixed offset) recorded in MANIFEST.json.
+    Existing files with the same names are overwritten.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    pki_dir = outdir / "pki"
+    entries: list[dict[str, Any]] = []
+
+    with tempfile.TemporaryDirectory(prefix="sample-corpus-") as scratch_name:
+        scratch = Path(scratch_name)
+        pki = generate_pki(scratch / "pki", name="provenance-checker demo")
+        pki_dir.mkdir(exist_ok=True)
+        root = Path(shutil.copyfile(pki.root_pem, pki_dir / "root.pem"))
+        chain = Path(shutil.copyfile(pki.chain_pem, pki_dir / "chain.pem"))
+
+        # 1. AI-declared clip, signed.
+        ai_seed = seed
+        raw_ai = _clip(scratch / "ai_raw.mp4", seed=ai_seed)
+        ai_signed = sign_file(
+            raw_ai,
+            outdir / "ai_generated_signed.mp4",
+            pki=pki,
+            digital_source_type=IPTC + "trainedAlgorithmicMedia",
+            software_agent=GENERATOR_AGENT,
+            title="ai_generated_signed.mp4",
+        )
+        entries.append(
+            _entry(
+                ai_signed,
+                ai_seed,
+                "Synthetic clip with a C2PA manifest declaring it AI-generated "
+                "(c2pa.created, trainedAlgorithmicMedia), signed by the demo PKI.",
+                kind="signed",
+                c2pa_state="Trusted",
+                ai_declared=True,
+                digital_source_type=IPTC + "trainedAlgorithmicMedia",
+                expected_verdict="ai_declared",
+            )
+        )
+
+        # 2. The same clip, tampered after signing.
+        tampered = flip_mdat_byte(ai_signed, outdir / "ai_generated_tampered.mp4")
+        entries.append(
+            _entry(
+                tampered,
+                ai_seed,
+                "ai_generated_signed.mp4 with one byte of its mdat (media data) flipped "
+                "after signing: the credentials no longer match the content.",
+                kind="tampered",
+                c2pa_state="Invalid",
+                failure_codes=["assertion.bmffHash.mismatch"],
+                ai_declared=True,
+                digital_source_type=IPTC + "trainedAlgorithmicMedia",
+                expected_verdict="credentials_tampered",
+            )
+        )
+
+        # 3. AI edit of a capture-declared parent: two manifests.
+        parent_seed, edited_seed = seed + 1, seed + 2
+        # The parent only lives in the scratch folder (its manifest travels as an ingredient):
+        # a small clip keeps the build fast.
+        raw_parent = write_clip(scratch / "parent_raw.mp4", seconds=1.0, seed=parent_seed)
+        parent = sign_file(
+            raw_parent,
+            scratch / "camera_original.mp4",
+            pki=pki,
+            digital_source_type=IPTC + "digitalCapture",
+            title="camera_original.mp4",
+        )
+        raw_edited = _clip(scratch / "edited_raw.mp4", seed=edited_seed)
+        edited = sign_file(
+            raw_edited,
+            outdir / "ai_edited_with_history.mp4",
+            pki=pki,
+            action="c2pa.edited",
+            digital_source_type=IPTC + "compositeWithTrainedAlgorithmicMedia",
+            software_agent=GENERATOR_AGENT,
+            title="ai_edited_with_history.mp4",
+            parent=parent,
+        )
+        entries.append(
+            _entry(
+                edited,
+                edited_seed,
+                "Clip whose manifest records an AI edit (c2pa.opened on a parent, then "
+                "c2pa.edited with compositeWithTrainedAlgorithmicMedia); the parent (a 1 s "
+                f"320x240 clip, seed {parent_seed}) carries its own digitalCapture manifest.",
+                kind="signed",
+                c2pa_state="Trusted",
+                ai_declared=True,
+                digital_source_type=IPTC + "compositeWithTrainedAlgorithmicMedia",
+                manifest_count=2,
+                expected_verdict="ai_edited",
+            )
+        )
+
+        # 4. Capture-declared still image.
+        image_seed = seed + 3
+        raw_image = write_image(scratch / "camera_raw.jpg", width=640, height=360, seed=image_seed)
+        image = sign_file(
+            raw_image,
+            outdir / "camera_signed.jpg",
+            pki=pki,
+            digital_source_type=IPTC + "digitalCapture",
+            title="camera_signed.jpg",
+        )
+        entries.append(
+            _entry(
+                image,
+                image_seed,
+                "Synthetic image with a C2PA manifest declaring a camera capture "
+                "(c2pa.created, digitalCapture): valid credentials, no AI declared.",
+                kind="signed",
+                c2pa_state="Trusted",
+                ai_declared=False,
+                digital_source_type=IPTC + "digitalCapture",
+                expected_verdict="credentials_valid_no_ai",
+            )
+        )
+
+    # 5. No credentials at all.
+    unsigned_seed = seed + 4
+    unsigned = _clip(outdir / "unsigned.mp4", seed=unsigned_seed)
+    entries.append(
+        _entry(
+            unsigned,
+            unsigned_seed,
+            "Synthetic clip without any C2PA manifest or watermark: no provenance signal, "
+            "which proves nothing either way.",
+            kind="unsigned",
+            c2pa_state=None,
+            ai_declared=False,
+            expected_verdict="no_signal",
+        )
+    )
+
+    # 6. WebM: not a C2PA container.
+    webm_seed = seed + 5
+    # VP8: the default VP9 encoder takes ~9 s for this clip, VP8 ~1.4 s.
+    webm = _clip(outdir / "unsupported_container.webm", seed=webm_seed, codec="libvpx")
+    entries.append(
+        _entry(
+            webm,
+            webm_seed,
+            "WebM clip: C2PA credentials cannot be embedded in WebM, so a checker reports "
+            "the container as unsupported for C2PA (not as an error).",
+            kind="unsupported_container",
+            c2pa_state="NotSupported",
+            ai_declared=False,
+            expected_verdict="no_signal",
+        )
+    )
+
+    written = [outdir / entry["path"] for entry in entries]
+    manifest = {
+        "generator": "datasets/sample_corpus.py",
+        "seed": seed,
+        "clip_geometry": CLIP_GEOMETRY,
+        "trust_anchor": "pki/root.pem",
+        "signer_chain": "pki/chain.pem",
+        "note": (
+            "Demo corpus. Decoded media are deterministic given the seed; signatures, "
+            "certificates and the WebM segment UID are not. c2pa_state is what c2pa-python "
+            "reports with pki/root.pem as a user trust anchor (without it, signed files come "
+            "out Valid with signingCredential.untrusted)."
+        ),
+        "files": entries,
+    }
+    manifest_path = outdir / MANIFEST_NAME
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return [*written, root, chain, manifest_path]
+
+
+def _clip(path: Path, *, seed: int, codec: str | None = None) -> Path:
+    return write_clip(
+        path,
+        seconds=CLIP_GEOMETRY["seconds"],
+        fps=int(CLIP_GEOMETRY["fps"]),
+        width=int(CLIP_GEOMETRY["width"]),
+        height=int(CLIP_GEOMETRY["height"]),
+        seed=seed,
+        codec=codec,
+    )
+
+
+def _entry(
+    path: Path,
+    seed: int,
+    description: str,
+    *,
+    kind: str,
+    c2pa_state: str | None,
+    ai_declared: bool,
+    expected_verdict: str,
+    digital_source_type: str | None = None,
+    failure_codes: list[str] | None = None,
+    manifest_count: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "path": path.name,
+        "kind": kind,
+        "description": description,
+        "seed": seed,
+        "bytes": path.stat().st_size,
+        "expected": {
+            "c2pa_state": c2pa_state,
+            "failure_codes": failure_codes or [],
+            "ai_declared": ai_declared,
+            "digital_source_type": digital_source_type,
+            "manifest_count": manifest_count
+            if manifest_count is not None
+            else (1 if c2pa_state not in (None, "NotSupported") else 0),
+            "verdict": expected_verdict,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: build the corpus and print a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("outdir", type=Path, help="folder to write the corpus into")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the media (default 0)")
+    arguments = parser.parse_args(argv)
+    started = time.perf_counter()
+    paths = build_sample_corpus(arguments.outdir, seed=arguments.seed)
+    elapsed = time.perf_counter() - started
+    manifest = json.loads((arguments.outdir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    print(
+        f"Wrote {len(paths)} files to {arguments.outdir} in {elapsed:.1f} s (seed {arguments.seed})"
+    )
+    print(f"  {'file':<30} {'kind':<22} {'C2PA (root as anchor)':<22} expected verdict")
+    for entry in manifest["files"]:
+        expected = entry["expected"]
+        state = expected["c2pa_state"] or "no credentials"
+        print(f"  {entry['path']:<30} {entry['kind']:<22} {state:<22} {expected['verdict']}")
+    print(f"  {'pki/root.pem':<30} demo trust anchor: pass it as a user anchor, never trust it")
+    print(f"  {MANIFEST_NAME:<30} what each file is, its seed and the expected results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
