@@ -252,6 +252,8 @@ class MediaInfo(_Serialisable):
     frame_count_estimated: bool = False
     """True when the container does not state a frame count and it was derived from fps x duration."""
     rotation_degrees: int = 0
+    """Clockwise rotation a player applies for display (0, 90, 180, 270), from the display
+    matrix (video) or EXIF orientation (JPEG)."""
     has_audio: bool = False
     pixel_format: str | None = None
 
@@ -271,7 +273,8 @@ class ValidationCode(_Serialisable):
     """The SDK's own message for this occurrence."""
     url: str | None = None
     scope: str = "active_manifest"
-    """``active_manifest`` or ``ingredient``."""
+    """``active_manifest``, ``ingredient``, or ``ingredient_recorded`` (what a signer recorded
+    about an ingredient when it added it: history, not this file's integrity)."""
 
 
 @dataclass(frozen=True)

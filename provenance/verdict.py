@@ -238,6 +238,14 @@ def derive_verdict(
             "The AI declaration comes from credentials that are not trusted or not intact: it is "
             "a claim, not a verified fact."
         )
+    recorded = sorted(
+        {c.code for c in credentials.validation_codes if c.scope == "ingredient_recorded"}
+    )
+    if recorded:
+        caveats.append(
+            "An ingredient in this file's history was already failing validation when it was "
+            f"used ({', '.join(recorded)}), as recorded by the signer."
+        )
     snapshot = credentials.trust_snapshot
     if credentials.state is CredentialsState.PRESENT and snapshot is not None:
         if not snapshot.lists:

@@ -7,6 +7,7 @@ import sys
 import zlib
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -216,6 +217,38 @@ def test_probe_synthetic_image(tmp_path: Path, suffix: str, container: str, mime
     assert (found.family, found.mime_type) == (container, mime_type)
     # BMP is the one image format here that c2pa-python cannot carry credentials in.
     assert found.c2pa_embeddable is (suffix != ".bmp")
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int, *, big_endian: bool) -> bytes:
+    """Insert an APP1 EXIF segment holding one Orientation tag right after SOI."""
+    order: Literal["little", "big"] = "big" if big_endian else "little"
+    tiff = (b"MM" if big_endian else b"II") + (42).to_bytes(2, order) + (8).to_bytes(4, order)
+    entry = (
+        (0x0112).to_bytes(2, order)  # Orientation
+        + (3).to_bytes(2, order)  # SHORT
+        + (1).to_bytes(4, order)
+        + orientation.to_bytes(2, order)
+        + bytes(2)
+    )
+    tiff += (1).to_bytes(2, order) + entry + bytes(4)
+    payload = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+@pytest.mark.parametrize(
+    ("orientation", "big_endian", "clockwise"),
+    [(1, False, 0), (6, False, 90), (3, True, 180), (8, True, 270), (5, False, 270)],
+)
+def test_jpeg_exif_orientation(
+    tmp_path: Path, orientation: int, big_endian: bool, clockwise: int
+) -> None:
+    plain = write_image(tmp_path / "plain.jpg", width=WIDTH, height=HEIGHT).read_bytes()
+    path = tmp_path / "oriented.jpg"
+    path.write_bytes(_with_exif_orientation(plain, orientation, big_endian=big_endian))
+    info = probe(path)
+    assert (info.width, info.height) == (WIDTH, HEIGHT)  # stored size, as for video
+    assert info.rotation_degrees == clockwise
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -552,6 +585,7 @@ def test_probe_natural_clips(shared_dir: Path) -> None:
         ("test.avi", MediaKind.VIDEO, "avi", (480, 270)),
         ("trustnxt-icon-signed-v2-bmff.heic", MediaKind.IMAGE, "heic", (1056, 1056)),
         ("C.jpg", MediaKind.IMAGE, "jpeg", (2048, 1365)),
+        ("no_alg.jpg", MediaKind.IMAGE, "jpeg", (480, 270)),
         ("DALL-E_cloud_surfing_puppy.webp", MediaKind.IMAGE, "webp", (1024, 1024)),
         ("cicadas_trusted.mp3", MediaKind.AUDIO, "mp3", None),
         ("sample1_signed.wav", MediaKind.AUDIO, "wav", None),
@@ -575,6 +609,8 @@ def test_probe_c2pa_fixtures(
         assert info.audio_codec
         assert (info.duration_seconds or 0) > 0
     assert sniff_path(path).c2pa_embeddable is True
+    # no_alg.jpg is the one fixture with an EXIF Orientation other than 1 (6: turn 90 deg).
+    assert info.rotation_degrees == (90 if name == "no_alg.jpg" else 0)
 
 
 def test_c2pa_fixtures_that_are_not_playable_media(shared_dir: Path) -> None:

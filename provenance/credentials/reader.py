@@ -31,7 +31,7 @@ from provenance.report import (
     ValidationCode,
 )
 
-__all__ = ["NOT_EMBEDDABLE_FAMILIES", "read_credentials"]
+__all__ = ["NOT_EMBEDDABLE_FAMILIES", "RECORDED_SCOPE", "read_credentials"]
 
 #: Container families that cannot carry an embedded C2PA manifest (not an error).
 NOT_EMBEDDABLE_FAMILIES = {
@@ -39,6 +39,9 @@ NOT_EMBEDDABLE_FAMILIES = {
     "mpegts": "MPEG-TS",
     "ogg": "Ogg",
 }
+
+#: Scope of validation codes a signer recorded for an ingredient when it was added.
+RECORDED_SCOPE = "ingredient_recorded"
 
 _REMOTE_URL = re.compile(r"(https?://\S+)")
 _contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
@@ -119,6 +122,36 @@ def _codes(
             add(deltas.get("failure"), StatusKind.FAILURE, "ingredient")
     elif status:
         add(status, StatusKind.FAILURE, "active_manifest")
+    return tuple(found)
+
+
+def _recorded_ingredient_failures(store: Mapping[str, Any]) -> tuple[ValidationCode, ...]:
+    """Failures a signer recorded for an ingredient when it added it (ingredient.v3).
+
+    They describe the ingredient's state at the time it was used, not this file's integrity:
+    a file can be intact although it was made from an already-tampered ingredient.
+    """
+    found: list[ValidationCode] = []
+    for manifest in (store.get("manifests") or {}).values():
+        for ingredient in manifest.get("ingredients") or []:
+            recorded = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
+            for entry in recorded.get("failure") or []:
+                code = str(entry.get("code", ""))
+                if code in codes.TRUST_ONLY_CODES:
+                    continue
+                found.append(
+                    ValidationCode(
+                        code=code,
+                        kind=StatusKind.FAILURE,
+                        explanation=(
+                            f"Recorded when the ingredient '{ingredient.get('title')}' was added: "
+                            + codes.explain(code)
+                        ),
+                        detail=entry.get("explanation"),
+                        url=entry.get("url"),
+                        scope=RECORDED_SCOPE,
+                    )
+                )
     return tuple(found)
 
 
@@ -245,8 +278,12 @@ def read_credentials(
             message=f"Could not read the file for the credentials check ({exc.strerror or exc}).",
         )
 
-    validation = _codes(results, store.get("validation_status"))
-    failures = {c.code for c in validation if c.kind is StatusKind.FAILURE}
+    validation = _codes(results, store.get("validation_status")) + _recorded_ingredient_failures(
+        store
+    )
+    failures = {
+        c.code for c in validation if c.kind is StatusKind.FAILURE and c.scope != RECORDED_SCOPE
+    }
     incomplete_init = not fragments and family == "bmff" and is_fragmented_init(path)
     integrity, note = _integrity(failures, state, incomplete_init)
     if family == "c2pa" and sidecar is None:

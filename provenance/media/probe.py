@@ -42,8 +42,11 @@ _MAX_TOP_LEVEL_BOXES = 10_000
 
 _CHECK_ADVICE = "Check that the file is complete and is video, audio or an image."
 
-# Families that are definitely not media: say so instead of letting FFmpeg guess.
-_NOT_MEDIA = {"pdf", "c2pa"}
+# Families that are definitely not media: say so (and what to do) instead of letting FFmpeg guess.
+_NOT_MEDIA = {
+    "pdf": "Check a video, audio or image file instead.",
+    "c2pa": "A sidecar manifest is checked together with the media file it describes.",
+}
 
 # Image formats OpenCV wheels cannot decode: try FFmpeg (HEIC, AVIF inside ISO BMFF; JPEG XL).
 _IMAGE_FAMILIES_FOR_PYAV = {"bmff", "jxl"}
@@ -110,7 +113,10 @@ def probe(path: str | Path, *, size_bytes: int | None = None) -> MediaInfo:
     file_type = sniff(head)
     try:
         if file_type.family in _NOT_MEDIA:
-            raise MediaError(f"{name}: is a {file_type.description}, not video, audio or an image.")
+            raise MediaError(
+                f"{name}: is a {file_type.description}, not video, audio or an image. "
+                f"{_NOT_MEDIA[file_type.family]}"
+            )
         if file_type.family == "fmp4_fragment":
             raise MediaError(
                 f"{name}: is a {file_type.description}; it cannot be read on its own. "
