@@ -101,8 +101,8 @@ class CheckOptions:
     """fMP4 fragments that belong to the init segment being checked."""
     fetch_remote: bool = False
     """Fetch remote manifests over the network (off: checks are offline by default)."""
-    probe_media: bool = True
-    """Read media facts with PyAV/OpenCV."""
+    credentials_only: bool = False
+    """Check Content Credentials only: skip the media probe (and, later, watermark detection)."""
     trust: TrustMaterial | None = field(default=None, compare=False)
     """Already-loaded trust material (skips loading; useful for many checks)."""
 
@@ -264,7 +264,7 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         )
 
     media: MediaInfo | None = None
-    if opts.probe_media and file_type.family not in ("c2pa", "fmp4_fragment"):
+    if not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):
         try:
             media = probe(source, size_bytes=size)
         except MediaError as exc:
@@ -273,11 +273,16 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
                 errors.append(CheckError("media", kind, str(exc)))
             # an fMP4 init segment holds no frames: no media facts, and no error either
 
-    if (
-        file_type.family == "unknown"
-        and opts.sidecar is None
-        and (media is None and opts.probe_media)
-    ):
+    if file_type.family == "unknown" and opts.sidecar is None and media is None:
+        if not errors:  # credentials-only mode skipped the probe that would have said so
+            errors.append(
+                CheckError(
+                    "media",
+                    "not_media",
+                    f"{source.name}: not a recognised video, audio or image format. Check that "
+                    "the file is complete and is media.",
+                )
+            )
         credentials = CredentialsEvidence(
             state=CredentialsState.NOT_CHECKED,
             trust_snapshot=trust.snapshot,

@@ -12,6 +12,7 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import sys
 from pathlib import Path
@@ -195,6 +196,13 @@ def check_command(
             dir_okay=False,
         ),
     ] = [],  # noqa: B006
+    credentials_only: Annotated[
+        bool,
+        typer.Option(
+            "--credentials-only",
+            help="Check Content Credentials only: skip reading media facts (faster for large batches).",
+        ),
+    ] = False,
     fetch_remote: Annotated[
         bool,
         typer.Option(
@@ -217,9 +225,10 @@ def check_command(
         sidecar=sidecar,
         fragments=tuple(fragments),
         fetch_remote=fetch_remote,
+        credentials_only=credentials_only,
     )
     try:
-        options = CheckOptions(**{**options.__dict__, "trust": options.load_trust()})
+        options = dataclasses.replace(options, trust=options.load_trust())
     except TrustListError as exc:
         _stderr.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from None

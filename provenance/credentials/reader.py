@@ -265,8 +265,9 @@ def read_credentials(
                     ),
                 )
             store: dict[str, Any] = json.loads(reader.json())
-            state = reader.get_validation_state()
-            results = reader.get_validation_results()
+            # the store JSON already carries the state and results: no second native call
+            state = store.get("validation_state") or reader.get_validation_state()
+            results = store.get("validation_results")
             embedded = bool(reader.is_embedded())
             remote_url = reader.get_remote_url()
     except c2pa.C2paError as exc:
