@@ -1,0 +1,33 @@
+# provenance-checker: the two Quickstart commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORPUS ?= sample-corpus
+
+.PHONY: setup demo test lint clean
+
+# Create the virtual environment and install the package with its test tools.
+setup:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+
+# Build the sample corpus (signed AI clip, tampered clip, unsigned clip, signed image, WebM)
+# and check it, trusting only the corpus's own demo root certificate.
+demo: setup
+	rm -rf $(CORPUS)
+	$(BIN)/python datasets/sample_corpus.py $(CORPUS) --seed 0
+	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Lint, type-check and run the whole test suite.
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(CORPUS) .mypy_cache .ruff_cache .pytest_cache benchmarks/_work
