@@ -233,7 +233,8 @@ def check_command(
         _stderr.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     reports: list[Report] = []
-    stdout = Console()
+    # piped output (logs, CI) gets a wide table instead of rich's 80-column default
+    stdout = Console(width=None if sys.stdout.isatty() else 140)
     for path in iter_media_files(paths):
         report = check(path, options)
         reports.append(report)

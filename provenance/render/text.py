@@ -59,8 +59,10 @@ def _signer_cell(report: Report) -> str:
 def render_table(reports: Sequence[Report], console: Console) -> None:
     """Print one row per report."""
     table = Table(show_lines=False, header_style="bold")
-    table.add_column("File", overflow="fold")
-    table.add_column("Verdict")
+    longest_path = max((len(r.path) for r in reports), default=4)
+    table.add_column("File", overflow="fold", min_width=min(longest_path, 60))
+    widest = max((len(r.verdict.code.value) for r in reports), default=7)
+    table.add_column("Verdict", no_wrap=True, min_width=widest)
     table.add_column("Credentials")
     table.add_column("AI declared")
     table.add_column("Signer", overflow="fold")
