@@ -233,35 +233,23 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     checked_at = _now()
     errors: list[CheckError] = []
 
+    def not_checked(error: CheckError, why: str) -> Report:
+        credentials = CredentialsEvidence(
+            state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot, message=why
+        )
+        return _report(
+            source, started=started, checked_at=checked_at, errors=[error], credentials=credentials
+        )
+
     problem = _input_error(source)
     if problem is not None:
-        return _report(
-            source,
-            started=started,
-            checked_at=checked_at,
-            errors=[problem],
-            credentials=CredentialsEvidence(
-                state=CredentialsState.NOT_CHECKED,
-                trust_snapshot=trust.snapshot,
-                message="The file could not be opened, so nothing was checked.",
-            ),
-        )
+        return not_checked(problem, "The file could not be opened, so nothing was checked.")
     try:
         sha256, size = _hash_file(source)
         file_type = sniff_path(source)
     except OSError as exc:
         error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
-        return _report(
-            source,
-            started=started,
-            checked_at=checked_at,
-            errors=[error],
-            credentials=CredentialsEvidence(
-                state=CredentialsState.NOT_CHECKED,
-                trust_snapshot=trust.snapshot,
-                message="The file could not be read, so nothing was checked.",
-            ),
-        )
+        return not_checked(error, "The file could not be read, so nothing was checked.")
 
     media: MediaInfo | None = None
     if not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):

@@ -222,38 +222,28 @@ def classify_store(
                 if not isinstance(text, str) or not text.strip():
                     continue
                 if _EXPLICIT_AI_TEXT.search(text):
+                    name = "textDeclaredGenAI"
+                    inception = own and action_name in _INCEPTION_ACTIONS
                     category = (
-                        AIDeclaration.GENERATIVE_AI
-                        if own and action_name in _INCEPTION_ACTIONS
-                        else AIDeclaration.CONTAINS_AI
-                    )
-                    signals.append(
-                        AISignal(
-                            "textDeclaredGenAI",
-                            category,
-                            location,
-                            label,
-                            field_name,
-                            text.strip(),
-                            text,
-                            action_name,
-                            agent,
-                        )
+                        AIDeclaration.GENERATIVE_AI if inception else AIDeclaration.CONTAINS_AI
                     )
                 elif field_name == "softwareAgent" and _KNOWN_AI_TOOLS.search(text):
-                    signals.append(
-                        AISignal(
-                            "knownGenAITool",
-                            AIDeclaration.POSSIBLY_AI,
-                            location,
-                            label,
-                            field_name,
-                            text.strip(),
-                            text,
-                            action_name,
-                            agent,
-                        )
+                    name, category = "knownGenAITool", AIDeclaration.POSSIBLY_AI
+                else:
+                    continue
+                signals.append(
+                    AISignal(
+                        name,
+                        category,
+                        location,
+                        label,
+                        field_name,
+                        text.strip(),
+                        text,
+                        action_name,
+                        agent,
                     )
+                )
         generator = _claim_generator(manifest)
         if generator and (_EXPLICIT_AI_TEXT.search(generator) or _KNOWN_AI_TOOLS.search(generator)):
             signals.append(
