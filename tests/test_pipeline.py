@@ -231,3 +231,22 @@ def test_sample_corpus_gives_the_documented_verdicts(tmp_path: Path) -> None:
         VerdictCode.CREDENTIALS_TAMPERED,
         VerdictCode.NO_SIGNAL,
     } <= seen
+
+
+def test_trust_source_attribution_with_every_source_loaded(
+    signed: dict[str, Path], pki: PKIFiles, shared_dir: Path
+) -> None:
+    options = CheckOptions(trust_dir=shared_dir / "trust", extra_anchors=(pki.root_pem,))
+    ours = check(signed[".jpg"], options)
+    dalle = check(shared_dir / "fixtures" / "c2pa" / "DALL-E_cloud_surfing_puppy.webp", options)
+    assert (ours.credentials.trust, ours.credentials.trust_source) == (
+        TrustStatus.TRUSTED,
+        TrustSource.USER,
+    )
+    assert (dalle.credentials.trust, dalle.credentials.trust_source) == (
+        TrustStatus.TRUSTED,
+        TrustSource.INTERIM,
+    )
+    snapshot = ours.credentials.trust_snapshot
+    assert snapshot is not None
+    assert snapshot.lists == (TrustSource.OFFICIAL, TrustSource.INTERIM, TrustSource.USER)

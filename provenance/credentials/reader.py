@@ -13,7 +13,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -52,7 +52,7 @@ def _context(trust: TrustMaterial, only: TrustSource | None, fetch_remote: bool)
     """A cached c2pa Context per process and trust setting (building one parses every anchor)."""
     import c2pa
 
-    key = (os.getpid(), trust.fingerprint(), only, fetch_remote)
+    key = (os.getpid(), trust.fingerprint, only, fetch_remote)
     with _contexts_lock:
         context = _contexts.get(key)
         if context is None:
@@ -156,10 +156,10 @@ def _recorded_ingredient_failures(store: Mapping[str, Any]) -> tuple[ValidationC
 
 
 def _integrity(
-    failures: set[str], state: str | None, incomplete_init: bool
+    failures: set[str], state: str | None, is_incomplete_init: Callable[[], bool]
 ) -> tuple[Integrity, str | None]:
     tampered = failures & codes.TAMPER_CODES
-    if tampered and incomplete_init and tampered <= codes.INCOMPLETE_CODES:
+    if tampered and tampered <= codes.INCOMPLETE_CODES and is_incomplete_init():
         return Integrity.INCOMPLETE, (
             "This is a fragmented-MP4 init segment: its hash covers the media fragments, which "
             "were not given. Check it together with its fragments (--fragment)."
@@ -179,20 +179,37 @@ def _attribute_trust(
     path: Path,
     mime_type: str | None,
     trust: TrustMaterial,
+    validation: Sequence[ValidationCode],
     *,
     sidecar: Path | None,
     fragments: Sequence[Path],
 ) -> TrustSource:
-    """Which loaded source makes the signer trusted: re-read with each source alone."""
+    """Which loaded source made the signer trusted.
+
+    The SDK says whether the match was among its system anchors (where the official list goes)
+    or its user anchors (interim list and user anchors). Only when both of the latter are loaded
+    does it take one more read, with the user anchors alone.
+    """
     sources = trust.sources
     if len(sources) == 1:
         return sources[0]
-    for source in sources:
+    detail = " ".join(
+        c.detail or ""
+        for c in validation
+        if c.code == "signingCredential.trusted" and c.scope == "active_manifest"
+    )
+    user_side = [s for s in (TrustSource.INTERIM, TrustSource.USER) if s in sources]
+    if "system_anchors" in detail and TrustSource.OFFICIAL in sources:
+        return TrustSource.OFFICIAL
+    if "user_anchors" in detail and len(user_side) == 1:
+        return user_side[0]
+    candidates = user_side if "user_anchors" in detail else list(sources)
+    for source in candidates[:-1]:
         context = _context(trust, source, False)
         with _open_reader(path, mime_type, context, sidecar=sidecar, fragments=fragments) as reader:
             if reader is not None and reader.get_validation_state() == "Trusted":
                 return source
-    return sources[0] if sources else TrustSource.NONE
+    return candidates[-1] if candidates else TrustSource.NONE
 
 
 def _remote_url(message: str) -> str | None:
@@ -269,7 +286,7 @@ def read_credentials(
             state = store.get("validation_state") or reader.get_validation_state()
             results = store.get("validation_results")
             embedded = bool(reader.is_embedded())
-            remote_url = reader.get_remote_url()
+            remote_url = None if embedded else reader.get_remote_url()
     except c2pa.C2paError as exc:
         return _from_error(exc, snapshot, fetch_remote)
     except OSError as exc:
@@ -285,8 +302,9 @@ def read_credentials(
     failures = {
         c.code for c in validation if c.kind is StatusKind.FAILURE and c.scope != RECORDED_SCOPE
     }
-    incomplete_init = not fragments and family == "bmff" and is_fragmented_init(path)
-    integrity, note = _integrity(failures, state, incomplete_init)
+    integrity, note = _integrity(
+        failures, state, lambda: not fragments and family == "bmff" and is_fragmented_init(path)
+    )
     if family == "c2pa" and sidecar is None:
         integrity = Integrity.INCOMPLETE
         note = (
@@ -298,7 +316,9 @@ def read_credentials(
         source = TrustSource.NONE
     elif state == "Trusted":
         trust_status = TrustStatus.TRUSTED
-        source = _attribute_trust(path, reader_mime, trust, sidecar=sidecar, fragments=fragments)
+        source = _attribute_trust(
+            path, reader_mime, trust, validation, sidecar=sidecar, fragments=fragments
+        )
     else:
         trust_status = TrustStatus.UNTRUSTED
         source = TrustSource.NONE

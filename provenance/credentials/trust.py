@@ -18,6 +18,7 @@ explicitly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -162,13 +163,17 @@ class TrustMaterial:
         """Build the c2pa ``Context`` settings for all loaded sources, or for ``only`` one."""
         chosen = [only] if only is not None else list(self.sources)
         trust: dict[str, Any] = {"trust_config": self.eku_config}
-        system = "".join(
-            self.anchors[s] for s in chosen if s in (TrustSource.OFFICIAL, TrustSource.INTERIM)
+        # The official list goes to the SDK's "system" anchors and the others to its "user"
+        # anchors: the SDK names the set that matched, which attributes trust without re-reading.
+        if TrustSource.OFFICIAL in chosen and TrustSource.OFFICIAL in self.anchors:
+            trust["trust_anchors"] = self.anchors[TrustSource.OFFICIAL]
+        user_side = "".join(
+            self.anchors[s]
+            for s in (TrustSource.INTERIM, TrustSource.USER)
+            if s in chosen and s in self.anchors
         )
-        if system:
-            trust["trust_anchors"] = system
-        if TrustSource.USER in chosen and TrustSource.USER in self.anchors:
-            trust["user_anchors"] = self.anchors[TrustSource.USER]
+        if user_side:
+            trust["user_anchors"] = user_side
         if TrustSource.INTERIM in chosen and self.allowed_pem:
             trust["allowed_list"] = self.allowed_pem
         return {
@@ -180,8 +185,9 @@ class TrustMaterial:
             },
         }
 
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """A short hash of the material, to cache c2pa contexts and results by."""
+        """A short hash of the material, to cache c2pa contexts by (computed once)."""
         digest = hashlib.sha256()
         for source in self.sources:
             digest.update(source.value.encode())
