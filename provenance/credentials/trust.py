@@ -122,7 +122,10 @@ def read_pem_certificates(path: Path) -> str:
         ) from exc
     if data.count(b"-----BEGIN CERTIFICATE-----") != len(certificates):
         raise TrustListError(f"{path}: some PEM certificate blocks could not be read.")
-    return data.decode("ascii", errors="strict")
+    text = data.decode("ascii", errors="strict")
+    # lists are concatenated before they reach the SDK: a missing final newline would glue the
+    # last certificate of one list to the first of the next (the public interim list has none)
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _read_eku_config(path: Path) -> str:
@@ -279,9 +282,7 @@ def load_trust(
         for path in [*user_files, *extra_anchors]:
             user_pems.append(read_pem_certificates(Path(path)))
     if user_pems:
-        anchors[TrustSource.USER] = "".join(
-            pem if pem.endswith("\n") else pem + "\n" for pem in user_pems
-        )
+        anchors[TrustSource.USER] = "".join(user_pems)
         counts[TrustSource.USER.value] = anchors[TrustSource.USER].count(
             "-----BEGIN CERTIFICATE-----"
         )
