@@ -15,6 +15,7 @@ import os
 import platform
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -145,6 +146,47 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+class _HashInBackground:
+    """sha256 of a file, computed on a helper thread while the check reads the file.
+
+    hashlib and the C2PA and FFmpeg libraries release the GIL while they work, so on a machine
+    with a spare core the digest costs no extra latency. Small files are hashed inline: a
+    thread would cost more than it saves.
+    """
+
+    _INLINE_BELOW = 256 << 10
+
+    def __init__(self, path: Path) -> None:
+        self._result: tuple[str, int] | None = None
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+        try:
+            inline = path.stat().st_size < self._INLINE_BELOW
+        except OSError as exc:
+            self._error = exc
+            return
+        if inline:
+            self._run(path)
+        else:
+            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+            self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._result = _hash_file(path)
+        except OSError as exc:
+            self._error = exc
+
+    def wait(self) -> tuple[str, int]:
+        """The hex digest and the number of bytes hashed; raises the read's OSError."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None  # set by _run whenever no error was recorded
+        return self._result
+
+
 def _input_error(path: Path) -> CheckError | None:
     """Why ``path`` cannot be checked at all, or None."""
     try:
@@ -244,17 +286,22 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     problem = _input_error(source)
     if problem is not None:
         return not_checked(problem, "The file could not be opened, so nothing was checked.")
-    try:
-        sha256, size = _hash_file(source)
-        file_type = sniff_path(source)
-    except OSError as exc:
+
+    def unreadable(exc: OSError) -> Report:
         error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
         return not_checked(error, "The file could not be read, so nothing was checked.")
+
+    digest = _HashInBackground(source)
+    try:
+        file_type = sniff_path(source)
+    except OSError as exc:
+        digest.wait()
+        return unreadable(exc)
 
     media: MediaInfo | None = None
     if not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):
         try:
-            media = probe(source, size_bytes=size)
+            media = probe(source)
         except MediaError as exc:
             if not (file_type.family == "bmff" and is_fragmented_init(source)):
                 kind = "not_media" if file_type.family == "unknown" else "corrupt"
@@ -286,6 +333,10 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             fragments=opts.fragments,
             fetch_remote=opts.fetch_remote,
         )
+    try:
+        sha256, size = digest.wait()
+    except OSError as exc:
+        return unreadable(exc)
     return _report(
         source,
         started=started,
