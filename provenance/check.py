@@ -15,7 +15,6 @@ import os
 import platform
 import stat
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from provenance.credentials.trust import TrustMaterial, load_trust
 from provenance.errors import MediaError
 from provenance.media.bmff import is_fragmented_init
 from provenance.media.probe import probe
-from provenance.media.sniff import sniff_path
+from provenance.media.sniff import SNIFF_BYTES, sniff
 from provenance.report import (
     CheckError,
     CredentialsEvidence,
@@ -136,55 +135,18 @@ def engine_versions() -> dict[str, str]:
     }
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def _digest_and_head(path: Path) -> tuple[str, int, bytes]:
+    """sha256 and size of the file, and its first bytes for sniffing, in one streaming pass."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
+        head = stream.read(_CHUNK)
+        chunk = head
+        while chunk:
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
-
-
-class _HashInBackground:
-    """sha256 of a file, computed on a helper thread while the check reads the file.
-
-    hashlib and the C2PA and FFmpeg libraries release the GIL while they work, so on a machine
-    with a spare core the digest costs no extra latency. Small files are hashed inline: a
-    thread would cost more than it saves.
-    """
-
-    _INLINE_BELOW = 256 << 10
-
-    def __init__(self, path: Path) -> None:
-        self._result: tuple[str, int] | None = None
-        self._error: OSError | None = None
-        self._thread: threading.Thread | None = None
-        try:
-            inline = path.stat().st_size < self._INLINE_BELOW
-        except OSError as exc:
-            self._error = exc
-            return
-        if inline:
-            self._run(path)
-        else:
-            self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-            self._thread.start()
-
-    def _run(self, path: Path) -> None:
-        try:
-            self._result = _hash_file(path)
-        except OSError as exc:
-            self._error = exc
-
-    def wait(self) -> tuple[str, int]:
-        """The hex digest and the number of bytes hashed; raises the read's OSError."""
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None  # set by _run whenever no error was recorded
-        return self._result
+            chunk = stream.read(_CHUNK)
+    return digest.hexdigest(), size, head[:SNIFF_BYTES]
 
 
 def _input_error(path: Path) -> CheckError | None:
@@ -208,10 +170,6 @@ def _input_error(path: Path) -> CheckError | None:
         )
     if not stat.S_ISREG(info.st_mode):
         return CheckError("input", "not_a_file", f"{path}: not a regular file.")
-    if not os.access(path, os.R_OK):
-        return CheckError(
-            "input", "permission", f"{path}: permission denied. Check the file's permissions."
-        )
     if info.st_size == 0:
         return CheckError(
             "input",
@@ -287,21 +245,22 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     if problem is not None:
         return not_checked(problem, "The file could not be opened, so nothing was checked.")
 
-    def unreadable(exc: OSError) -> Report:
+    try:
+        sha256, size, head = _digest_and_head(source)
+    except PermissionError:
+        error = CheckError(
+            "input", "permission", f"{source}: permission denied. Check the file's permissions."
+        )
+        return not_checked(error, "The file could not be opened, so nothing was checked.")
+    except OSError as exc:
         error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
         return not_checked(error, "The file could not be read, so nothing was checked.")
-
-    digest = _HashInBackground(source)
-    try:
-        file_type = sniff_path(source)
-    except OSError as exc:
-        digest.wait()
-        return unreadable(exc)
+    file_type = sniff(head)
 
     media: MediaInfo | None = None
     if not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):
         try:
-            media = probe(source)
+            media = probe(source, size_bytes=size)
         except MediaError as exc:
             if not (file_type.family == "bmff" and is_fragmented_init(source)):
                 kind = "not_media" if file_type.family == "unknown" else "corrupt"
@@ -333,10 +292,6 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             fragments=opts.fragments,
             fetch_remote=opts.fetch_remote,
         )
-    try:
-        sha256, size = digest.wait()
-    except OSError as exc:
-        return unreadable(exc)
     return _report(
         source,
         started=started,

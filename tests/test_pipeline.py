@@ -250,3 +250,8 @@ def test_trust_source_attribution_with_every_source_loaded(
     snapshot = ours.credentials.trust_snapshot
     assert snapshot is not None
     assert snapshot.lists == (TrustSource.OFFICIAL, TrustSource.INTERIM, TrustSource.USER)
+    # the second file by the same signing certificate is attributed from the per-signer cache
+    again = [check(signed[suffix], options).credentials for suffix in (".png", ".mp4", ".jpg")]
+    assert {(c.trust, c.trust_source) for c in again} == {(TrustStatus.TRUSTED, TrustSource.USER)}
+    untrusted = check(signed[".jpg"], CheckOptions(trust_dir=shared_dir / "trust"))
+    assert untrusted.credentials.trust is TrustStatus.UNTRUSTED  # cache is keyed by trust material

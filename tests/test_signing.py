@@ -25,6 +25,7 @@ from provenance.credentials.pki import (
     generate_pki,
 )
 from provenance.credentials.signing import mime_type_for, sign_file
+from provenance.media import bmff
 from provenance.media.synth import write_clip, write_image
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -354,7 +355,7 @@ def test_iter_boxes_reads_largesize_boxes() -> None:
         + (1).to_bytes(4, "big") + b"mdat" + (16 + len(payload)).to_bytes(8, "big") + payload
         + (0).to_bytes(4, "big") + b"free" + b"tail"
     )  # fmt: skip
-    boxes = list(tamper.iter_boxes(data))
+    boxes = list(bmff.iter_boxes(data))
     assert [(box.box_type, box.header_size) for box in boxes] == [
         ("ftyp", 8),
         ("mdat", 16),

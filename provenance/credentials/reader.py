@@ -14,6 +14,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +26,7 @@ from provenance.report import (
     CredentialsEvidence,
     CredentialsState,
     Integrity,
+    Signer,
     StatusKind,
     TrustSource,
     TrustStatus,
@@ -46,6 +48,8 @@ RECORDED_SCOPE = "ingredient_recorded"
 _REMOTE_URL = re.compile(r"(https?://\S+)")
 _contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
 _contexts_lock = threading.Lock()
+_attributions: dict[tuple[Any, ...], TrustSource] = {}
+_ATTRIBUTION_CACHE_SIZE = 4096
 
 
 def _context(trust: TrustMaterial, only: TrustSource | None, fetch_remote: bool) -> Any:
@@ -180,6 +184,7 @@ def _attribute_trust(
     mime_type: str | None,
     trust: TrustMaterial,
     validation: Sequence[ValidationCode],
+    signer: Signer | None,
     *,
     sidecar: Path | None,
     fragments: Sequence[Path],
@@ -188,7 +193,7 @@ def _attribute_trust(
 
     The SDK says whether the match was among its system anchors (where the official list goes)
     or its user anchors (interim list and user anchors). Only when both of the latter are loaded
-    does it take one more read, with the user anchors alone.
+    does it take one more read, with the interim list alone, once per signing certificate.
     """
     sources = trust.sources
     if len(sources) == 1:
@@ -204,12 +209,24 @@ def _attribute_trust(
     if "user_anchors" in detail and len(user_side) == 1:
         return user_side[0]
     candidates = user_side if "user_anchors" in detail else list(sources)
+    # Which anchor a certificate chains to depends on the certificate and the trust material
+    # only, so the answer is remembered per signing certificate: one re-read per signer.
+    key = (trust.fingerprint, *(astuple(signer) if signer is not None else ()))
+    cached = _attributions.get(key) if signer is not None and signer.serial_number else None
+    if cached is not None:
+        return cached
+    found = candidates[-1] if candidates else TrustSource.NONE
     for source in candidates[:-1]:
         context = _context(trust, source, False)
         with _open_reader(path, mime_type, context, sidecar=sidecar, fragments=fragments) as reader:
             if reader is not None and reader.get_validation_state() == "Trusted":
-                return source
-    return candidates[-1] if candidates else TrustSource.NONE
+                found = source
+                break
+    if signer is not None and signer.serial_number:
+        if len(_attributions) >= _ATTRIBUTION_CACHE_SIZE:
+            _attributions.clear()
+        _attributions[key] = found
+    return found
 
 
 def _remote_url(message: str) -> str | None:
@@ -311,24 +328,30 @@ def read_credentials(
             "This is a detached manifest store: its signature was checked, but the content it "
             "describes is not here. Check the asset itself with --sidecar this-file."
         )
-    if failures & codes.SIGNER_INVALID_CODES:
-        trust_status = TrustStatus.SIGNER_INVALID
-        source = TrustSource.NONE
-    elif state == "Trusted":
-        trust_status = TrustStatus.TRUSTED
-        source = _attribute_trust(
-            path, reader_mime, trust, validation, sidecar=sidecar, fragments=fragments
-        )
-    else:
-        trust_status = TrustStatus.UNTRUSTED
-        source = TrustSource.NONE
-
     locations = ai.locate_manifests(store)
     declaration, signals = ai.classify_store(store, locations)
     history = ai.summarise_manifests(store, locations)
     active_label = store.get("active_manifest")
     active: Mapping[str, Any] = (store.get("manifests") or {}).get(active_label) or {}
     active_summary = next((m for m in history if m.label == active_label), None)
+    if failures & codes.SIGNER_INVALID_CODES:
+        trust_status = TrustStatus.SIGNER_INVALID
+        source = TrustSource.NONE
+    elif state == "Trusted":
+        trust_status = TrustStatus.TRUSTED
+        source = _attribute_trust(
+            path,
+            reader_mime,
+            trust,
+            validation,
+            active_summary.signer if active_summary else None,
+            sidecar=sidecar,
+            fragments=fragments,
+        )
+    else:
+        trust_status = TrustStatus.UNTRUSTED
+        source = TrustSource.NONE
+
     thumbnail = active.get("thumbnail") if isinstance(active.get("thumbnail"), Mapping) else None
     return CredentialsEvidence(
         state=CredentialsState.PRESENT,

@@ -15,20 +15,18 @@ left out below.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from provenance.media.bmff import BoxHeader, iter_boxes
+
 __all__ = [
     "C2PA_UUID",
-    "BoxHeader",
     "ManifestTarget",
     "damage_manifest",
     "flip_jpeg_scan_byte",
     "flip_mdat_byte",
     "flip_moov_byte",
-    "iter_boxes",
     "truncate",
 ]
 
@@ -40,61 +38,6 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: What :func:`damage_manifest` changes inside the manifest store.
 ManifestTarget = Literal["claim", "signature", "assertion", "middle"]
 _MANIFEST_TARGETS: tuple[str, ...] = ("claim", "signature", "assertion", "middle")
-
-
-@dataclass(frozen=True)
-class BoxHeader:
-    """One ISO BMFF box: where it starts, its total size, header size, type and extended type."""
-
-    offset: int
-    size: int
-    header_size: int
-    box_type: str
-    user_type: bytes | None = None
-
-    @property
-    def payload_offset(self) -> int:
-        """Offset of the first byte after the header (and after the 16-byte uuid, if any)."""
-        return self.offset + self.header_size
-
-    @property
-    def end(self) -> int:
-        """Offset one past the last byte of the box."""
-        return self.offset + self.size
-
-
-def iter_boxes(
-    data: bytes | bytearray, start: int = 0, end: int | None = None
-) -> Iterator[BoxHeader]:
-    """Yield the ISO BMFF boxes found between ``start`` and ``end`` (one level, no recursion).
-
-    Handles 64-bit ``largesize`` boxes (size field 1), boxes that run to the end (size field 0)
-    and ``uuid`` boxes (their 16-byte extended type counts as header). Stops at the first box
-    whose header does not fit or whose size is impossible.
-    """
-    limit = len(data) if end is None else end
-    offset = start
-    while offset + 8 <= limit:
-        size, raw_type = struct.unpack_from(">I4s", data, offset)
-        header = 8
-        if size == 1:
-            if offset + 16 > limit:
-                return
-            (size,) = struct.unpack_from(">Q", data, offset + 8)
-            header = 16
-        elif size == 0:
-            size = limit - offset
-        box_type = raw_type.decode("latin-1")
-        user_type = None
-        if box_type == "uuid":
-            if offset + header + 16 > limit:
-                return
-            user_type = bytes(data[offset + header : offset + header + 16])
-            header += 16
-        if size < header or offset + size > limit:
-            return
-        yield BoxHeader(offset, size, header, box_type, user_type)
-        offset += size
 
 
 def flip_mdat_byte(source: Path, destination: Path, *, offset_fraction: float = 0.5) -> Path:

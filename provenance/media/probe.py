@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
 from provenance.errors import MediaError
+from provenance.media.bmff import scan_file
 from provenance.media.sniff import SNIFF_BYTES, FileType, sniff
 from provenance.report import MediaInfo, MediaKind
 
@@ -559,38 +560,20 @@ def _bmff_structure_problem(path: Path, size_bytes: int) -> str | None:
     Only called after a failure, to turn FFmpeg's generic "Invalid data" into the usual cause:
     a file cut short (a box runs past the end) or never finalised (no ``moov`` index).
     """
-    problems: list[str] = []
-    seen: set[bytes] = set()
-    offset = 0
     try:
-        with open(path, "rb") as stream:
-            for _ in range(_MAX_TOP_LEVEL_BOXES):
-                if offset + 8 > size_bytes:
-                    break
-                stream.seek(offset)
-                header = stream.read(16)
-                if len(header) < 8:
-                    break
-                box_size = int.from_bytes(header[0:4], "big")
-                box_type = header[4:8]
-                seen.add(box_type)
-                if box_size == 1 and len(header) == 16:
-                    box_size = int.from_bytes(header[8:16], "big")
-                elif box_size == 0:
-                    break  # the last box runs to the end of the file by definition
-                if box_size < 8:
-                    problems.append(f"the box at byte {offset} has an invalid size {box_size}")
-                    break
-                if offset + box_size > size_bytes:
-                    problems.append(
-                        f"its {_box_name(box_type)} box at byte {offset} needs {box_size} bytes "
-                        f"but the file ends after {size_bytes - offset}"
-                    )
-                    break
-                offset += box_size
+        scan = scan_file(path, limit=_MAX_TOP_LEVEL_BOXES)
     except OSError:
         return None
-    if b"moov" not in seen:
+    problems: list[str] = []
+    if scan.invalid_at is not None:
+        problems.append(f"the box at byte {scan.invalid_at} has an invalid size")
+    if scan.overrun is not None:
+        box = scan.overrun
+        problems.append(
+            f"its {_box_name(box.box_type.encode('latin-1'))} box at byte {box.offset} needs "
+            f"{box.size} bytes but the file ends after {size_bytes - box.offset}"
+        )
+    if not scan.has("moov") and not (scan.overrun and scan.overrun.box_type == "moov"):
         problems.append("it has no 'moov' box (the index players need)")
     return "; ".join(problems) if problems else None
 
