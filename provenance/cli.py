@@ -70,13 +70,6 @@ class OutputFormat(enum.StrEnum):
     JSONL = "jsonl"
 
 
-class TrustChoice(enum.StrEnum):
-    OFFICIAL = "official"
-    INTERIM = "interim"
-    USER = "user"
-    NONE = "none"
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"provenance-checker {__version__}")
@@ -163,7 +156,7 @@ def check_command(
         ),
     ] = None,
     trust_list: Annotated[
-        list[TrustChoice],
+        list[TrustSource],
         typer.Option(
             "--trust-list",
             help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed.",
@@ -215,9 +208,7 @@ def check_command(
     wanted = _parse_fail_on(fail_on)
     sources: tuple[TrustSource, ...] | None = None
     if trust_list:
-        sources = tuple(
-            TrustSource(choice.value) for choice in trust_list if choice is not TrustChoice.NONE
-        )
+        sources = tuple(choice for choice in trust_list if choice is not TrustSource.NONE)
     options = CheckOptions(
         trust_dir=trust_dir,
         trust_sources=sources,

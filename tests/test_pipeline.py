@@ -47,7 +47,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
 def signed(tmp_path_factory: pytest.TempPathFactory, pki: PKIFiles) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("signed")
     made = {}
-    for suffix in (".mp4", ".mov", ".avi"):
+    for suffix in (".mp4", ".mov", ".m4v", ".avi"):
         clip = write_clip(folder / f"plain{suffix}", seconds=1.0, seed=3)
         made[suffix] = sign_file(clip, folder / f"ai{suffix}", pki=pki)
     for suffix in (".jpg", ".png"):
@@ -60,7 +60,7 @@ def anchored(pki: PKIFiles) -> CheckOptions:
     return CheckOptions(extra_anchors=(pki.root_pem,))
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".avi", ".jpg", ".png"])
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".m4v", ".avi", ".jpg", ".png"])
 def test_signed_ai_clip_with_and_without_the_anchor(
     suffix: str, signed: dict[str, Path], pki: PKIFiles
 ) -> None:
