@@ -247,15 +247,13 @@ def _still_image(
     what: str,
 ) -> MediaInfo:
     """MediaInfo of a still image read with PyAV (HEIC, or a format only FFmpeg knows)."""
-    frame = _first_frame(container, stream)
-    if frame is None:
-        raise MediaError(
-            f"{name}: looks like a {what} but cannot be decoded; it is probably truncated or "
-            f"corrupt. {_CHECK_ADVICE}"
-        )
-    width = int(stream.codec_context.width or frame.width)
-    height = int(stream.codec_context.height or frame.height)
-    _check_dimensions(name, width, height)
+    frame, width, height = _decode_size(
+        container,
+        stream,
+        f"{name}: looks like a {what} but cannot be decoded; it is probably truncated or "
+        f"corrupt. {_CHECK_ADVICE}",
+        name,
+    )
     return MediaInfo(
         kind=MediaKind.IMAGE,
         container=container_name,
@@ -349,15 +347,13 @@ def _read_container(container: InputContainer, name: str, size_bytes: int) -> Me
         return _still_image(
             container, video, name, image_format, size_bytes, f"{image_format} image"
         )
-    frame = _first_frame(container, video)
-    if frame is None:
-        raise MediaError(
-            f"{name}: could not decode any video frame; the file is truncated, corrupt, or "
-            f"has no media samples (e.g. an fMP4 init segment alone). {_CHECK_ADVICE}"
-        )
-    width = int(video.codec_context.width or frame.width)
-    height = int(video.codec_context.height or frame.height)
-    _check_dimensions(name, width, height)
+    frame, width, height = _decode_size(
+        container,
+        video,
+        f"{name}: could not decode any video frame; the file is truncated, corrupt, or "
+        f"has no media samples (e.g. an fMP4 init segment alone). {_CHECK_ADVICE}",
+        name,
+    )
     fps = _fps(video)
     duration = _duration(container, video)
     frame_count, estimated = _frame_count(video, fps, duration)
@@ -535,6 +531,20 @@ def _clockwise(counter_clockwise: float) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _decode_size(
+    container: InputContainer, stream: VideoStream, failure: str, name: str
+) -> tuple[VideoFrame, int, int]:
+    """Decode the first frame and return it with the checked display size; ``failure`` is the
+    MediaError message when nothing decodes."""
+    frame = _first_frame(container, stream)
+    if frame is None:
+        raise MediaError(failure)
+    width = int(stream.codec_context.width or frame.width)
+    height = int(stream.codec_context.height or frame.height)
+    _check_dimensions(name, width, height)
+    return frame, width, height
 
 
 def _check_dimensions(name: str, width: int, height: int) -> None:
