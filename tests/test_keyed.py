@@ -1,0 +1,159 @@
+"""The keyed spread-spectrum mark: quality, round trips, attacks, and the negative side."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from provenance.media.synth import write_clip
+from provenance.media.transcode import rewrite_luma
+from provenance.watermark import keyed
+from provenance.watermark.policy import keyed_threshold
+
+THRESHOLD = keyed_threshold(keyed.hypotheses_per_frame())
+
+
+def textured(height: int, width: int, seed: int) -> np.ndarray:
+    """A natural-looking luma plane: smooth shapes plus fine texture."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.resize(
+        rng.integers(0, 255, (height // 32 + 1, width // 32 + 1), dtype=np.uint8),
+        (width, height),
+        interpolation=cv2.INTER_CUBIC,
+    ).astype(np.float32)
+    fine = cv2.GaussianBlur(rng.normal(0, 20, (height, width)).astype(np.float32), (0, 0), 1.2)
+    return np.clip(coarse + fine, 0, 255).astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return 10 * math.log10(255**2 / mse)
+
+
+def test_threshold_is_bonferroni_for_the_search() -> None:
+    assert keyed.hypotheses_per_frame() == 128**2 + 96**2 + 85**2 + 64**2
+    assert 6.4 < THRESHOLD < 6.8
+    assert keyed.null_tail_p_value(THRESHOLD, keyed.hypotheses_per_frame()) == pytest.approx(
+        1e-6, rel=0.01
+    )
+
+
+def test_key_tile_is_deterministic_zero_mean_unit_variance() -> None:
+    tile = keyed.key_tile("alpha")
+    assert tile.shape == (128, 128)
+    assert np.array_equal(tile, keyed.key_tile("alpha"))
+    assert abs(float(tile.mean())) < 1e-5
+    assert float(tile.std()) == pytest.approx(1.0, abs=1e-4)
+    other = keyed.key_tile("beta")
+    assert abs(float(np.mean(tile * other))) < 0.1  # different keys are nearly orthogonal
+    with pytest.raises(ValueError, match="key"):
+        keyed.key_tile("")
+
+
+def test_embedding_keeps_psnr_above_42_db_and_leaves_the_input_alone() -> None:
+    for seed in range(3):
+        luma = textured(540, 960, seed)
+        before = luma.copy()
+        marked = keyed.embed_luma(luma, "k")
+        assert np.array_equal(luma, before)
+        assert psnr(luma, marked) >= 42.0
+
+
+@pytest.mark.parametrize(
+    ("name", "attack"),
+    [
+        ("lossless", lambda y: y),
+        ("crop", lambda y: y[37:-53, 61:-29]),
+        (
+            "0.5x",
+            lambda y: cv2.resize(
+                y, (y.shape[1] // 2, y.shape[0] // 2), interpolation=cv2.INTER_AREA
+            ),
+        ),
+        (
+            "0.75x",
+            lambda y: cv2.resize(
+                y, (y.shape[1] * 3 // 4, y.shape[0] * 3 // 4), interpolation=cv2.INTER_AREA
+            ),
+        ),
+        ("1080p to 720p", lambda y: cv2.resize(y, (1280, 720), interpolation=cv2.INTER_AREA)),
+        ("brightness +20", lambda y: np.clip(y.astype(np.int16) + 20, 0, 255).astype(np.uint8)),
+    ],
+)
+def test_single_frame_detection_under_attacks(name: str, attack) -> None:  # type: ignore[no-untyped-def]
+    luma = textured(1080, 1920, 7)
+    marked = attack(keyed.embed_luma(luma, "secret"))
+    z, _, _ = keyed.score_frame(marked, "secret").peak
+    assert z > THRESHOLD, name
+    null_z, _, _ = keyed.score_frame(attack(luma), "secret").peak
+    wrong_z, _, _ = keyed.score_frame(marked, "not the secret").peak
+    assert null_z < THRESHOLD, name
+    assert wrong_z < THRESHOLD, name
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    height=st.integers(min_value=128, max_value=720),
+    width=st.integers(min_value=128, max_value=1280),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_round_trip_across_sizes(height: int, width: int, seed: int) -> None:
+    luma = textured(height, width, seed)
+    z, scale, _ = keyed.score_frame(keyed.embed_luma(luma, "size"), "size", scales=(1.0,)).peak
+    assert z > THRESHOLD
+    assert scale == 1.0
+
+
+def test_unmarked_frames_stay_negative() -> None:
+    peaks = []
+    for seed in range(12):
+        luma = textured(480, 640, 100 + seed)
+        peaks.append(keyed.score_frame(luma, f"key-{seed}").peak[0])
+    flat = np.full((480, 640), 90, np.uint8)
+    peaks.append(keyed.score_frame(flat, "flat").peak[0])
+    assert max(peaks) < 5.5
+
+
+def _clip_luma(path: Path) -> list[np.ndarray]:
+    import av
+
+    planes = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yuv = frame.reformat(format="yuv420p")
+            plane = yuv.planes[0]
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+            planes.append(rows[: yuv.height, : yuv.width].copy())
+    return planes
+
+
+def test_marked_clip_survives_h264_and_unmarked_clip_does_not(tmp_path: Path) -> None:
+    source = write_clip(tmp_path / "source.mp4", seconds=2.0, width=640, height=480, seed=5)
+    marked = tmp_path / "marked.mp4"
+    count = rewrite_luma(source, marked, lambda luma, _: keyed.embed_luma(luma, "platform"), crf=28)
+    assert count == 48
+    clip = keyed.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(marked))
+    assert clip.z > THRESHOLD
+    assert len(clip.frame_z) == 48
+    plain = tmp_path / "plain.mp4"
+    rewrite_luma(source, plain, lambda luma, _: luma, crf=28)
+    null = keyed.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(plain))
+    assert null.z < THRESHOLD
+
+
+def test_bad_arguments_name_the_parameter() -> None:
+    luma = np.zeros((64, 64), np.uint8)
+    with pytest.raises(ValueError, match="strength"):
+        keyed.embed_luma(luma, "k", strength=0)
+    with pytest.raises(ValueError, match="luma"):
+        keyed.embed_luma(luma.astype(np.float32), "k")
+    with pytest.raises(ValueError, match="scales"):
+        keyed.score_frame(luma, "k", scales=(1.5,))
+    with pytest.raises(ValueError, match="at least one frame"):
+        keyed.combine_frames([])
