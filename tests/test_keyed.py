@@ -157,3 +157,51 @@ def test_bad_arguments_name_the_parameter() -> None:
         keyed.score_frame(luma, "k", scales=(1.5,))
     with pytest.raises(ValueError, match="at least one frame"):
         keyed.combine_frames([])
+
+
+def test_spliced_clip_shows_as_segments(tmp_path: Path) -> None:
+    source = write_clip(tmp_path / "source.mp4", seconds=3.0, width=640, height=480, fps=24, seed=9)
+    spliced = tmp_path / "spliced.mp4"
+
+    def first_two_seconds(luma: np.ndarray, index: int) -> np.ndarray:
+        return keyed.embed_luma(luma, "platform") if index < 48 else luma
+
+    rewrite_luma(source, spliced, first_two_seconds, crf=23)
+    planes = _clip_luma(spliced)
+    scores = [keyed.score_frame(y, "platform") for y in planes]
+    clip = keyed.combine_frames(scores)
+    assert clip.z > THRESHOLD
+    segments = keyed.timeline(scores, [i / 24 for i in range(len(planes))], clip, seconds=1.0)
+    assert [s.frames for s in segments] == [24, 24, 24]
+    assert segments[0].z > 4.0
+    assert segments[1].z > 4.0
+    assert segments[2].z < 3.0
+
+
+def test_mark_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    source = write_clip(tmp_path / "in.mp4", seconds=1.0, width=320, height=240, audio=True)
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("platform secret\n")
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["mark", str(source), str(tmp_path / "out.mp4"), "--key-file", str(key_file)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Marked 24 frames" in result.stdout
+    planes = _clip_luma(tmp_path / "out.mp4")
+    clip = keyed.combine_frames(keyed.score_frame(y, "platform secret") for y in planes)
+    assert clip.z > THRESHOLD
+    missing_key = runner.invoke(
+        app, ["mark", str(source), str(tmp_path / "x.mp4")], env={"PROVENANCE_MARK_KEY": ""}
+    )
+    assert missing_key.exit_code == 2
+    assert "no key" in missing_key.stderr
+    both = runner.invoke(
+        app,
+        ["mark", str(source), str(tmp_path / "y.mp4"), "--key", "a", "--key-file", str(key_file)],
+    )
+    assert both.exit_code == 2
