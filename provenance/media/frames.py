@@ -1,0 +1,971 @@
+"""Stream decoded frames out of a clip or an image, for the watermark detectors.
+
+:class:`FrameSampler` (and its thin strict wrapper :func:`sample_frames`) opens any container
+PyAV reads (MP4, MOV, MKV, WebM, AVI, MPEG-TS, ...) or a still image and yields
+:class:`SampledFrame` objects chosen by a :class:`Sampling`: key frames only, every N-th
+frame, N evenly spaced frames, or all frames. Each carries the real Y plane (``luma``),
+optionally a BGR copy, its presentation time and picture type.
+
+Memory is bounded whatever the length: one decoded frame is handled at a time (plus the
+decoder's own reference buffers), and every array handed out is a copy, so the decoder's
+buffers are released as soon as the caller drops the frame.
+
+Index semantics
+---------------
+``SampledFrame.index`` is the frame's 0-based position in presentation order among *all* the
+frames of the stream, skipped ones included, so that one frame has the same index whatever the
+mode. It is
+
+* ALL, EVERY_NTH, and EVENLY while decoding from the start: counted (the n-th frame the
+  decoder outputs), starting from the first decoded frame's timestamp-derived position, which
+  is 0 unless the decoder could not output the stream's first frames (e.g. a transport stream
+  cut mid-GOP). Indices are then contiguous even for variable frame rates;
+* KEYFRAMES, and EVENLY after a seek: derived from the timestamp as ``round(t * fps)``, with
+  ``t`` measured from the stream's start and ``fps`` the average rate. This equals the
+  counted index for constant-frame-rate streams (almost all camera and generator output) and
+  estimates it for variable frame rates. Without a timestamp or a frame rate, KEYFRAMES falls
+  back to the key frame's position in decode order, which equals its presentation index for
+  closed GOPs. (With skip_frame NONKEY the decoder never sees the other frames, so they cannot
+  be counted.)
+* 0 for an image.
+
+Timestamps
+----------
+``SampledFrame.time_seconds`` is measured from the stream's first presentation time
+(``stream.start_time``), so the first frame is normally at 0.0 in every container (MPEG-TS
+clocks start anywhere). It is the container's own timestamp: AVI files with B-frames state
+decode-order times, which then are not monotonic. None without timestamps and for images.
+
+Evenly spaced frames
+--------------------
+EVENLY aims at the frame indices ``round(i * (count - 1) / (n - 1))`` (first to last frame,
+see :func:`evenly_spaced_indices`), with ``count`` the stream's stated frame count or
+``round(duration * fps)``; when neither is known the video packets are counted first (a demux
+pass without decoding, about 5 ms per second of 1080p). It decodes straight on, and seeks only
+when that skips real work: when the container's index shows a key frame at least 1 s beyond
+the current position before the next target, or, without an index, when the target is 10 s or
+more ahead. A seek goes to the key frame at or before the target's timestamp and decodes
+forward to the target, so the frame is exact (the same pixels as a full decode); if the seek
+lands after the target (imprecise MPEG-TS seeking) it retries further back, doubling, in the
+end from the start. When the stated length is too long, the last decoded frame stands in for
+the targets past the end.
+
+Images
+------
+Images are decoded with OpenCV (``IMREAD_COLOR``; stored orientation, EXIF rotation not
+applied, like video frames; alpha dropped; 16-bit scaled to 8) and give one frame whose
+``luma`` is the BT.601 limited-range Y a video encoder would compute (:func:`bt601_luma`).
+HEIC/AVIF and JPEG XL, which OpenCV wheels cannot read, go through FFmpeg.
+
+Truncation
+----------
+Iteration never raises for a stream that stops early. :class:`FrameSampler` ends cleanly and
+reports, after iteration: ``truncated`` (the stream ended clearly before the frame count its
+header or duration states), ``error`` (why decoding stopped, when it broke, or that no frame
+decoded at all), the counts ``frames_decoded`` / ``frames_reached`` / ``expected_frames``, and
+``damaged_packets`` (packets the decoder rejected and skipped). :func:`sample_frames` yields
+the same frames and then raises :class:`~provenance.errors.MediaError` naming how many frames
+were decoded. A file cut short can only be recognised when its header states the full length
+(MP4/MOV cannot even be opened without their index and raise at once; Matroska/WebM/AVI keep
+their duration in the header; an MPEG-TS duration is estimated from the data present, so a
+cut transport stream is usually not seen as truncated).
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import math
+from collections import deque
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from provenance.errors import MediaError
+from provenance.media.probe import (
+    _best_video_stream,
+    _bmff_structure_problem,
+    _describe,
+    _duration,
+    _fps,
+    _frame_count,
+    _open_container,
+)
+from provenance.media.sniff import SNIFF_BYTES, FileType, sniff
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from av.container import InputContainer
+    from av.packet import Packet
+    from av.video.frame import VideoFrame
+    from av.video.stream import VideoStream
+
+__all__ = [
+    "FrameSampler",
+    "SampledFrame",
+    "Sampling",
+    "SamplingMode",
+    "bt601_luma",
+    "evenly_spaced_indices",
+    "frame_luma",
+    "sample_frames",
+]
+
+_CHECK_ADVICE = "Check that the file is complete and is a video or an image."
+
+# OpenCV wheels cannot decode these image families (HEIC/AVIF in ISO BMFF, JPEG XL): FFmpeg may.
+_IMAGE_FAMILIES_FOR_PYAV = {"bmff", "jxl"}
+
+# EVENLY seeks to a target only when that skips at least this much decoding (measured here: an
+# exact seek costs about as much as decoding up to one GOP, so short hops decode straight on).
+_MIN_SEEK_SAVING_SECONDS = 1.0
+# ... and, when the container has no index to tell where key frames are, only when the target
+# is this far ahead (GOPs are rarely longer than 10 s).
+_BLIND_SEEK_GAP_SECONDS = 10.0
+# When a seek lands after its target (a poor index), seek again this much earlier, doubling.
+_SEEK_BACKOFF_SECONDS = 1.0
+
+_PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
+
+
+class SamplingMode(enum.StrEnum):
+    """Which frames :class:`FrameSampler` yields."""
+
+    KEYFRAMES = "keyframes"
+    """Key frames only; the decoder skips every other frame (the fastest mode)."""
+    EVERY_NTH = "every_nth"
+    """Frames 0, n, 2n, ... (every frame is decoded; only these are converted)."""
+    EVENLY = "evenly"
+    """``n`` frames evenly spaced from the first to the last frame."""
+    ALL = "all"
+    """Every frame."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to choose frames from a stream.
+
+    Parameters
+    ----------
+    mode
+        The :class:`SamplingMode` (its string value is accepted too).
+    n
+        EVERY_NTH: the step (1 = every frame). EVENLY: how many frames. Ignored by the other
+        modes. At least 1.
+    max_frames
+        Hard cap on the number of frames yielded, in any mode; None for no cap. At least 1.
+
+    Raises
+    ------
+    ValueError
+        A parameter is out of range; the message names it and the allowed range.
+    """
+
+    mode: SamplingMode = SamplingMode.KEYFRAMES
+    n: int = 1
+    max_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            mode = SamplingMode(self.mode)
+        except ValueError:
+            allowed = ", ".join(repr(member.value) for member in SamplingMode)
+            raise ValueError(
+                f"Sampling: mode must be one of {allowed}, got {self.mode!r}"
+            ) from None
+        object.__setattr__(self, "mode", mode)
+        if not _is_int(self.n) or self.n < 1:
+            raise ValueError(f"Sampling: n must be an integer >= 1, got {self.n!r}")
+        if self.max_frames is not None and (not _is_int(self.max_frames) or self.max_frames < 1):
+            raise ValueError(
+                f"Sampling: max_frames must be None or an integer >= 1, got {self.max_frames!r}"
+            )
+
+    @classmethod
+    def parse(cls, text: str, *, max_frames: int | None = None) -> Sampling:
+        """Read a command-line sampling spec.
+
+        Parameters
+        ----------
+        text
+            ``keyframes``, ``all``, ``every:N`` (every N-th frame) or ``evenly:N`` (N evenly
+            spaced frames); case and surrounding spaces are ignored. ``every_nth:N`` is accepted
+            as a synonym of ``every:N``.
+        max_frames
+            Passed through to :class:`Sampling`.
+
+        Raises
+        ------
+        ValueError
+            The text is not one of the forms above, or N is not an integer >= 1.
+        """
+        usage = (
+            "use 'keyframes', 'all', 'every:N' (every N-th frame) or 'evenly:N' "
+            "(N evenly spaced frames), with N an integer >= 1"
+        )
+        name, separator, number = str(text).strip().lower().partition(":")
+        name = name.strip()
+        modes = {
+            "keyframes": SamplingMode.KEYFRAMES,
+            "all": SamplingMode.ALL,
+            "every": SamplingMode.EVERY_NTH,
+            "every_nth": SamplingMode.EVERY_NTH,
+            "evenly": SamplingMode.EVENLY,
+        }
+        mode = modes.get(name)
+        if mode is None:
+            raise ValueError(f"sampling: cannot read {text!r}; {usage}")
+        if mode in (SamplingMode.KEYFRAMES, SamplingMode.ALL):
+            if separator:
+                raise ValueError(f"sampling: {name!r} takes no number, got {text!r}; {usage}")
+            return cls(mode, max_frames=max_frames)
+        try:
+            n = int(number.strip())
+        except ValueError:
+            raise ValueError(
+                f"sampling: {name!r} needs a number N, got {text!r}; {usage}"
+            ) from None
+        if n < 1:
+            raise ValueError(f"sampling: N must be an integer >= 1, got {text!r}; {usage}")
+        return cls(mode, n, max_frames=max_frames)
+
+    def __str__(self) -> str:
+        text = {
+            SamplingMode.KEYFRAMES: "keyframes",
+            SamplingMode.ALL: "all",
+            SamplingMode.EVERY_NTH: f"every:{self.n}",
+            SamplingMode.EVENLY: f"evenly:{self.n}",
+        }[self.mode]
+        return text if self.max_frames is None else f"{text} (max {self.max_frames})"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, eq=False)
+class SampledFrame:
+    """One decoded frame, owned by the caller (the arrays are copies)."""
+
+    index: int
+    """0-based presentation-order position among all frames of the stream (skipped ones
+    included); counted or derived from the timestamp depending on the mode (see the module
+    documentation). 0 for an image."""
+    time_seconds: float | None
+    """Presentation time from the stream's start, in seconds; None without timestamps and for
+    still images."""
+    picture_type: str
+    """``"I"``, ``"P"``, ``"B"``, or ``"?"`` (other or unknown types, e.g. VP8 inter frames
+    report ``"P"``, S-frames ``"?"``). Always ``"I"`` for an image."""
+    key_frame: bool
+    """The decoder flagged the frame as a key frame (decodable on its own)."""
+    width: int
+    height: int
+    luma: np.ndarray = field(repr=False)
+    """(height, width) uint8: the coded Y plane, not range-expanded grey. For 8-bit YUV
+    streams these are the decoder's own samples (limited range 16-235 for ordinary video; full
+    range for ``yuvj*``/MJPEG); other formats are converted to 8-bit 4:2:0 first (RGB through
+    BT.601, high bit depths rounded to 8 bits). For images: BT.601 limited-range Y as an
+    encoder would compute it from RGB."""
+    bgr: np.ndarray | None = field(default=None, repr=False)
+    """(height, width, 3) uint8 when colour was requested, else None."""
+
+
+class FrameSampler:
+    """Iterate over sampled frames of one clip or image, and report how the stream ended.
+
+    Parameters
+    ----------
+    path
+        The clip or image.
+    sampling
+        Which frames to yield (default: key frames).
+    colour
+        Also give each frame's BGR pixels (costs about 1.5 ms per 1080p frame).
+
+    Notes
+    -----
+    Iterating opens the file (a ``with`` block around the container) and decodes lazily; each
+    new iteration starts again from the beginning. The attributes describe the latest iteration
+    and are final once it has ended:
+
+    ``kind``
+        ``"video"`` or ``"image"``; None before iteration.
+    ``expected_frames`` / ``expected_frames_estimated``
+        The stream's frame count from its header, or ``round(duration * fps)`` (estimated);
+        None when unknown. 1 for an image.
+    ``fps``
+        Average frame rate; None when unknown.
+    ``frames_decoded``
+        Frames the decoder produced (KEYFRAMES: key frames only).
+    ``frames_yielded``
+        Frames handed out.
+    ``frames_reached``
+        How far into the stream reading got, in frames (from packet timestamps or counts).
+    ``damaged_packets``
+        Packets the decoder rejected as invalid data; they are skipped.
+    ``seeks``
+        Seeks made (EVENLY only).
+    ``target_indices``
+        EVENLY: the frame indices aimed at (see :func:`evenly_spaced_indices`).
+    ``finished``
+        Iteration ran to its natural end (end of stream, all targets met, or ``max_frames``).
+    ``truncated``
+        The stream ended clearly before ``expected_frames`` (at least 2 % and 3 frames
+        short). Only judged when reading reached the end of the stream or EVENLY's
+        last target; False otherwise (e.g. stopped by ``max_frames``).
+    ``error``
+        Why decoding stopped early (an FFmpeg error mid-stream), or that no frame could be
+        decoded at all; None otherwise.
+
+    One sampler serves one iteration at a time; use one per thread.
+
+    Raises
+    ------
+    MediaError
+        On iteration, when the file cannot be read, is not media, holds no video stream, or
+        uses a codec this FFmpeg build cannot decode.
+    """
+
+    def __init__(
+        self, path: str | Path, sampling: Sampling | None = None, *, colour: bool = False
+    ) -> None:
+        if sampling is None:
+            sampling = Sampling()
+        if not isinstance(sampling, Sampling):
+            raise TypeError(
+                f"FrameSampler: sampling must be a Sampling (see Sampling.parse), got "
+                f"{type(sampling).__name__}"
+            )
+        self.path = Path(path)
+        self.sampling = sampling
+        self.colour = bool(colour)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.kind: str | None = None
+        self.expected_frames: int | None = None
+        self.expected_frames_estimated = False
+        self.fps: float | None = None
+        self.frames_decoded = 0
+        self.frames_yielded = 0
+        self.frames_reached = 0
+        self.damaged_packets = 0
+        self.seeks = 0
+        self.target_indices: tuple[int, ...] = ()
+        self.finished = False
+        self.truncated = False
+        self.error: str | None = None
+        # Internal decoding state.
+        self._packets = 0
+        self._start = 0
+        self._time_base: Fraction | None = None
+        self._reached_end = False
+        self._key_packet_seen = False
+        self._keyframe_packets: deque[tuple[int | None, int]] = deque()
+
+    @property
+    def complete(self) -> bool:
+        """True when iteration finished without truncation or error."""
+        return self.finished and not self.truncated and self.error is None
+
+    def __iter__(self) -> Iterator[SampledFrame]:
+        self._reset()
+        name = self.path.name or str(self.path)
+        file_type = _sniff_file(self.path, name)
+        _refuse_non_media(name, file_type)
+        limit = self.sampling.max_frames
+        frames: Generator[SampledFrame, None, None]
+        if _is_image(file_type):
+            frames = self._image_frames(name, file_type)
+        else:
+            self.kind = "video"
+            frames = self._video_frames(name, file_type, still=False)
+        try:
+            for sample in frames:
+                self.frames_yielded += 1
+                yield sample
+                if limit is not None and self.frames_yielded >= limit:
+                    self.finished = True
+                    return
+        finally:
+            frames.close()  # closes the container at once, also when the caller stops early
+        self.finished = True
+        if self.kind is not None and self.frames_decoded == 0 and self.error is None:
+            self.error = (
+                "no video frame could be decoded (the stream is empty or undecodable; an fMP4 "
+                "initialisation segment alone has no frames)"
+            )
+        self._judge_truncation()
+
+    # ------------------------------------------------------------------ images
+
+    def _image_frames(self, name: str, file_type: FileType) -> Generator[SampledFrame, None, None]:
+        import cv2
+
+        self.kind = "image"
+        self.expected_frames = 1
+        try:
+            data = np.fromfile(self.path, dtype=np.uint8)
+        except OSError as error:
+            raise MediaError(
+                f"{name}: cannot read the file ({error.strerror or type(error).__name__})."
+            ) from error
+        try:
+            # Stored orientation, like video frames (probe reports the EXIF rotation apart).
+            bgr: np.ndarray | None = cv2.imdecode(
+                data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+            )
+        except cv2.error:
+            bgr = None
+        if bgr is None or bgr.size == 0:
+            if file_type.family in _IMAGE_FAMILIES_FOR_PYAV:
+                yield from self._video_frames(name, file_type, still=True)
+                return
+            raise MediaError(
+                f"{name}: looks like a {file_type.description} but cannot be decoded; it is "
+                f"probably truncated or corrupt. {_CHECK_ADVICE}"
+            )
+        self.frames_decoded = self.frames_reached = 1
+        height, width = int(bgr.shape[0]), int(bgr.shape[1])
+        yield SampledFrame(
+            index=0,
+            time_seconds=None,
+            picture_type="I",
+            key_frame=True,
+            width=width,
+            height=height,
+            luma=bt601_luma(bgr),
+            bgr=bgr if self.colour else None,
+        )
+
+    # ------------------------------------------------------------------ video
+
+    def _video_frames(
+        self, name: str, file_type: FileType, *, still: bool
+    ) -> Generator[SampledFrame, None, None]:
+        import av
+
+        try:
+            container = _open_container(self.path)
+        except av.error.FFmpegError as error:
+            problem = None
+            if file_type.family == "bmff":
+                problem = _bmff_structure_problem(self.path, self.path.stat().st_size)
+            if problem is not None:
+                raise MediaError(
+                    f"{name}: incomplete {file_type.description}: {problem}. The download, "
+                    "copy or recording was cut short: get the complete file."
+                ) from error
+            raise MediaError(
+                f"{name}: not a readable media file ({_describe(error)}). {_CHECK_ADVICE}"
+            ) from error
+        with container:
+            stream = self._prepare(container, name)
+            if still:
+                yield from self._still(container, stream)
+                return
+            mode = self.sampling.mode
+            if mode is SamplingMode.KEYFRAMES:
+                yield from self._keyframes(container, stream)
+            elif mode is SamplingMode.EVENLY:
+                yield from self._evenly(container, stream)
+            else:
+                step = self.sampling.n if mode is SamplingMode.EVERY_NTH else 1
+                yield from self._every(container, stream, step)
+
+    def _prepare(self, container: InputContainer, name: str) -> VideoStream:
+        stream = _best_video_stream(container)
+        if stream is None:
+            raise MediaError(
+                f"{name}: the {container.format.name} container holds no video stream, so "
+                "there are no frames to sample."
+            )
+        if stream.codec_context is None:  # PyAV leaves it None when FFmpeg has no decoder
+            raise MediaError(
+                f"{name}: the video codec of stream #{stream.index} is not supported by this "
+                "FFmpeg build, so its frames cannot be checked. Convert it to H.264/MP4 and "
+                "retry."
+            )
+        stream.thread_type = "AUTO"
+        self.fps = _fps(stream)
+        duration = _duration(container, stream)
+        self.expected_frames, self.expected_frames_estimated = _frame_count(
+            stream, self.fps, duration
+        )
+        self._start = stream.start_time or 0
+        self._time_base = stream.time_base
+        return stream
+
+    def _decoded(
+        self, container: InputContainer, stream: VideoStream, *, keyframes_only: bool = False
+    ) -> Generator[VideoFrame, None, None]:
+        """Decode the stream from the container's current position, one frame at a time.
+
+        Rejected packets are counted and skipped; any other FFmpeg failure ends the iteration
+        with ``error`` set. Reaching the end of the stream sets ``_reached_end``.
+        """
+        import av
+
+        try:
+            for packet in container.demux(stream):
+                self._note_packet(packet)
+                if keyframes_only and packet.size:
+                    if packet.is_keyframe:
+                        self._key_packet_seen = True
+                        self._keyframe_packets.append((packet.pts, self._packets - 1))
+                    elif self._key_packet_seen:
+                        # Never reaches the decoder: no cost beyond demuxing. (Until a key
+                        # flag is seen, packets go to the decoder, which skips non-key frames
+                        # itself: some muxers flag no key frames at all.)
+                        continue
+                try:
+                    frames = stream.decode(packet)
+                except av.error.InvalidDataError:
+                    self.damaged_packets += 1
+                    continue
+                for frame in frames:
+                    self.frames_decoded += 1
+                    yield frame
+        except av.error.FFmpegError as error:
+            self.error = (
+                f"decoding stopped after {self.frames_decoded} decoded frames: {_describe(error)}"
+            )
+            return
+        self._reached_end = True
+
+    def _note_packet(self, packet: Packet[VideoStream]) -> None:
+        if not packet.size:
+            return  # the flush packet PyAV appends at the end of the stream
+        self._packets += 1
+        position = self._index_from_pts(packet.pts)
+        # Packets are counted from the start until a seek; timestamps place them anywhere.
+        counted = self._packets if self.seeks == 0 else 0
+        self.frames_reached = max(
+            self.frames_reached, counted, position + 1 if position is not None else 0
+        )
+
+    def _every(
+        self, container: InputContainer, stream: VideoStream, step: int
+    ) -> Iterator[SampledFrame]:
+        first: int | None = None
+        for count, frame in enumerate(self._decoded(container, stream)):
+            if first is None:
+                first = self._first_index(frame)
+            index = first + count
+            self.frames_reached = max(self.frames_reached, index + 1)
+            if index % step == 0:
+                yield self._sample(frame, index)
+
+    def _keyframes(self, container: InputContainer, stream: VideoStream) -> Iterator[SampledFrame]:
+        stream.codec_context.skip_frame = "NONKEY"
+        for frame in self._decoded(container, stream, keyframes_only=True):
+            packet_index = self._pop_keyframe_packet(frame.pts)
+            # Some decoders (VP9) ignore skip_frame; only key packets are fed, but check anyway.
+            if not frame.key_frame:
+                continue
+            index = self._index_from_pts(frame.pts)
+            yield self._sample(frame, packet_index if index is None else index)
+
+    def _first_index(self, frame: VideoFrame) -> int:
+        """Where counting starts: the first decoded frame's place from its timestamp, normally
+        0, later when the decoder could not output the first frames (a transport stream cut
+        mid-GOP), so that counted and timestamp-derived indices agree."""
+        index = self._index_from_pts(frame.pts)
+        return index if index is not None else 0
+
+    def _pop_keyframe_packet(self, pts: int | None) -> int:
+        """Decode-order position of the key packet that produced the frame with ``pts``."""
+        queue = self._keyframe_packets
+        while queue:
+            packet_pts, packet_index = queue.popleft()
+            if pts is None or packet_pts is None or packet_pts >= pts:
+                return packet_index
+        return max(self._packets - 1, 0)
+
+    def _still(self, container: InputContainer, stream: VideoStream) -> Iterator[SampledFrame]:
+        self.expected_frames, self.expected_frames_estimated = 1, False
+        for frame in self._decoded(container, stream):
+            sample = self._sample(frame, 0)
+            yield SampledFrame(
+                index=0,
+                time_seconds=None,
+                picture_type="I",
+                key_frame=True,
+                width=sample.width,
+                height=sample.height,
+                luma=sample.luma,
+                bgr=sample.bgr,
+            )
+            return
+
+    # ------------------------------------------------------------------ evenly spaced
+
+    def _evenly(self, container: InputContainer, stream: VideoStream) -> Iterator[SampledFrame]:
+        total = self.expected_frames
+        if total is None:
+            total = self._count_packets()
+            self.expected_frames, self.expected_frames_estimated = total, True
+        targets = evenly_spaced_indices(total, self.sampling.n)
+        self.target_indices = targets
+        pending = deque(targets)
+        fps = self.fps if self._time_base is not None else None
+        keyframes = self._index_keyframes(stream)
+        frames = self._decoded(container, stream)
+        try:
+            counting = True  # indices are counted while decoding from the start
+            next_index: int | None = None
+            current = -1  # index of the last frame decoded
+            held: tuple[VideoFrame, int] | None = None  # last decoded frame, not yielded
+            last_seek_target = -1
+            retry: tuple[int, float] | None = None  # (target, back-off) while checking a seek
+            while pending:
+                target = pending[0]
+                if (
+                    fps is not None
+                    and target != last_seek_target
+                    and self._should_seek(current, target, keyframes)
+                ):
+                    last_seek_target, retry = target, (target, 0.0)
+                    frames = self._restart(frames, container, stream, target / fps)
+                    keyframes = self._index_keyframes(stream)  # seeking may load more index
+                    counting, held = False, None
+                frame = next(frames, None)
+                index: int | None = None
+                if frame is not None:
+                    if counting:
+                        index = next_index if next_index is not None else self._first_index(frame)
+                        next_index = index + 1
+                    else:
+                        index = self._index_from_pts(frame.pts)
+                        if index is None:  # no timestamp after a seek: assume frames follow
+                            index = current + 1
+                if retry is not None:
+                    aimed, backoff = retry
+                    retry = None
+                    overshot = index is None or index > aimed
+                    if overshot and fps is not None and backoff < math.inf:
+                        # The seek landed after its target or at the end (an imprecise
+                        # index, e.g. MPEG-TS): go back further, doubling, in the end from
+                        # the very start.
+                        backoff = backoff * 2 if backoff else _SEEK_BACKOFF_SECONDS
+                        seconds = aimed / fps - backoff
+                        if seconds <= 0:
+                            seconds, backoff = 0.0, math.inf
+                        retry = (aimed, backoff)
+                        frames = self._restart(frames, container, stream, seconds)
+                        current = -1
+                        continue
+                if frame is None or index is None:
+                    break
+                current = index
+                self.frames_reached = max(self.frames_reached, index + 1)
+                if index < target:
+                    held = (frame, index)
+                    continue
+                held = None
+                while pending and pending[0] <= index:
+                    pending.popleft()
+                yield self._sample(frame, index)
+            if pending and held is not None:
+                # The stream ended before the last target (its stated length was too long,
+                # or it is cut short): the last frame is the nearest one.
+                frame, index = held
+                held = None
+                yield self._sample(frame, index)
+            if not pending:
+                self._reached_end = True  # every target was met: the stream is long enough
+        finally:
+            frames.close()
+
+    def _restart(
+        self,
+        frames: Generator[VideoFrame, None, None],
+        container: InputContainer,
+        stream: VideoStream,
+        seconds: float,
+    ) -> Generator[VideoFrame, None, None]:
+        """Seek to the key frame at or before ``seconds`` and decode afresh from there."""
+        frames.close()
+        time_base = self._time_base
+        if time_base is not None:
+            offset = self._start + max(0, math.floor(seconds / time_base))
+            container.seek(offset, stream=stream, backward=True)
+            stream.codec_context.flush_buffers()
+            self.seeks += 1
+        return self._decoded(container, stream)
+
+    def _should_seek(self, current: int, target: int, keyframes: tuple[list[float], float]) -> bool:
+        """Whether seeking to ``target`` saves decoding compared with decoding on to it."""
+        fps = self.fps
+        if fps is None or target <= current + 1:
+            return False
+        target_time = target / fps
+        current_time = max(current, 0) / fps
+        keyframe_times, indexed_until = keyframes
+        if keyframe_times:
+            # Seeking lands on the last key frame at or before the target: worth it when that
+            # comes well after the current position (it skips real decoding work).
+            position = bisect.bisect_right(keyframe_times, target_time + 0.5 / fps) - 1
+            keyframe_time = keyframe_times[position] if position >= 0 else 0.0
+            if keyframe_time - current_time >= _MIN_SEEK_SAVING_SECONDS:
+                return True
+            if indexed_until + _MIN_SEEK_SAVING_SECONDS >= target_time:
+                return False  # the index reaches the target: no key frame worth seeking to
+        # No index, or one that stops short of the target (Matroska loads its cues lazily).
+        return target_time - current_time >= _BLIND_SEEK_GAP_SECONDS
+
+    def _index_keyframes(self, stream: VideoStream) -> tuple[list[float], float]:
+        """Key frame times (s from the start) in the container's index, and how far the index
+        reaches; ``([], -inf)`` without one. Matroska loads its index (cues) lazily, so a
+        partial index only counts up to where it reaches."""
+        time_base = self._time_base
+        entries = stream.index_entries
+        if time_base is None or len(entries) < 2:
+            return [], -math.inf
+        times: list[float] = []
+        last = -math.inf
+        for entry in entries:
+            time = float((entry.timestamp - self._start) * time_base)
+            last = max(last, time)
+            if entry.is_keyframe:
+                times.append(time)
+        times.sort()
+        return times, last
+
+    def _count_packets(self) -> int:
+        """Frame count of a stream that states none: count its packets (demux only, no decode).
+
+        Uses a second opening of the file, so the main one stays at the start.
+        """
+        import av
+
+        count = 0
+        try:
+            with _open_container(self.path) as container:
+                stream = _best_video_stream(container)
+                if stream is None:
+                    return 0
+                for packet in container.demux(stream):
+                    count += 1 if packet.size else 0
+        except av.error.FFmpegError:
+            pass  # count what could be read
+        return count
+
+    # ------------------------------------------------------------------ helpers
+
+    def _index_from_pts(self, pts: int | None) -> int | None:
+        time = self._relative_time(pts)
+        if time is None or self.fps is None:
+            return None
+        return max(0, round(time * self.fps))
+
+    def _relative_time(self, pts: int | None) -> float | None:
+        if pts is None or self._time_base is None:
+            return None
+        return float((pts - self._start) * self._time_base)
+
+    def _sample(self, frame: VideoFrame, index: int) -> SampledFrame:
+        import av
+
+        try:
+            luma = frame_luma(frame)
+            bgr: np.ndarray | None = None
+            if self.colour:
+                bgr = np.asarray(frame.to_ndarray(format="bgr24"))
+        except av.error.FFmpegError as error:
+            name = self.path.name or str(self.path)
+            raise MediaError(
+                f"{name}: cannot convert a decoded {frame.format.name} frame ({_describe(error)})."
+            ) from error
+        return SampledFrame(
+            index=index,
+            time_seconds=self._relative_time(frame.pts),
+            picture_type=_PICTURE_TYPES.get(int(frame.pict_type), "?"),
+            key_frame=bool(frame.key_frame),
+            width=int(luma.shape[1]),
+            height=int(luma.shape[0]),
+            luma=luma,
+            bgr=bgr,
+        )
+
+    def _judge_truncation(self) -> None:
+        expected = self.expected_frames
+        if self.kind != "video" or expected is None or not (self._reached_end or self.error):
+            return
+        # Stated lengths are approximate (durations rounded, edit lists dropping a few
+        # frames): only a clear shortfall counts.
+        self.truncated = expected - self.frames_reached >= _truncation_margin(expected)
+
+
+def _truncation_margin(expected: int) -> int:
+    """How many frames short of its stated length a stream must end to count as truncated."""
+    return max(3, math.ceil(0.02 * expected))
+
+
+def sample_frames(
+    path: str | Path, sampling: Sampling | None = None, *, colour: bool = False
+) -> Iterator[SampledFrame]:
+    """Yield sampled frames of a clip or image; strict about streams that end early.
+
+    Parameters
+    ----------
+    path
+        The clip or image.
+    sampling
+        Which frames (default: key frames); see :class:`Sampling`.
+    colour
+        Also give each frame's BGR pixels.
+
+    Yields
+    ------
+    SampledFrame
+        One at a time; memory stays bounded whatever the clip's length.
+
+    Raises
+    ------
+    MediaError
+        The file cannot be opened or decoded; or, after the frames that could be decoded were
+        yielded, the stream broke or ended clearly before its stated length. Use
+        :class:`FrameSampler` to keep such partial results without an exception.
+    """
+    sampler = FrameSampler(path, sampling, colour=colour)
+    yield from sampler
+    name = sampler.path.name or str(sampler.path)
+    if sampler.error is not None:
+        raise MediaError(
+            f"{name}: {sampler.error}; {sampler.frames_yielded} frames were sampled. The file "
+            "is probably truncated or corrupt."
+        )
+    if sampler.truncated:
+        raise MediaError(
+            f"{name}: the video stream ends after {sampler.frames_reached} of "
+            f"{sampler.expected_frames} frames ({sampler.frames_decoded} decoded, "
+            f"{sampler.frames_yielded} sampled); the file is probably truncated (cut short)."
+        )
+
+
+def evenly_spaced_indices(total: int, count: int) -> tuple[int, ...]:
+    """Indices of ``count`` frames evenly spread over ``total``, from the first to the last.
+
+    ``round(i * (total - 1) / (count - 1))`` for ``i`` in ``0 .. count - 1`` (just ``0`` when
+    ``count`` is 1), without duplicates: when ``count >= total`` every frame is chosen, so fewer
+    than ``count`` indices come back.
+
+    Raises
+    ------
+    ValueError
+        ``total`` is negative or ``count`` is below 1.
+    """
+    if total < 0:
+        raise ValueError(f"evenly_spaced_indices: total must be >= 0, got {total}")
+    if count < 1:
+        raise ValueError(f"evenly_spaced_indices: count must be >= 1, got {count}")
+    if total == 0:
+        return ()
+    if count == 1:
+        return (0,)
+    if count >= total:
+        return tuple(range(total))
+    return tuple(sorted({round(i * (total - 1) / (count - 1)) for i in range(count)}))
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+def frame_luma(frame: VideoFrame) -> np.ndarray:
+    """The frame's Y plane as an owned (H, W) uint8 array.
+
+    8-bit planar and semi-planar YUV (yuv420p, yuvj420p, yuv422p, yuv444p, nv12, gray, ...):
+    the plane itself, trimmed of its line padding, copied once. Anything else (RGB, palette,
+    packed YUV, more than 8 bits) is first converted with ``frame.reformat(format="yuv420p")``
+    (RGB through BT.601 limited range, like an encoder; high bit depths to 8 bits).
+    ``to_ndarray(format="gray")`` is never used: it is range-expanded, not Y.
+    """
+    if not _has_8bit_luma_plane(frame):
+        frame = frame.reformat(format="yuv420p")
+    plane = frame.planes[0]
+    width, height, line_size = frame.width, frame.height, plane.line_size
+    view = np.frombuffer(memoryview(plane), dtype=np.uint8, count=line_size * height)
+    return view.reshape(height, line_size)[:, :width].copy()
+
+
+def _has_8bit_luma_plane(frame: VideoFrame) -> bool:
+    video_format = frame.format
+    if video_format.has_palette or video_format.is_rgb or video_format.is_bayer:
+        return False
+    components = video_format.components
+    first = components[0]
+    return (
+        bool(first.is_luma)
+        and first.plane == 0
+        and first.bits == 8
+        and all(component.plane != 0 for component in components[1:])
+    )
+
+
+def bt601_luma(bgr: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range Y (16-235) of a BGR uint8 image, as a video encoder computes it.
+
+    This is the Y plane of OpenCV's ``COLOR_BGR2YUV_I420`` (``Y = 16 + 0.257 R + 0.504 G +
+    0.098 B``, rounded, in 20-bit fixed point), which matches FFmpeg's rgb24 -> yuv420p within
+    1, so an image and a frame encoded from it give the same luma. (``COLOR_BGR2YCrCb`` and
+    ``COLOR_BGR2YUV`` would give full-range JPEG Y instead.) Odd sizes are handled by padding
+    one edge row/column, which leaves the Y of the real pixels unchanged.
+
+    Parameters
+    ----------
+    bgr
+        (H, W, 3) uint8 image in OpenCV channel order; not modified.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) uint8, a new array.
+    """
+    import cv2
+
+    height, width = bgr.shape[:2]
+    padded = bgr
+    if height % 2 or width % 2:
+        padded = cv2.copyMakeBorder(bgr, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+    yuv = cv2.cvtColor(padded, cv2.COLOR_BGR2YUV_I420)
+    return np.ascontiguousarray(yuv[:height, :width])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _sniff_file(path: Path, name: str) -> FileType:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(SNIFF_BYTES)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise MediaError(
+            f"{name}: cannot read the file ({reason}). Check the path and its permissions."
+        ) from error
+    if not head:
+        raise MediaError(f"{name}: empty file (0 bytes). Check that the upload or copy finished.")
+    return sniff(head)
+
+
+def _refuse_non_media(name: str, file_type: FileType) -> None:
+    if file_type.family in ("pdf", "c2pa"):
+        raise MediaError(
+            f"{name}: is a {file_type.description}, not video or an image, so there are no "
+            "frames to sample."
+        )
+    if file_type.family == "fmp4_fragment":
+        raise MediaError(
+            f"{name}: is a {file_type.description}; it cannot be read on its own. Join it "
+            "with its initialisation segment (the file with the 'moov' box)."
+        )
+
+
+def _is_image(file_type: FileType) -> bool:
+    return file_type.mime_type is not None and file_type.mime_type.startswith("image/")
