@@ -93,8 +93,9 @@ from provenance.media.probe import (
     _fps,
     _frame_count,
     _open_container,
+    _sniff_file,
 )
-from provenance.media.sniff import SNIFF_BYTES, FileType, sniff
+from provenance.media.sniff import FileType
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -938,20 +939,6 @@ def bt601_luma(bgr: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _sniff_file(path: Path, name: str) -> FileType:
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(SNIFF_BYTES)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise MediaError(
-            f"{name}: cannot read the file ({reason}). Check the path and its permissions."
-        ) from error
-    if not head:
-        raise MediaError(f"{name}: empty file (0 bytes). Check that the upload or copy finished.")
-    return sniff(head)
 
 
 def _refuse_non_media(name: str, file_type: FileType) -> None:

@@ -99,19 +99,9 @@ def probe(path: str | Path, *, size_bytes: int | None = None) -> MediaInfo:
     """
     path = Path(path)
     name = path.name or str(path)
-    try:
-        if size_bytes is None:
-            size_bytes = path.stat().st_size
-        with open(path, "rb") as stream:
-            head = stream.read(SNIFF_BYTES)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise MediaError(
-            f"{name}: cannot read the file ({reason}). Check the path and its permissions."
-        ) from error
-    if not head:
-        raise MediaError(f"{name}: empty file (0 bytes). Check that the upload or copy finished.")
-    file_type = sniff(head)
+    file_type = _sniff_file(path, name)
+    if size_bytes is None:
+        size_bytes = path.stat().st_size
     try:
         if file_type.family in _NOT_MEDIA:
             raise MediaError(
@@ -132,6 +122,20 @@ def probe(path: str | Path, *, size_bytes: int | None = None) -> MediaInfo:
         raise MediaError(
             f"{name}: not a readable media file ({_describe(error)}). {_CHECK_ADVICE}"
         ) from error
+
+
+def _sniff_file(path: Path, name: str) -> FileType:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(SNIFF_BYTES)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise MediaError(
+            f"{name}: cannot read the file ({reason}). Check the path and its permissions."
+        ) from error
+    if not head:
+        raise MediaError(f"{name}: empty file (0 bytes). Check that the upload or copy finished.")
+    return sniff(head)
 
 
 def _is_image(file_type: FileType) -> bool:
