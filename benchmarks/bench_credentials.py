@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import c2pa
+from _results import cpu_model, write_section  # sibling module of the benchmark scripts
 
 import provenance
 from provenance import CheckOptions, CredentialsState, Integrity, TrustSource, TrustStatus
@@ -422,14 +423,7 @@ def _short_location(filename: str, line: int) -> str:
 
 
 def machine_info() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     ram = "unknown"
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -616,25 +610,6 @@ def render_section(
     return "\n".join(lines) + "\n"
 
 
-def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (or add it), leaving the rest alone."""
-    if output.is_file():
-        text = output.read_text("utf-8")
-        start = text.find(START_MARK)
-        end = text.find(END_MARK, start)
-        if start != -1 and end != -1:
-            text = text[:start] + section.rstrip("\n") + text[end + len(END_MARK) :]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-    else:
-        text = (
-            "# Benchmark results\n\n"
-            "Written by the scripts in this folder (see README.md); each benchmark replaces only "
-            "its own section, between its HTML comment markers.\n\n" + section
-        )
-    output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -718,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(section)
     else:
         output = Path(args.output)
-        write_section(output, section)
+        write_section(output, BENCH_NAME, section)
         print(f"wrote {output}", file=sys.stderr)
     return 0
 

@@ -47,6 +47,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from _results import cpu_model, write_section  # sibling module of the benchmark scripts
 
 import provenance
 from provenance.media.synth import synthetic_frame
@@ -168,14 +169,7 @@ def measure(
 
 
 def machine_info() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -272,18 +266,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(output: Path, section: str) -> None:
-    """Replace this benchmark's section of ``output`` (or append it), leaving the rest alone."""
-    text = output.read_text("utf-8") if output.is_file() else "# Benchmark results\n"
-    start = text.find(START_MARK)
-    end = text.find(END_MARK, start)
-    if start != -1 and end != -1:
-        text = text[:start] + section.rstrip("\n") + text[end + len(END_MARK) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=6, help="distinct 1080p frames (6)")
@@ -306,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output == "-":
         sys.stdout.write(section)
     else:
-        write_section(Path(args.output), section)
+        write_section(Path(args.output), BENCH_NAME, section)
         print(f"wrote the {BENCH_NAME} section of {args.output}", file=sys.stderr)
     return 0
 

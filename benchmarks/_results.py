@@ -1,0 +1,39 @@
+"""Helpers shared by the benchmark scripts: machine facts and RESULTS.md sections."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+__all__ = ["cpu_model", "write_section"]
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, or the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write_section(output: Path, name: str, section: str) -> None:
+    """Replace benchmark ``name``'s marked section of ``output`` (or append it)."""
+    start_mark, end_mark = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if output.is_file():
+        text = output.read_text("utf-8")
+    else:
+        text = (
+            "# Benchmark results\n\n"
+            "Written by the scripts in this folder (see README.md); each benchmark replaces only "
+            "its own section, between its HTML comment markers.\n"
+        )
+    start = text.find(start_mark)
+    end = text.find(end_mark, start)
+    if start != -1 and end != -1:
+        text = text[:start] + section.rstrip("\n") + text[end + len(end_mark) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
