@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provenance.media.frames import Sampling, SamplingMode, sample_frames
 from provenance.media.synth import write_clip
 from provenance.media.transcode import rewrite_luma
 from provenance.watermark import keyed
@@ -121,16 +122,7 @@ def test_unmarked_frames_stay_negative() -> None:
 
 
 def _clip_luma(path: Path) -> list[np.ndarray]:
-    import av
-
-    planes = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            yuv = frame.reformat(format="yuv420p")
-            plane = yuv.planes[0]
-            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-            planes.append(rows[: yuv.height, : yuv.width].copy())
-    return planes
+    return [frame.luma for frame in sample_frames(path, Sampling(SamplingMode.ALL))]
 
 
 def test_marked_clip_survives_h264_and_unmarked_clip_does_not(tmp_path: Path) -> None:

@@ -92,6 +92,7 @@ from provenance.media.probe import (
     _duration,
     _fps,
     _frame_count,
+    _is_image,
     _open_container,
     _sniff_file,
 )
@@ -952,7 +953,3 @@ def _refuse_non_media(name: str, file_type: FileType) -> None:
             f"{name}: is a {file_type.description}; it cannot be read on its own. Join it "
             "with its initialisation segment (the file with the 'moov' box)."
         )
-
-
-def _is_image(file_type: FileType) -> bool:
-    return file_type.mime_type is not None and file_type.mime_type.startswith("image/")

@@ -38,6 +38,7 @@ Only numpy and OpenCV are used at run time (OpenCV is imported lazily).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -710,31 +711,23 @@ def _result_for(
     bits: np.ndarray, payload: Payload, hypothesis: Hypothesis, flat_reason: str
 ) -> HypothesisResult:
     length = len(payload.bits)
+    result = functools.partial(
+        HypothesisResult,
+        payload=payload.name,
+        hypothesis=hypothesis,
+        blocks=int(bits.size),
+        payload_bits=length,
+    )
     if bits.size < length:
-        return HypothesisResult(
-            payload=payload.name,
-            hypothesis=hypothesis,
+        return result(
             status=DecodeStatus.TOO_SMALL,
-            blocks=int(bits.size),
-            payload_bits=length,
             reason=f"{bits.size} blocks cannot carry the {length}-bit {payload.name} message",
         )
     if flat_reason:
-        return HypothesisResult(
-            payload=payload.name,
-            hypothesis=hypothesis,
-            status=DecodeStatus.TOO_FLAT,
-            blocks=int(bits.size),
-            payload_bits=length,
-            reason=flat_reason,
-        )
+        return result(status=DecodeStatus.TOO_FLAT, reason=flat_reason)
     matched, ones_fraction, z, p_value, voted = score_block_bits(bits, payload)
-    return HypothesisResult(
-        payload=payload.name,
-        hypothesis=hypothesis,
+    return result(
         status=DecodeStatus.DECODED,
-        blocks=int(bits.size),
-        payload_bits=length,
         matched_bits=matched,
         bit_accuracy=matched / length,
         ones_fraction=ones_fraction,

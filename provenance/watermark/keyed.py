@@ -79,6 +79,14 @@ def _tile_cached(seed: int, size: int) -> np.ndarray:
     return result
 
 
+@functools.lru_cache(maxsize=32)
+def _key_spectrum(seed: int, size: int) -> np.ndarray:
+    """FFT of the key tile at one period: computed once, not for every frame."""
+    spectrum: np.ndarray = np.fft.fft2(_tile_cached(seed, size))
+    spectrum.setflags(write=False)
+    return spectrum
+
+
 def key_tile(key: str | bytes, *, size: int = TILE) -> np.ndarray:
     """The key's zero-mean, unit-variance band-limited tile, resampled to ``size`` x ``size``."""
     if size < 16:
@@ -137,13 +145,19 @@ class FrameScore:
     @property
     def peak(self) -> tuple[float, float, tuple[int, int]]:
         """(z, scale, (dy, dx)) of the highest peak over all scales and shifts."""
-        best = (-math.inf, 1.0, (0, 0))
-        for scale, surface in zip(self.scales, self.surfaces, strict=True):
-            flat = int(np.argmax(surface))
-            value = float(surface.flat[flat])
-            if value > best[0]:
-                best = (value, scale, divmod(flat, surface.shape[1]))
-        return best
+        value, index, shift = _highest(self.surfaces)
+        return value, self.scales[index], shift
+
+
+def _highest(surfaces: Sequence[np.ndarray]) -> tuple[float, int, tuple[int, int]]:
+    """(value, surface index, (dy, dx)) of the largest value over all surfaces."""
+    best = (-math.inf, 0, (0, 0))
+    for index, surface in enumerate(surfaces):
+        flat = int(np.argmax(surface))
+        value = float(surface.flat[flat])
+        if value > best[0]:
+            best = (value, index, divmod(flat, surface.shape[1]))
+    return best
 
 
 def hypotheses_per_frame(scales: Sequence[float] = DEFAULT_SCALES) -> int:
@@ -191,7 +205,7 @@ def score_frame(
             continue
         # whiten the frame's spectrum, keep the key's: out-of-band noise gets no weight
         frame_spectrum = np.fft.fft2(folded)
-        key_spectrum = np.fft.fft2(key_tile(key, size=period))
+        key_spectrum = _key_spectrum(_key_seed(key), period)
         spectrum = frame_spectrum / np.maximum(np.abs(frame_spectrum), 1e-9) * np.conj(key_spectrum)
         surface = np.fft.ifft2(spectrum).real
         spread = float(surface.std())
@@ -224,17 +238,14 @@ def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:
     if not frames:
         raise ValueError("combine_frames needs at least one frame")
     scales = frames[0].scales
-    best = (-math.inf, 0, (0, 0))
+    summed = []
     for index in range(len(scales)):
         total = np.sum([frame.surfaces[index] for frame in frames], axis=0, dtype=np.float64)
         spread = float(total.std())
-        if spread == 0:
-            continue
-        normalised = (total - total.mean()) / spread
-        flat = int(np.argmax(normalised))
-        value = float(normalised.flat[flat])
-        if value > best[0]:
-            best = (value, index, divmod(flat, total.shape[1]))
+        summed.append(
+            (total - total.mean()) / spread if spread > 0 else np.full_like(total, -np.inf)
+        )
+    best = _highest(summed)
     z, scale_index, (dy, dx) = best
     if not math.isfinite(z):
         z = 0.0
