@@ -17,6 +17,13 @@ Writes into OUTDIR:
 * ``camera_signed.jpg``: an image whose manifest declares ``digitalCapture`` (valid, no AI
   declared).
 * ``unsupported_container.webm``: a WebM clip (C2PA cannot be embedded in WebM).
+* ``sdxl_watermarked.png``: an image carrying the public SDXL/SVD invisible watermark, embedded
+  the way those generators do (float32 domain), and no credentials.
+* ``keyed_watermarked.mp4``: a clip marked with the keyed watermark under the key in
+  ``demo-key.txt`` (check with ``--key-file demo-key.txt``).
+* ``camera_signed_sdxl_watermarked.png``: credentials that declare a camera capture on an image
+  that carries the SDXL watermark: the report shows the conflict.
+* ``demo-key.txt``: the demo's keyed-mark key (a demonstration secret, not a real one).
 * ``pki/root.pem`` (+ ``pki/chain.pem``): the demo root certificate to pass as a user trust
   anchor, and the signer's chain for reference. The signing key is not kept.
 * ``MANIFEST.json``: every file, what it is, its seed and what a checker should find.
@@ -48,14 +55,19 @@ from provenance.credentials.pki import generate_pki
 from provenance.credentials.signing import sign_file
 from provenance.credentials.tamper import flip_mdat_byte
 from provenance.media.synth import write_clip, write_image
+from provenance.watermark import SDXL, dwtdct
+from provenance.watermark.keyed import mark_file
 
-__all__ = ["CLIP_GEOMETRY", "build_sample_corpus", "main"]
+__all__ = ["CLIP_GEOMETRY", "DEMO_KEY", "KEY_FILE", "build_sample_corpus", "main"]
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 GENERATOR_AGENT = "provenance-checker demo generator"
 #: Geometry of every clip: 2 s of 640x360 at 24 fps.
 CLIP_GEOMETRY: dict[str, float] = {"seconds": 2.0, "fps": 24, "width": 640, "height": 360}
 MANIFEST_NAME = "MANIFEST.json"
+#: The keyed-mark key of the demo (written to demo-key.txt; a demonstration secret only).
+DEMO_KEY = "provenance-checker demo key"
+KEY_FILE = "demo-key.txt"
 
 
 def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
@@ -214,6 +226,9 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
         )
     )
 
+    # 7-9. Watermarks.
+    entries.extend(_watermarked(outdir, seed=seed + 6))
+
     written = [outdir / entry["path"] for entry in entries]
     manifest = {
         "generator": "datasets/sample_corpus.py",
@@ -231,7 +246,80 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
     }
     manifest_path = outdir / MANIFEST_NAME
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return [*written, root, chain, manifest_path]
+    return [*written, root, chain, outdir / KEY_FILE, manifest_path]
+
+
+def _sdxl_image(path: Path, *, seed: int) -> Path:
+    """A 768x512 synthetic picture marked as SDXL / SVD do it (float32 embed, then rounded)."""
+    import cv2
+    import numpy as np
+
+    write_image(path.with_suffix(".raw.png"), width=768, height=512, seed=seed)
+    picture = cv2.imread(str(path.with_suffix(".raw.png")))
+    path.with_suffix(".raw.png").unlink()
+    marked = dwtdct.embed(picture, SDXL, domain="float32")
+    cv2.imwrite(str(path), np.clip(np.rint(marked), 0, 255).astype(np.uint8))
+    return path
+
+
+def _watermarked(outdir: Path, *, seed: int) -> list[dict[str, Any]]:
+    entries = []
+    image = _sdxl_image(outdir / "sdxl_watermarked.png", seed=seed)
+    entries.append(
+        _entry(
+            image,
+            seed,
+            "Synthetic 768x512 image carrying the public SDXL/SVD invisible watermark "
+            "(invisible-watermark dwtDct, 48-bit message, float32 embedding), no credentials.",
+            kind="watermarked",
+            c2pa_state=None,
+            ai_declared=False,
+            expected_verdict="ai_watermark",
+        )
+    )
+    (outdir / KEY_FILE).write_text(DEMO_KEY + "\n", encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="sample-corpus-") as scratch_name:
+        scratch = Path(scratch_name)
+        raw = _clip(scratch / "keyed_raw.mp4", seed=seed + 1)
+        keyed_clip = outdir / "keyed_watermarked.mp4"
+        mark_file(raw, keyed_clip, DEMO_KEY, crf=20)
+        entry = _entry(
+            keyed_clip,
+            seed + 1,
+            f"Synthetic clip marked with the keyed watermark under the key in {KEY_FILE}: "
+            f"detected with --key-file {KEY_FILE}, invisible without it.",
+            kind="watermarked",
+            c2pa_state=None,
+            ai_declared=False,
+            expected_verdict="ai_watermark",
+        )
+        entry["key_file"] = KEY_FILE
+        entries.append(entry)
+
+        pki = generate_pki(scratch / "pki", name="provenance-checker demo camera")
+        marked = _sdxl_image(scratch / "camera_raw.png", seed=seed + 2)
+        signed = sign_file(
+            marked,
+            outdir / "camera_signed_sdxl_watermarked.png",
+            pki=pki,
+            digital_source_type=IPTC + "digitalCapture",
+            title="camera_signed_sdxl_watermarked.png",
+        )
+        entry = _entry(
+            signed,
+            seed + 2,
+            "Image whose credentials declare a camera capture (signed by a second demo "
+            "certificate that is not in pki/) but which carries the SDXL watermark: "
+            "the report flags the conflict.",
+            kind="conflict",
+            c2pa_state="Valid",
+            ai_declared=False,
+            digital_source_type=IPTC + "digitalCapture",
+            expected_verdict="ai_watermark",
+        )
+        entry["expected"]["conflict"] = True
+        entries.append(entry)
+    return entries
 
 
 def _clip(path: Path, *, seed: int, codec: str | None = None) -> Path:
@@ -297,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         state = expected["c2pa_state"] or "no credentials"
         print(f"  {entry['path']:<30} {entry['kind']:<22} {state:<22} {expected['verdict']}")
     print(f"  {'pki/root.pem':<30} demo trust anchor: pass it as a user anchor, never trust it")
+    print(f"  {KEY_FILE:<30} demo keyed-watermark key: pass it with --key-file")
     print(f"  {MANIFEST_NAME:<30} what each file is, its seed and the expected results")
     return 0
 

@@ -18,6 +18,7 @@ from provenance.errors import (
     ProvenanceError,
     TrustListError,
 )
+from provenance.media.frames import Sampling, SamplingMode
 from provenance.report import (
     AIDeclaration,
     CredentialsEvidence,
@@ -32,12 +33,14 @@ from provenance.report import (
     WatermarkEvidence,
     WatermarkState,
 )
+from provenance.watermark.detect import CropSearch, WatermarkOptions
 
 __all__ = [
     "AIDeclaration",
     "CheckOptions",
     "CredentialsEvidence",
     "CredentialsState",
+    "CropSearch",
     "InputError",
     "Integrity",
     "MediaError",
@@ -45,6 +48,8 @@ __all__ = [
     "NetworkError",
     "ProvenanceError",
     "Report",
+    "Sampling",
+    "SamplingMode",
     "TrustListError",
     "TrustMaterial",
     "TrustSource",
@@ -52,6 +57,7 @@ __all__ = [
     "Verdict",
     "VerdictCode",
     "WatermarkEvidence",
+    "WatermarkOptions",
     "WatermarkState",
     "__version__",
     "check",

@@ -1,6 +1,7 @@
 """The check pipeline: one file (or bytes) in, one :class:`~provenance.report.Report` out.
 
-path -> input checks and sha256 -> sniff -> media probe -> Content Credentials -> verdict.
+path -> input checks and sha256 -> sniff -> media probe -> Content Credentials -> watermark
+detectors on sampled frames -> verdict.
 Every stage's failure becomes a :class:`~provenance.report.CheckError` in the report: a check
 never raises for a bad file, so a batch always finishes.
 """
@@ -32,10 +33,14 @@ from provenance.report import (
     CredentialsEvidence,
     CredentialsState,
     MediaInfo,
+    MediaKind,
     Report,
     TrustSource,
+    WatermarkEvidence,
+    WatermarkState,
 )
 from provenance.verdict import derive_verdict
+from provenance.watermark.detect import WatermarkOptions, detect_watermarks, key_fingerprint
 
 __all__ = [
     "MEDIA_SUFFIXES",
@@ -102,7 +107,9 @@ class CheckOptions:
     fetch_remote: bool = False
     """Fetch remote manifests over the network (off: checks are offline by default)."""
     credentials_only: bool = False
-    """Check Content Credentials only: skip the media probe (and, later, watermark detection)."""
+    """Check Content Credentials only: skip the media probe and watermark detection."""
+    watermarks: WatermarkOptions = field(default_factory=WatermarkOptions)
+    """Which watermark detectors run, on which frames (see :class:`WatermarkOptions`)."""
     trust: TrustMaterial | None = field(default=None, compare=False)
     """Already-loaded trust material (skips loading; useful for many checks)."""
 
@@ -193,6 +200,7 @@ def _report(
     sha256: str | None = None,
     size: int | None = None,
     media: MediaInfo | None = None,
+    watermarks: Sequence[WatermarkEvidence] = (),
 ) -> Report:
     return Report(
         path=str(path),
@@ -200,8 +208,8 @@ def _report(
         size_bytes=size,
         media=media,
         credentials=credentials,
-        watermarks=(),
-        verdict=derive_verdict(credentials, (), errors),
+        watermarks=tuple(watermarks),
+        verdict=derive_verdict(credentials, watermarks, errors),
         errors=tuple(errors),
         tool_version=__version__,
         engine_versions=engine_versions(),
@@ -292,6 +300,9 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             fragments=opts.fragments,
             fetch_remote=opts.fetch_remote,
         )
+    watermarks: tuple[WatermarkEvidence, ...] = ()
+    if not opts.credentials_only:
+        watermarks = _watermarks(source, media, opts.watermarks, errors)
     return _report(
         source,
         started=started,
@@ -301,7 +312,61 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         sha256=sha256,
         size=size,
         media=media,
+        watermarks=watermarks,
     )
+
+
+def _watermarks(
+    source: Path, media: MediaInfo | None, options: WatermarkOptions, errors: list[CheckError]
+) -> tuple[WatermarkEvidence, ...]:
+    """Run the watermark detectors on the file's frames; failures become errors + states."""
+    active = options.active
+    if not active:
+        return ()
+
+    def not_checked(why: str) -> tuple[WatermarkEvidence, ...]:
+        entries: list[tuple[str, str | None]] = [(d, None) for d in active if d != "keyed"]
+        if "keyed" in active:
+            entries += [("keyed", f"keyed:{key_fingerprint(key)}") for key in options.keys]
+        return tuple(
+            WatermarkEvidence(detector=d, state=WatermarkState.NOT_CHECKED, mark=m, message=why)
+            for d, m in entries
+        )
+
+    if media is None:
+        return not_checked("Not checked: the file's frames could not be read (see the errors).")
+    if media.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
+        return not_checked(f"Not checked: an {media.kind.value} file has no frames to look at.")
+    try:
+        run = detect_watermarks(
+            source,
+            options,
+            video_codec=media.video_codec,
+            duration_seconds=media.duration_seconds,
+        )
+    except MediaError as exc:
+        errors.append(CheckError("watermark", "frames", str(exc)))
+        return not_checked(f"Not checked: {exc}")
+    if run.error is not None:
+        errors.append(
+            CheckError(
+                "watermark",
+                "decode",
+                f"{source.name}: {run.error}; the watermark evidence covers the "
+                f"{run.frames} frames read before that.",
+            )
+        )
+    elif run.truncated:
+        errors.append(
+            CheckError(
+                "watermark",
+                "truncated",
+                f"{source.name}: the video stream ends before its stated length (the file is "
+                f"probably cut short); the watermark evidence covers the {run.frames} frames "
+                "read.",
+            )
+        )
+    return run.evidence
 
 
 def check_bytes(

@@ -25,8 +25,10 @@ from provenance._version import __version__
 from provenance.check import CheckOptions, check, iter_media_files
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
+from provenance.media.frames import Sampling
 from provenance.render import render_details, render_table, to_json, to_jsonl
 from provenance.report import Report, TrustSource, VerdictCode
+from provenance.watermark.detect import CropSearch, WatermarkOptions
 
 __all__ = [
     "EXIT_FAILED_CHECK",
@@ -48,7 +50,7 @@ app = typer.Typer(
     name="provenance",
     help=(
         "Check video clips and images for evidence of AI generation: Content Credentials "
-        "(C2PA) and, in later versions, invisible watermarks. Offline by default. Absence of a "
+        "(C2PA) and invisible watermarks. Offline by default. Absence of a "
         "signal never means authentic."
     ),
     no_args_is_help=True,
@@ -193,9 +195,61 @@ def check_command(
         bool,
         typer.Option(
             "--credentials-only",
-            help="Check Content Credentials only: skip reading media facts (faster for large batches).",
+            help="Check Content Credentials only: skip reading media facts and watermark detection (faster for large batches).",
         ),
     ] = False,
+    detector: Annotated[
+        list[str],
+        typer.Option(
+            "--detector",
+            help=(
+                "Watermark detectors to run (repeatable): dwtdct (the public SD/SDXL/SVD/FLUX/"
+                "InvokeAI marks), keyed (your own keyed mark; needs a key), or none. Default: "
+                "dwtdct, plus keyed when a key is given."
+            ),
+        ),
+    ] = [],  # noqa: B006
+    keys: Annotated[
+        list[str],
+        typer.Option(
+            "--key",
+            help="A keyed-mark key to look for (repeatable). Prefer --key-file or $PROVENANCE_MARK_KEY: command lines are visible to other users.",
+        ),
+    ] = [],  # noqa: B006
+    key_files: Annotated[
+        list[Path],
+        typer.Option(
+            "--key-file",
+            help="A file of keyed-mark keys, one per line (repeatable).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = [],  # noqa: B006
+    sampling: Annotated[
+        str,
+        typer.Option(
+            "--sampling",
+            help="Frames to read from each clip: evenly:N (N evenly spaced frames), keyframes, every:N (every N-th frame) or all.",
+        ),
+    ] = "evenly:8",
+    max_frames: Annotated[
+        int | None,
+        typer.Option("--max-frames", help="Read at most this many frames per clip.", min=1),
+    ] = None,
+    crop_search: Annotated[
+        CropSearch,
+        typer.Option(
+            "--crop-search",
+            help="When to run the dwtDct crop-robust search (slower; finds marks in cropped pictures): auto (still images only), on (every frame), off.",
+        ),
+    ] = CropSearch.AUTO,
+    resize_search: Annotated[
+        bool,
+        typer.Option(
+            "--resize-search/--no-resize-search",
+            help="Also decode pictures resized back to native generator sizes of the same shape (images and a clip's first frame).",
+        ),
+    ] = True,
     fetch_remote: Annotated[
         bool,
         typer.Option(
@@ -204,8 +258,11 @@ def check_command(
         ),
     ] = False,
 ) -> None:
-    """Check files for Content Credentials and AI declarations."""
+    """Check files for Content Credentials, AI declarations and AI-generator watermarks."""
     wanted = _parse_fail_on(fail_on)
+    watermarks = _watermark_options(
+        detector, keys, key_files, sampling, max_frames, crop_search, resize_search
+    )
     sources: tuple[TrustSource, ...] | None = None
     if trust_list:
         sources = tuple(choice for choice in trust_list if choice is not TrustSource.NONE)
@@ -217,6 +274,7 @@ def check_command(
         fragments=tuple(fragments),
         fetch_remote=fetch_remote,
         credentials_only=credentials_only,
+        watermarks=watermarks,
     )
     try:
         options = dataclasses.replace(options, trust=options.load_trust())
@@ -239,6 +297,39 @@ def check_command(
         if len(reports) == 1:
             render_details(reports[0], stdout)
     raise typer.Exit(exit_code(reports, wanted))
+
+
+def _watermark_options(
+    detectors: list[str],
+    keys: list[str],
+    key_files: list[Path],
+    sampling: str,
+    max_frames: int | None,
+    crop_search: CropSearch,
+    resize_search: bool,
+) -> WatermarkOptions:
+    import os
+
+    chosen: tuple[str, ...] | None = None
+    if detectors:
+        names = [n.strip().lower() for d in detectors for n in d.split(",") if n.strip()]
+        chosen = tuple(n for n in names if n != "none")
+    secrets = [k for k in keys if k]
+    for key_file in key_files:
+        secrets += [line.strip() for line in key_file.read_text("utf-8").splitlines()]
+    secrets = [k for k in secrets if k]
+    if not secrets and chosen is not None and "keyed" in chosen:
+        secrets = [k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k]
+    try:
+        return WatermarkOptions(
+            detectors=chosen,
+            keys=tuple(dict.fromkeys(secrets)),
+            sampling=Sampling.parse(sampling, max_frames=max_frames),
+            crop_search=crop_search,
+            resize_search=resize_search,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _read_key(key: str | None, key_file: Path | None) -> str:

@@ -213,7 +213,7 @@ def derive_verdict(
     _credential_rules(credentials, labels)
     detected = [w for w in watermarks if w.state is WatermarkState.DETECTED]
     if detected:
-        names = ", ".join(w.mark or w.detector for w in detected)
+        names = ", ".join(_mark_phrase(w) for w in detected)
         labels[VerdictCode.AI_WATERMARK] = f"AI-generator watermark detected: {names}."
     if errors:
         labels[VerdictCode.ERROR] = "; ".join(e.message for e in errors)
@@ -259,6 +259,7 @@ def derive_verdict(
             )
     if not watermarks:
         caveats.append("Watermarks were not checked: no watermark detector ran.")
+    caveats.extend(_watermark_caveats(credentials, watermarks))
     return Verdict(
         code=primary,
         summary=_summary(primary, labels[primary], credentials),
@@ -267,6 +268,45 @@ def derive_verdict(
         conflicts=tuple(_conflicts(credentials, detected)),
         caveats=tuple(caveats),
     )
+
+
+def _mark_phrase(mark: WatermarkEvidence) -> str:
+    name = mark.mark or mark.detector
+    if mark.detector == "dwtdct":
+        name = f"{name} (invisible-watermark dwtDct)"
+    if mark.statistic is not None:
+        name += f", z = {mark.statistic:.1f}"
+    return name
+
+
+def _watermark_caveats(
+    credentials: CredentialsEvidence, watermarks: Sequence[WatermarkEvidence]
+) -> list[str]:
+    caveats: list[str] = []
+    for mark in watermarks:
+        name = mark.mark or mark.detector
+        if mark.state is WatermarkState.INCONCLUSIVE:
+            caveats.append(f"Watermark {name} could not be checked: {mark.message or 'no reason'}")
+        elif mark.state is WatermarkState.NOT_CHECKED:
+            caveats.append(f"Watermark {name} was not checked: {mark.message or 'no reason'}")
+        elif mark.state is WatermarkState.DETECTED and mark.detector == "dwtdct":
+            caveats.append(
+                "The dwtDct marks are public: anyone can stamp one on any picture. A detection "
+                "shows the file went through that encoder (normally an AI generator's), not "
+                "who made it."
+            )
+    if watermarks and all(w.state is WatermarkState.NOT_DETECTED for w in watermarks):
+        caveats.append(
+            "No watermark was found, which does not mean authentic: most generators add no "
+            "mark, and re-encoding, resizing or cropping can remove the ones that exist."
+        )
+    algorithms = sorted({b.algorithm for b in credentials.soft_bindings})
+    if algorithms:
+        caveats.append(
+            "The credentials reference watermarks (soft bindings) this tool does not decode: "
+            f"{', '.join(algorithms)}."
+        )
+    return caveats
 
 
 _HEADLINES = {

@@ -302,3 +302,49 @@ def test_trust_add_and_list_selection(
     code, _, err = run("check", dalle, "--trust-dir", str(target), "--trust-list", "official")
     assert code == 2
     assert "official trust list is not in" in err
+
+
+def test_watermark_options(tmp_path: Path) -> None:
+    from provenance.watermark.keyed import mark_file
+
+    source = write_clip(tmp_path / "in.mp4", seconds=2.0, width=640, height=480, seed=3)
+    marked = tmp_path / "marked.mp4"
+    mark_file(source, marked, "cli secret", crf=20)
+    key_file = tmp_path / "keys.txt"
+    key_file.write_text("some other key\ncli secret\n")
+
+    code, out, _ = run("check", str(marked), "--key-file", str(key_file), "--fail-on", "ai")
+    assert code == 1  # the keyed mark is AI evidence
+    assert "watermark keyed:" in out
+    assert "detected" in out
+    assert "cli secret" not in out
+
+    code, out, _ = run("check", str(marked), "--key-file", str(key_file), "--format", "json")
+    report = json.loads(out)[0]
+    states = {(w["detector"], w["mark"]): w["state"] for w in report["watermarks"]}
+    assert sorted(states.values()).count("detected") == 1
+    assert ("dwtdct", None) in states
+
+    code, out, _ = run("check", str(source), "--detector", "none", "--format", "json")
+    assert code == 0
+    assert json.loads(out)[0]["watermarks"] == []
+
+    code, _, err = run("check", str(source), "--detector", "keyed")
+    assert code == 2
+    assert "needs at least one key" in err
+    code, _, err = run("check", str(source), "--detector", "trustmark")
+    assert code == 2
+    assert "unknown watermark detector" in err
+    code, _, err = run("check", str(source), "--sampling", "sometimes")
+    assert code == 2
+    assert "sampling" in err
+    code, _, err = run("check", str(source), "--crop-search", "maybe")
+    assert code == 2
+
+    code, out, _ = run(
+        "check", str(source), "--sampling", "every:12", "--max-frames", "3", "--format", "json"
+    )
+    assert code == 0
+    dwtdct = json.loads(out)[0]["watermarks"][0]
+    assert dwtdct["detector"] == "dwtdct"
+    assert dwtdct["state"] in ("not_detected", "inconclusive")

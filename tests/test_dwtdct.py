@@ -851,6 +851,7 @@ def test_public_surface() -> None:
         "DEFAULT_CARRIER_LIMITS",
         "FLUX",
         "INVOKEAI",
+        "NATIVE_SIZES",
         "PAYLOADS",
         "SD1",
         "SD2",
@@ -860,11 +861,16 @@ def test_public_surface() -> None:
         "Hypothesis",
         "HypothesisResult",
         "Payload",
+        "SearchResult",
+        "aligned",
         "block_bits",
         "decode",
         "embed",
+        "native_candidates",
         "payload_by_name",
+        "resize_to",
         "score_block_bits",
+        "search",
     }
     for name in exported:
         assert hasattr(provenance.watermark, name)

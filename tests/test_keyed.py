@@ -15,7 +15,7 @@ from provenance.media.frames import Sampling, SamplingMode, sample_frames
 from provenance.media.synth import write_clip
 from provenance.media.transcode import rewrite_luma
 from provenance.watermark import keyed
-from provenance.watermark.policy import keyed_threshold
+from provenance.watermark.policy import keyed_threshold, segment_threshold
 
 THRESHOLD = keyed_threshold(keyed.hypotheses_per_frame())
 
@@ -163,11 +163,13 @@ def test_spliced_clip_shows_as_segments(tmp_path: Path) -> None:
     scores = [keyed.score_frame(y, "platform") for y in planes]
     clip = keyed.combine_frames(scores)
     assert clip.z > THRESHOLD
-    segments = keyed.timeline(scores, [i / 24 for i in range(len(planes))], clip, seconds=1.0)
+    segments = keyed.timeline(scores, [i / 24 for i in range(len(planes))], seconds=1.0)
     assert [s.frames for s in segments] == [24, 24, 24]
-    assert segments[0].z > 4.0
-    assert segments[1].z > 4.0
-    assert segments[2].z < 3.0
+    cut = segment_threshold(keyed.hypotheses_per_frame() * 25, 3)
+    assert [s.tests for s in segments] == [keyed.hypotheses_per_frame() * 25] * 3
+    assert segments[0].z > cut
+    assert segments[1].z > cut
+    assert segments[2].z < cut
 
 
 def test_mark_command(tmp_path: Path) -> None:

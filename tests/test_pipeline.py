@@ -3,6 +3,7 @@ then damaged the ways a verifier must catch. Stands alone (no ../shared needed).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import json
@@ -32,6 +33,7 @@ from provenance.report import (
     TrustStatus,
     VerdictCode,
 )
+from provenance.watermark.detect import WatermarkOptions
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
@@ -222,12 +224,20 @@ def test_sample_corpus_gives_the_documented_verdicts(tmp_path: Path) -> None:
     options = CheckOptions(extra_anchors=(tmp_path / "corpus" / manifest["trust_anchor"],))
     seen = set()
     for entry in manifest["files"]:
-        report = check(tmp_path / "corpus" / entry["path"], options)
+        chosen = options
+        if "key_file" in entry:
+            key = (tmp_path / "corpus" / entry["key_file"]).read_text().strip()
+            chosen = dataclasses.replace(options, watermarks=WatermarkOptions(keys=(key,)))
+            without_key = check(tmp_path / "corpus" / entry["path"], options)
+            assert without_key.verdict.code is VerdictCode.NO_SIGNAL
+        report = check(tmp_path / "corpus" / entry["path"], chosen)
         assert report.verdict.code.value == entry["expected"]["verdict"], entry["path"]
+        assert bool(report.verdict.conflicts) == entry["expected"].get("conflict", False)
         assert report.errors == ()
         seen.add(report.verdict.code)
     assert {
         VerdictCode.AI_DECLARED,
+        VerdictCode.AI_WATERMARK,
         VerdictCode.CREDENTIALS_TAMPERED,
         VerdictCode.NO_SIGNAL,
     } <= seen

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import c2pa
+import cv2
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -27,6 +28,7 @@ from provenance.credentials.pki import (
 from provenance.credentials.signing import mime_type_for, sign_file
 from provenance.media import bmff
 from provenance.media.synth import write_clip, write_image
+from provenance.watermark import SDXL, dwtdct
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 OFFLINE = {"remote_manifest_fetch": False, "ocsp_fetch": False}
@@ -393,6 +395,9 @@ def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
         "camera_signed.jpg",
         "unsigned.mp4",
         "unsupported_container.webm",
+        "sdxl_watermarked.png",
+        "keyed_watermarked.mp4",
+        "camera_signed_sdxl_watermarked.png",
     ]
     root = tmp_path / manifest["trust_anchor"]
     anchors = PKIFiles(
@@ -410,6 +415,8 @@ def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
                 assert (stream.width, stream.height) == (640, 360)
+        if path.suffix == ".png":
+            assert dwtdct.decode(cv2.imread(str(path)), SDXL)[0].z > 30  # float32-bgr first
         if expected["c2pa_state"] == "NotSupported":
             with pytest.raises(c2pa.C2paError.NotSupported):
                 read(path, anchors)
@@ -417,6 +424,10 @@ def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
         if expected["c2pa_state"] is None:
             context = c2pa.Context.from_dict(reader_settings(None))
             assert c2pa.Reader.try_create(str(path), context=context) is None
+            continue
+        if expected["c2pa_state"] == "Valid":  # signed by a certificate outside pki/
+            state, failures, store = read(path)
+            assert state == "Valid", entry["path"]
             continue
         state, failures, store = read(path, anchors)
         assert state == expected["c2pa_state"], entry["path"]

@@ -80,7 +80,7 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -114,6 +114,7 @@ __all__ = [
     "bt601_luma",
     "evenly_spaced_indices",
     "frame_luma",
+    "image_chroma_subsampling",
     "sample_frames",
 ]
 
@@ -275,6 +276,14 @@ class SampledFrame:
     encoder would compute it from RGB."""
     bgr: np.ndarray | None = field(default=None, repr=False)
     """(height, width, 3) uint8 when colour was requested, else None."""
+    chroma_subsampling: str | None = None
+    """For lossy still images: ``"4:2:0"``, ``"4:2:2"``, ``"4:4:0"``, ``"4:1:1"`` or ``"4:4:4"``
+    as stored (JPEG from its frame header; lossy WebP is always 4:2:0); None for lossless or
+    unknown formats and for video frames."""
+    mean_qp: float | None = None
+    """Mean quantiser of the frame's macroblocks, when quantisers were requested and the codec
+    exports them (H.264 and MPEG-2 through FFmpeg's ``venc_params``); None otherwise. Higher is
+    coarser: a frame whose mean QP is high has lost fine chroma detail."""
 
 
 class FrameSampler:
@@ -288,6 +297,9 @@ class FrameSampler:
         Which frames to yield (default: key frames).
     colour
         Also give each frame's BGR pixels (costs about 1.5 ms per 1080p frame).
+    quantisers
+        Ask the decoder to export each frame's quantisers and give their mean as
+        :attr:`SampledFrame.mean_qp` (H.264 and MPEG-2 only; None for other codecs).
 
     Notes
     -----
@@ -334,7 +346,12 @@ class FrameSampler:
     """
 
     def __init__(
-        self, path: str | Path, sampling: Sampling | None = None, *, colour: bool = False
+        self,
+        path: str | Path,
+        sampling: Sampling | None = None,
+        *,
+        colour: bool = False,
+        quantisers: bool = False,
     ) -> None:
         if sampling is None:
             sampling = Sampling()
@@ -346,6 +363,7 @@ class FrameSampler:
         self.path = Path(path)
         self.sampling = sampling
         self.colour = bool(colour)
+        self.quantisers = bool(quantisers)
         self._reset()
 
     def _reset(self) -> None:
@@ -443,6 +461,7 @@ class FrameSampler:
             height=height,
             luma=bt601_luma(bgr),
             bgr=bgr if self.colour else None,
+            chroma_subsampling=image_chroma_subsampling(data.tobytes()[:_HEADER_SCAN]),
         )
 
     # ------------------------------------------------------------------ video
@@ -494,6 +513,8 @@ class FrameSampler:
                 "retry."
             )
         stream.thread_type = "AUTO"
+        if self.quantisers:
+            stream.codec_context.options = {"export_side_data": "venc_params"}
         self.fps = _fps(stream)
         duration = _duration(container, stream)
         self.expected_frames, self.expected_frames_estimated = _frame_count(
@@ -793,6 +814,7 @@ class FrameSampler:
             height=int(luma.shape[0]),
             luma=luma,
             bgr=bgr,
+            mean_qp=_mean_qp(frame) if self.quantisers else None,
         )
 
     def _judge_truncation(self) -> None:
@@ -802,6 +824,60 @@ class FrameSampler:
         # Stated lengths are approximate (durations rounded, edit lists dropping a few
         # frames): only a clear shortfall counts.
         self.truncated = expected - self.frames_reached >= _truncation_margin(expected)
+
+
+#: How much of an image file is scanned for the JPEG frame header (it precedes the scan data,
+#: after EXIF/XMP/ICC segments, which can be large).
+_HEADER_SCAN = 1 << 20
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_chroma_subsampling(data: bytes) -> str | None:
+    """The chroma subsampling a lossy still image is stored with, from its leading bytes.
+
+    JPEG: read from the luma component's sampling factors in the first SOF header (three
+    components only; greyscale and CMYK give None). Lossy WebP (VP8) is always 4:2:0.
+    Anything else (PNG, lossless WebP, TIFF, ...) gives None.
+    """
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "4:2:0" if data[12:16] == b"VP8 " else None
+    if data[:2] != b"\xff\xd8":
+        return None
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker in _JPEG_SOF:
+            header = data[position + 4 : position + 2 + length]
+            if len(header) < 6 + 3 * 3 or header[5] != 3:
+                return None
+            factors = header[7]
+            horizontal, vertical = factors >> 4, factors & 0x0F
+            return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(
+                (horizontal, vertical), "4:1:1" if horizontal == 4 else None
+            )
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
+            return None
+        position += 2 + length
+    return None
+
+
+def _mean_qp(frame: VideoFrame) -> float | None:
+    """Mean macroblock quantiser from the frame's ``venc_params`` side data, if exported."""
+    from av.sidedata.sidedata import Type
+
+    try:
+        params: Any = frame.side_data.get(Type.VIDEO_ENC_PARAMS)  # type: ignore[call-overload]
+        if params is None or int(params.codec_type) not in (1, 2):  # H.264, MPEG-2 scales only
+            return None
+        return float(np.mean(params.qp_map()))
+    except (ValueError, TypeError, KeyError, RuntimeError, NotImplementedError):
+        return None  # a parameter layout PyAV cannot map: no figure rather than a wrong one
 
 
 def _truncation_margin(expected: int) -> int:

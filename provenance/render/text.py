@@ -8,7 +8,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from provenance.report import CredentialsState, Report, StatusKind, TrustSource, VerdictCode
+from provenance.report import (
+    CredentialsState,
+    Report,
+    StatusKind,
+    TrustSource,
+    VerdictCode,
+    WatermarkEvidence,
+    WatermarkState,
+)
 
 __all__ = ["render_details", "render_table", "verdict_style"]
 
@@ -56,6 +64,40 @@ def _signer_cell(report: Report) -> str:
     return signer.issuer or signer.common_name or ""
 
 
+def _watermark_cell(report: Report) -> str:
+    if not report.watermarks:
+        return "not checked"
+    detected = [w for w in report.watermarks if w.state is WatermarkState.DETECTED]
+    if detected:
+        return ", ".join(f"{w.mark or w.detector} (z {w.statistic:.0f})" for w in detected)
+    states = {w.state for w in report.watermarks}
+    if states == {WatermarkState.NOT_DETECTED}:
+        return "none found"
+    return ", ".join(
+        f"{w.mark or w.detector}: {w.state.value.replace('_', ' ')}" for w in report.watermarks
+    )
+
+
+def _watermark_line(mark: WatermarkEvidence) -> str:
+    name = mark.mark if mark.detector == "keyed" and mark.mark else mark.detector
+    state = mark.state.value.replace("_", " ")
+    figures = ""
+    if mark.statistic is not None and mark.threshold is not None:
+        figures = (
+            f" (z {mark.statistic:.1f}, threshold {mark.threshold:.1f} for a false-positive "
+            f"rate of {mark.false_positive_rate:g} per file; {mark.frames_used} frames)"
+        )
+    found = (
+        f": {mark.mark}"
+        if mark.state is WatermarkState.DETECTED and mark.detector != "keyed"
+        else ""
+    )
+    line = f"  watermark {name}: {state}{found}{figures}"
+    if mark.hypothesis:
+        line += f" [{mark.hypothesis}]"
+    return line
+
+
 def render_table(reports: Sequence[Report], console: Console) -> None:
     """Print one row per report."""
     table = Table(show_lines=False, header_style="bold")
@@ -66,6 +108,7 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
     table.add_column("Credentials")
     table.add_column("AI declared")
     table.add_column("Signer", overflow="fold")
+    table.add_column("Watermark", overflow="fold")
     for report in reports:
         code = report.verdict.code
         table.add_row(
@@ -74,6 +117,7 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
             _credentials_cell(report),
             report.credentials.ai_declaration.value.replace("_", " "),
             _signer_cell(report),
+            _watermark_cell(report),
         )
     console.print(table)
 
@@ -96,8 +140,19 @@ def render_details(report: Report, console: Console) -> None:
         console.print(
             f"  AI signal: {signal.signal} ({signal.field} '{signal.value}', {signal.location.value})"
         )
+    for mark in report.watermarks:
+        console.print(_watermark_line(mark))
+        if mark.message:
+            console.print(Text(f"    {mark.message}", style="dim"))
+        marked = [s for s in mark.segments if s.detected]
+        if marked and len(marked) < len(mark.segments):
+            spans = ", ".join(f"{s.start_seconds:g}-{s.end_seconds:g} s" for s in marked)
+            console.print(f"    marked segments: {spans}")
     for binding in credentials.soft_bindings:
-        console.print(f"  soft binding (watermark reference): {binding.algorithm}")
+        console.print(
+            f"  soft binding (a watermark the credentials reference; not decoded here): "
+            f"{binding.algorithm}"
+        )
     for error in report.errors:
         console.print(
             Text(f"  error [{error.stage}/{error.code}]: {error.message}", style="yellow")

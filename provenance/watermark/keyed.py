@@ -31,6 +31,8 @@ __all__ = [
     "TILE",
     "ClipScore",
     "FrameScore",
+    "KeyedAccumulator",
+    "KeyedResult",
     "Segment",
     "combine_frames",
     "embed_luma",
@@ -225,6 +227,169 @@ class ClipScore:
     tests: int
 
 
+def _renormalised(total: np.ndarray) -> np.ndarray:
+    """A summed surface rescaled to zero mean and unit spread over its shifts (-inf if flat)."""
+    spread = float(total.std())
+    if spread > 0:
+        result: np.ndarray = (total - total.mean()) / spread
+        return result
+    return np.full_like(total, -np.inf)
+
+
+@dataclass(frozen=True)
+class KeyedResult:
+    """A clip's keyed-mark evidence: the better of the summed surfaces and the best frame.
+
+    Summing the frames' surfaces at each shift adds up a weak mark that stays put (a static or
+    slowly changing scene). But after inter-frame compression a mark tends to travel with the
+    content: predicted frames copy the key frame's texture, mark included, along the motion
+    vectors, so each frame peaks at a different shift and the sum does not add up. Each
+    frame's own peak still shows it. The clip statistic is the larger of the two, tested
+    against ``tests`` hypotheses: one frame's shifts x scales for the sum and again for every
+    frame's own peak (Bonferroni, valid however the frames depend on each other).
+    """
+
+    z: float
+    scale: float
+    shift: tuple[int, int]
+    summed_z: float
+    best_frame_z: float
+    best_frame: int
+    frames: int
+    tests: int
+
+    @property
+    def from_sum(self) -> bool:
+        """True when the summed surfaces gave the statistic (else the best single frame)."""
+        return self.summed_z >= self.best_frame_z
+
+
+@dataclass
+class _Window:
+    sums: list[np.ndarray]
+    frames: int
+    best_frame_z: float
+
+
+class KeyedAccumulator:
+    """Combine a clip's frame surfaces as they stream by, in bounded memory.
+
+    Keeps one running sum per scale for the whole clip and one per time window for the
+    timeline, plus each window's best single-frame peak. When the windows would exceed
+    ``max_segments``, neighbouring windows are merged and the window length doubles, so memory
+    stays bounded whatever the clip's length.
+    """
+
+    def __init__(
+        self,
+        scales: Sequence[float] = DEFAULT_SCALES,
+        *,
+        seconds: float = 1.0,
+        max_segments: int = 240,
+    ) -> None:
+        if seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {seconds}")
+        if max_segments < 1:
+            raise ValueError(f"max_segments must be >= 1, got {max_segments}")
+        self.scales = tuple(scales)
+        self.seconds = float(seconds)
+        self.max_segments = max_segments
+        self.frames = 0
+        self._total: list[np.ndarray] | None = None
+        self._best: tuple[float, int, int, tuple[int, int]] = (-math.inf, 0, 0, (0, 0))
+        self._windows: dict[int, _Window] = {}
+
+    @property
+    def tests_per_frame(self) -> int:
+        """Shifts x scales searched in one surface set."""
+        return hypotheses_per_frame(self.scales)
+
+    def add(self, frame: FrameScore, time_seconds: float | None = None) -> None:
+        """Add one frame's surfaces; ``time_seconds`` places it on the timeline (None: not)."""
+        if frame.scales != self.scales:
+            raise ValueError(f"frame scales {frame.scales} differ from {self.scales}")
+        surfaces = [surface.astype(np.float64) for surface in frame.surfaces]
+        if self._total is None:
+            self._total = [surface.copy() for surface in surfaces]
+        else:
+            for total, surface in zip(self._total, surfaces, strict=True):
+                total += surface
+        peak, index, shift = _highest(frame.surfaces)
+        if peak > self._best[0]:
+            self._best = (peak, self.frames, index, shift)
+        self.frames += 1
+        if time_seconds is None:
+            return
+        key = int(max(time_seconds, 0.0) // self.seconds)
+        window = self._windows.get(key)
+        if window is None:
+            self._windows[key] = _Window(surfaces, 1, peak)
+        else:
+            for total, surface in zip(window.sums, surfaces, strict=True):
+                total += surface
+            window.frames += 1
+            window.best_frame_z = max(window.best_frame_z, peak)
+        while len(self._windows) > self.max_segments:
+            self._merge_windows()
+
+    def _merge_windows(self) -> None:
+        merged: dict[int, _Window] = {}
+        for key, window in sorted(self._windows.items()):
+            target = merged.get(key // 2)
+            if target is None:
+                merged[key // 2] = window
+                continue
+            for total, surface in zip(target.sums, window.sums, strict=True):
+                total += surface
+            target.frames += window.frames
+            target.best_frame_z = max(target.best_frame_z, window.best_frame_z)
+        self._windows = merged
+        self.seconds *= 2
+
+    def summed_peak(self) -> tuple[float, float, tuple[int, int]]:
+        """(z, scale, (dy, dx)) of the peak of the renormalised clip sum."""
+        if self._total is None:
+            raise ValueError("no frame was added")
+        z, index, shift = _highest([_renormalised(total) for total in self._total])
+        return (z if math.isfinite(z) else 0.0), self.scales[index], shift
+
+    def result(self) -> KeyedResult:
+        """The clip's statistic and where it was found."""
+        summed, scale, shift = self.summed_peak()
+        best, frame, index, best_shift = self._best
+        best = best if math.isfinite(best) else 0.0
+        if best > summed:
+            scale, shift = self.scales[index], best_shift
+        return KeyedResult(
+            z=max(summed, best),
+            scale=scale,
+            shift=shift,
+            summed_z=summed,
+            best_frame_z=best,
+            best_frame=frame,
+            frames=self.frames,
+            tests=self.tests_per_frame * (1 + self.frames),
+        )
+
+    def segments(self) -> tuple[Segment, ...]:
+        """Each window's statistic, searched like the clip's (its own sum and its frames)."""
+        result = []
+        for key, window in sorted(self._windows.items()):
+            summed = _highest([_renormalised(total) for total in window.sums])[0]
+            value = max(summed, window.best_frame_z)
+            start = key * self.seconds
+            result.append(
+                Segment(
+                    start,
+                    start + self.seconds,
+                    value if math.isfinite(value) else 0.0,
+                    window.frames,
+                    self.tests_per_frame * (1 + window.frames),
+                )
+            )
+        return tuple(result)
+
+
 def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:
     """Sum the frames' surfaces shift by shift, renormalise over shifts, take the peak.
 
@@ -237,20 +402,13 @@ def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:
     frames = list(frames)
     if not frames:
         raise ValueError("combine_frames needs at least one frame")
-    scales = frames[0].scales
-    summed = []
-    for index in range(len(scales)):
-        total = np.sum([frame.surfaces[index] for frame in frames], axis=0, dtype=np.float64)
-        spread = float(total.std())
-        summed.append(
-            (total - total.mean()) / spread if spread > 0 else np.full_like(total, -np.inf)
-        )
-    best = _highest(summed)
-    z, scale_index, (dy, dx) = best
-    if not math.isfinite(z):
-        z = 0.0
+    accumulator = KeyedAccumulator(frames[0].scales)
+    for frame in frames:
+        accumulator.add(frame)
+    z, scale, (dy, dx) = accumulator.summed_peak()
+    scale_index = accumulator.scales.index(scale)
     frame_z = tuple(float(f.surfaces[scale_index][dy, dx]) for f in frames)
-    return ClipScore(z, scales[scale_index], (dy, dx), frame_z, hypotheses_per_frame(scales))
+    return ClipScore(z, scale, (dy, dx), frame_z, hypotheses_per_frame(accumulator.scales))
 
 
 def null_tail_p_value(z: float, tests: int) -> float:
@@ -266,20 +424,17 @@ class Segment:
     end_seconds: float
     z: float
     frames: int
+    tests: int
+    """Hypotheses the window's ``z`` is the best of (for its threshold)."""
 
 
 def timeline(
-    frames: Sequence[FrameScore],
-    times: Sequence[float],
-    clip: ClipScore,
-    *,
-    seconds: float = 1.0,
+    frames: Sequence[FrameScore], times: Sequence[float], *, seconds: float = 1.0
 ) -> tuple[Segment, ...]:
-    """Score consecutive windows of ``seconds`` at the clip's peak (shift and scale).
+    """Score consecutive windows of ``seconds``, each searched like a clip of its own.
 
-    Each window's surfaces are summed and renormalised over shifts like the whole clip's, then
-    read at the clip's peak: a pre-chosen position, so under the null each window's value is about
-    N(0, 1) without a search. A spliced clip shows marked and unmarked stretches.
+    A spliced clip shows marked and unmarked stretches; compare each window's ``z`` with the
+    threshold for its ``tests``.
     """
     if len(frames) != len(times):
         raise ValueError(f"frames and times differ in length: {len(frames)} != {len(times)}")
@@ -287,21 +442,10 @@ def timeline(
         raise ValueError(f"seconds must be positive, got {seconds}")
     if not frames:
         return ()
-    scale_index = frames[0].scales.index(clip.scale)
-    dy, dx = clip.shift
-    windows: dict[int, list[int]] = {}
-    for position, time in enumerate(times):
-        windows.setdefault(int(time // seconds), []).append(position)
-    segments = []
-    for window, members in sorted(windows.items()):
-        total = np.asarray(
-            np.sum([frames[i].surfaces[scale_index] for i in members], axis=0, dtype=np.float64)
-        )
-        spread = float(total.std())
-        value = float((total[dy, dx] - total.mean()) / spread) if spread > 0 else 0.0
-        start = window * seconds
-        segments.append(Segment(start, start + seconds, value, len(members)))
-    return tuple(segments)
+    accumulator = KeyedAccumulator(frames[0].scales, seconds=seconds, max_segments=1 << 30)
+    for frame, time in zip(frames, times, strict=True):
+        accumulator.add(frame, time)
+    return accumulator.segments()
 
 
 def mark_file(

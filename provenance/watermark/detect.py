@@ -1,0 +1,528 @@
+"""Run the watermark detectors over a file's sampled frames and state the evidence.
+
+One pass over the frames feeds every detector: the public ``dwtDct`` family (SD 1.x / 2.x,
+SDXL, SVD, FLUX, InvokeAI) and the keyed mark for each key given. Each detector gives one
+:class:`~provenance.report.WatermarkEvidence` (one per key for the keyed mark) whose state is
+``detected``, ``not_detected`` (the frames could carry the mark and it is not there) or
+``inconclusive`` (no frame could carry it: too small, too flat, or too compressed), with the
+statistic, its threshold and the false-positive rate that threshold is set for.
+
+How frames are combined:
+
+* ``dwtdct``: every frame is decoded under every payload x hypothesis (plus, where chosen, the
+  crop-robust search and the resize to native generator sizes); the file's statistic is the
+  best z over all of them and the threshold is Bonferroni-corrected for that many tests. Frames
+  are not summed: an unmarked static scene repeats the same statistic frame after frame.
+  H.264 frames whose mean quantiser is above :data:`~provenance.watermark.policy.DWTDCT_MAX_QP`
+  are not decoded (the mark cannot survive there) and are counted as inconclusive.
+* ``keyed``: the frames' correlation surfaces are summed and renormalised over shifts
+  (:class:`~provenance.watermark.keyed.KeyedAccumulator`), which adds up a consistent mark
+  while the null stays N(0, 1) per shift; a per-second timeline shows which stretches carry it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provenance.errors import MediaError
+from provenance.media.frames import FrameSampler, SampledFrame, Sampling, SamplingMode
+from provenance.report import WatermarkEvidence, WatermarkSegment, WatermarkState
+from provenance.watermark import keyed, policy
+from provenance.watermark.dwtdct_search import (
+    SearchResult,
+    aligned,
+    native_candidates,
+    resize_to,
+    search,
+)
+from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
+
+__all__ = [
+    "DEFAULT_SAMPLING",
+    "DETECTORS",
+    "CropSearch",
+    "FrameRun",
+    "WatermarkOptions",
+    "detect_frames",
+    "detect_watermarks",
+    "key_fingerprint",
+]
+
+#: Detector names accepted by :class:`WatermarkOptions` and ``--detector``.
+DETECTORS = ("dwtdct", "keyed")
+
+#: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
+DEFAULT_SAMPLING = Sampling(SamplingMode.EVENLY, 8)
+
+#: How many native generator sizes are tried per frame when resizing back.
+_RESIZE_CANDIDATES = 3
+
+
+class CropSearch(enum.StrEnum):
+    """When the dwtDct crop-robust grid search runs (it costs about 64 x L x L tests)."""
+
+    AUTO = "auto"
+    """On still images only (video frames keep the generator's grid unless re-framed)."""
+    ON = "on"
+    """On every sampled frame."""
+    OFF = "off"
+    """Never: only the reference alignment (and resized candidates) are decoded."""
+
+
+def key_fingerprint(key: str | bytes) -> str:
+    """A short public name for a key (the first 8 hex digits of its SHA-256), never the key."""
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    return hashlib.sha256(raw).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class WatermarkOptions:
+    """Which watermark detectors run, on which frames.
+
+    Parameters
+    ----------
+    detectors
+        Names from :data:`DETECTORS`. ``None`` means ``dwtdct``, plus ``keyed`` when keys are
+        given. ``()`` runs none.
+    keys
+        Secret keys for the keyed mark; each gives its own evidence, named by
+        :func:`key_fingerprint`.
+    sampling
+        Which frames to read (default :data:`DEFAULT_SAMPLING`).
+    payloads
+        dwtDct payload names to test (default: every known payload).
+    crop_search
+        When the dwtDct crop-robust search runs (:class:`CropSearch`).
+    resize_search
+        Also decode frames resized back to native generator sizes of the same aspect ratio
+        (still images and the first frame of a clip).
+    segment_seconds
+        Timeline window length for the keyed mark.
+
+    Raises
+    ------
+    ValueError
+        A name or value is unknown or out of range; the message lists the allowed ones.
+    """
+
+    detectors: tuple[str, ...] | None = None
+    keys: tuple[str, ...] = ()
+    sampling: Sampling = DEFAULT_SAMPLING
+    payloads: tuple[str, ...] | None = None
+    crop_search: CropSearch = CropSearch.AUTO
+    resize_search: bool = True
+    segment_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.detectors is not None:
+            unknown = [d for d in self.detectors if d not in DETECTORS]
+            if unknown:
+                raise ValueError(
+                    f"unknown watermark detector {unknown[0]!r}; choose from {', '.join(DETECTORS)}"
+                )
+            if "keyed" in self.detectors and not self.keys:
+                raise ValueError(
+                    "the keyed detector needs at least one key (--key, --key-file or "
+                    "$PROVENANCE_MARK_KEY)"
+                )
+        for key in self.keys:
+            if not key:
+                raise ValueError("a keyed-mark key must not be empty")
+        if self.payloads is not None:
+            for name in self.payloads:
+                payload_by_name(name)  # raises with the known names
+        object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
+        if not isinstance(self.sampling, Sampling):
+            raise TypeError("sampling must be a Sampling (see Sampling.parse)")
+        if not self.segment_seconds > 0:
+            raise ValueError(f"segment_seconds must be positive, got {self.segment_seconds}")
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """The detectors that will run."""
+        if self.detectors is not None:
+            return tuple(dict.fromkeys(self.detectors))
+        return ("dwtdct", "keyed") if self.keys else ("dwtdct",)
+
+    def chosen_payloads(self) -> tuple[Payload, ...]:
+        """The dwtDct payloads to test."""
+        if self.payloads is None:
+            return PAYLOADS
+        return tuple(payload_by_name(name) for name in dict.fromkeys(self.payloads))
+
+
+# --------------------------------------------------------------------------- dwtDct
+
+
+@dataclass
+class _Best:
+    z: float
+    payload: str
+    hypothesis: str
+    frame: SampledFrame
+    matched_bits: int | None
+    payload_bits: int
+
+
+@dataclass
+class _DwtdctState:
+    payloads: tuple[Payload, ...]
+    crop_search: CropSearch
+    resize_search: bool
+    kind: str
+    tests: int = 0
+    frames_decoded: int = 0
+    frames_seen: int = 0
+    compressed: int = 0
+    highest_qp: float = 0.0
+    subsampled: str | None = None
+    inconclusive_reasons: dict[str, int] = field(default_factory=dict)
+    best: _Best | None = None
+    above: list[SampledFrame] = field(default_factory=list)
+    frame_best: list[tuple[float | None, float]] = field(default_factory=list)
+
+    def consider(
+        self,
+        z: float,
+        payload: str,
+        hypothesis: str,
+        frame: SampledFrame,
+        matched: int | None,
+        bits: int,
+    ) -> None:
+        if self.best is None or z > self.best.z:
+            self.best = _Best(z, payload, hypothesis, frame, matched, bits)
+
+    def add(self, frame: SampledFrame) -> None:
+        self.frames_seen += 1
+        if frame.mean_qp is not None and frame.mean_qp > policy.DWTDCT_MAX_QP:
+            self.compressed += 1
+            self.highest_qp = max(self.highest_qp, frame.mean_qp)
+            return
+        if frame.chroma_subsampling not in (None, "4:4:4"):
+            self.subsampled = frame.chroma_subsampling
+            return
+        if frame.bgr is None:
+            raise ValueError("dwtDct needs colour frames (sample with colour=True)")
+        native_z = self._take(aligned(frame.bgr, self.payloads), frame, "")
+        if self.crop_search is CropSearch.ON or (
+            self.crop_search is CropSearch.AUTO and self.kind == "image"
+        ):
+            native_z = max(native_z, self._take(search(frame.bgr, self.payloads), frame, ""))
+        # Resized copies can show a mark (a generator's output scaled down, or up), but a frame
+        # too small to decode at its own size stays inconclusive when they show nothing.
+        resized_z = -math.inf
+        if self.resize_search and (self.kind == "image" or self.frames_seen == 1):
+            for size in native_candidates(frame.width, frame.height)[:_RESIZE_CANDIDATES]:
+                results = aligned(resize_to(frame.bgr, size), self.payloads)
+                resized_z = max(
+                    resized_z, self._take(results, frame, f", resized to {size[0]}x{size[1]}")
+                )
+        if math.isfinite(native_z):
+            self.frames_decoded += 1
+        if math.isfinite(max(native_z, resized_z)):
+            self.frame_best.append((frame.time_seconds, max(native_z, resized_z)))
+
+    def _take(self, results: Sequence[SearchResult], frame: SampledFrame, how: str) -> float:
+        """Record one batch of results; return the best z (-inf when none was decoded)."""
+        best = -math.inf
+        for result in results:
+            if not result.decoded or result.z is None:
+                self.inconclusive_reasons[result.reason] = (
+                    self.inconclusive_reasons.get(result.reason, 0) + 1
+                )
+                continue
+            self.tests += result.tests
+            best = max(best, result.z)
+            where = how
+            if result.tests > 1:
+                where += (
+                    f", crop search: grid at {result.phase}, row wrap {result.row_wrap}, "
+                    f"shift {result.shift}"
+                )
+            self.consider(
+                result.z,
+                result.payload,
+                result.hypothesis.name + where,
+                frame,
+                result.matched_bits,
+                result.payload_bits,
+            )
+        return best
+
+    def evidence(self, lossy_without_qp: bool) -> WatermarkEvidence:
+        name = "dwtdct"
+        threshold = policy.dwtdct_threshold(max(self.tests, 1))
+        if self.best is None or (self.frames_decoded == 0 and self.best.z < threshold):
+            reasons = []
+            if self.compressed:
+                reasons.append(
+                    f"{self.compressed} of {self.frames_seen} frames are compressed too strongly "
+                    f"to carry the mark (mean quantiser up to {self.highest_qp:.0f}, limit "
+                    f"{policy.DWTDCT_MAX_QP:.0f}): the chroma detail it lives in is gone"
+                )
+            if self.subsampled:
+                reasons.append(
+                    f"the picture is stored as a lossy image with {self.subsampled} chroma "
+                    "subsampling, which erases this chroma mark (JPEG q90 4:2:0 leaves 28 of "
+                    "48 bits, chance level)"
+                )
+            reasons.extend(sorted(self.inconclusive_reasons))
+            if not self.frames_seen:
+                reasons.append("no frame could be decoded")
+            return WatermarkEvidence(
+                detector=name,
+                state=WatermarkState.INCONCLUSIVE,
+                hypotheses_tested=self.tests,
+                frames_used=0,
+                message="Could not check: " + "; ".join(dict.fromkeys(reasons)) + ".",
+            )
+        best = self.best
+        p_value = min(1.0, self.tests * 0.5 * math.erfc(best.z / math.sqrt(2.0)))
+        detected = best.z >= threshold
+        where = (
+            f"frame {best.frame.index} ({best.frame.picture_type})"
+            if self.kind == "video"
+            else "the image"
+        )
+        bits = (
+            f"; {best.matched_bits}/{best.payload_bits} bits by majority vote"
+            if best.matched_bits is not None
+            else ""
+        )
+        notes = [f"best: {best.payload} at z = {best.z:.1f} in {where}{bits}"]
+        hits = sum(1 for _, z in self.frame_best if z >= threshold)
+        if self.kind == "video":
+            notes.append(f"{hits} of {self.frames_decoded} decoded frames reach the threshold")
+        if self.compressed:
+            notes.append(
+                f"{self.compressed} of {self.frames_seen} frames were too compressed to carry "
+                f"the mark (mean quantiser above {policy.DWTDCT_MAX_QP:.0f}) and were skipped"
+            )
+        if not detected and lossy_without_qp:
+            notes.append(
+                "this lossy video codec does not report its quantisers; ordinary compression "
+                "erases this mark, so its absence says little"
+            )
+        segments = _max_segments(self.frame_best, threshold)
+        return WatermarkEvidence(
+            detector=name,
+            state=WatermarkState.DETECTED if detected else WatermarkState.NOT_DETECTED,
+            mark=best.payload if detected else None,
+            statistic=round(best.z, 3),
+            p_value=p_value,
+            threshold=round(threshold, 3),
+            false_positive_rate=policy.TARGET_FPR,
+            hypothesis=best.hypothesis if detected else None,
+            hypotheses_tested=self.tests,
+            frames_used=self.frames_decoded,
+            segments=segments,
+            message="; ".join(notes) + ".",
+        )
+
+
+def _max_segments(
+    frame_best: Sequence[tuple[float | None, float]], threshold: float, seconds: float = 1.0
+) -> tuple[WatermarkSegment, ...]:
+    """Per-second windows with their best frame's z (clips only)."""
+    windows: dict[int, float] = {}
+    for time, z in frame_best:
+        if time is None:
+            return ()
+        window = int(max(time, 0.0) // seconds)
+        windows[window] = max(windows.get(window, -math.inf), z)
+    return tuple(
+        WatermarkSegment(w * seconds, (w + 1) * seconds, z >= threshold, round(z, 3))
+        for w, z in sorted(windows.items())
+    )
+
+
+# --------------------------------------------------------------------------- keyed mark
+
+
+@dataclass
+class _KeyedState:
+    key: str
+    accumulator: keyed.KeyedAccumulator
+    flat: int = 0
+    used: int = 0
+    small: int = 0
+
+    def add(self, frame: SampledFrame) -> None:
+        luma = frame.luma
+        if min(luma.shape) < keyed.TILE:
+            self.small += 1
+            return
+        if float(luma.std()) < 1.0:
+            self.flat += 1
+            return
+        self.accumulator.add(keyed.score_frame(luma, self.key), frame.time_seconds)
+        self.used += 1
+
+    def evidence(self) -> WatermarkEvidence:
+        name = f"keyed:{key_fingerprint(self.key)}"
+        tests = keyed.hypotheses_per_frame(self.accumulator.scales)
+        if not self.used:
+            reasons = []
+            if self.small:
+                reasons.append(
+                    f"{self.small} frames are smaller than the {keyed.TILE}-pixel key tile"
+                )
+            if self.flat:
+                reasons.append(f"{self.flat} frames are flat (no luma texture)")
+            return WatermarkEvidence(
+                detector="keyed",
+                state=WatermarkState.INCONCLUSIVE,
+                mark=name,
+                hypotheses_tested=tests,
+                message="Could not check: " + ("; ".join(reasons) or "no frame") + ".",
+            )
+        result = self.accumulator.result()
+        threshold = policy.keyed_threshold(result.tests)
+        detected = result.z >= threshold
+        pieces = self.accumulator.segments()
+        segments = tuple(
+            WatermarkSegment(
+                s.start_seconds,
+                s.end_seconds,
+                s.z >= policy.segment_threshold(s.tests, len(pieces)),
+                round(s.z, 3),
+            )
+            for s in pieces
+        )
+        marked = sum(1 for s in segments if s.detected)
+        how = (
+            f"the {result.frames} frames' surfaces summed"
+            if result.from_sum
+            else f"frame {result.best_frame + 1} of {result.frames} on its own"
+        )
+        message = (
+            f"Best evidence: {how} (summed z {result.summed_z:.1f}, best single frame "
+            f"z {result.best_frame_z:.1f})"
+            + (
+                f"; {marked} of {len(segments)} segments of {self.accumulator.seconds:g} s "
+                "carry the mark"
+                if segments
+                else ""
+            )
+            + "."
+        )
+        z, scale, shift = result.z, result.scale, result.shift
+        tests = result.tests
+        return WatermarkEvidence(
+            detector="keyed",
+            state=WatermarkState.DETECTED if detected else WatermarkState.NOT_DETECTED,
+            mark=name,
+            statistic=round(z, 3),
+            p_value=keyed.null_tail_p_value(z, tests),
+            threshold=round(threshold, 3),
+            false_positive_rate=policy.KEYED_TARGET_FPR,
+            hypothesis=f"scale {scale:g}, shift {shift}" if detected else None,
+            hypotheses_tested=tests,
+            frames_used=self.used,
+            segments=segments,
+            message=message,
+        )
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+@dataclass(frozen=True)
+class FrameRun:
+    """What one pass over the frames gave: the evidence and how the stream ended."""
+
+    evidence: tuple[WatermarkEvidence, ...]
+    frames: int
+    error: str | None = None
+    truncated: bool = False
+
+
+def detect_frames(
+    frames: Iterable[SampledFrame],
+    options: WatermarkOptions,
+    *,
+    kind: str,
+    duration_seconds: float | None = None,
+    lossy_without_qp: bool = False,
+) -> tuple[WatermarkEvidence, ...]:
+    """Run the chosen detectors over already-sampled frames (colour needed for dwtDct)."""
+    active = options.active
+    dwt = (
+        _DwtdctState(options.chosen_payloads(), options.crop_search, options.resize_search, kind)
+        if "dwtdct" in active
+        else None
+    )
+    seconds = options.segment_seconds
+    if duration_seconds:
+        seconds = max(seconds, duration_seconds / 240)
+    keyed_states = (
+        [_KeyedState(key, keyed.KeyedAccumulator(seconds=seconds)) for key in options.keys]
+        if "keyed" in active
+        else []
+    )
+    for frame in frames:
+        if dwt is not None:
+            dwt.add(frame)
+        for state in keyed_states:
+            state.add(frame)
+    evidence: list[WatermarkEvidence] = []
+    if dwt is not None:
+        evidence.append(dwt.evidence(lossy_without_qp))
+    evidence.extend(state.evidence() for state in keyed_states)
+    return tuple(evidence)
+
+
+_QP_CODECS = frozenset({"h264", "mpeg2video"})
+_LOSSLESS_CODECS = frozenset({"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff"})
+
+
+def detect_watermarks(
+    path: str | Path,
+    options: WatermarkOptions | None = None,
+    *,
+    video_codec: str | None = None,
+    duration_seconds: float | None = None,
+) -> FrameRun:
+    """Sample ``path``'s frames once and run the chosen detectors.
+
+    Raises
+    ------
+    MediaError
+        The file cannot be opened or holds no frames; a stream that breaks mid-way does not
+        raise: the evidence covers the frames read and ``error`` / ``truncated`` say why it
+        stopped.
+    """
+    opts = options or WatermarkOptions()
+    active = opts.active
+    if not active:
+        return FrameRun((), 0)
+    sampler = FrameSampler(
+        path, opts.sampling, colour="dwtdct" in active, quantisers="dwtdct" in active
+    )
+    lossy_without_qp = video_codec is not None and video_codec not in (
+        _QP_CODECS | _LOSSLESS_CODECS
+    )
+    iterator = iter(sampler)
+    first = next(iterator, None)  # the kind (video or image) is known once a frame is out
+    if first is None:
+        why = sampler.error or "no frame could be decoded"
+        raise MediaError(f"{Path(path).name}: {why}.")
+
+    def chained() -> Iterable[SampledFrame]:
+        yield first
+        yield from iterator
+
+    evidence = detect_frames(
+        chained(),
+        opts,
+        kind=sampler.kind or "video",
+        duration_seconds=duration_seconds,
+        lossy_without_qp=lossy_without_qp,
+    )
+    return FrameRun(evidence, sampler.frames_yielded, sampler.error, sampler.truncated)
