@@ -350,3 +350,34 @@ def test_options_reject_bad_values() -> None:
     assert WatermarkOptions().active == ("dwtdct",)
     assert WatermarkOptions(keys=("k",)).active == ("dwtdct", "keyed")
     assert WatermarkOptions(detectors=()).active == ()
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p", "yuv444p", "yuv422p", "nv12"])
+def test_chroma_planes_read_the_mark_like_the_bgr_path(pix_fmt: str) -> None:
+    from provenance.media.frames import frame_chroma
+    from provenance.watermark.dwtdct_search import aligned, aligned_chroma
+
+    picture = sdxl_marked(textured_bgr(576, 1024, seed=8))
+    frame = av.VideoFrame.from_ndarray(picture, format="bgr24").reformat(format=pix_fmt)
+    planes = frame_chroma(frame)
+    assert planes is not None
+    assert planes[0].shape == planes[1].shape == (288, 512)
+    if pix_fmt == "yuv444p":
+        full = frame.to_ndarray()  # (3, H, W) planar
+        expected = np.rint(full[1].reshape(288, 2, 512, 2).mean(axis=(1, 3))).astype(np.uint8)
+        np.testing.assert_array_equal(planes[0], expected)
+    fast = aligned_chroma(planes, full_range=pix_fmt.startswith("yuvj"))
+    exact = aligned(frame.to_ndarray(format="bgr24"))
+    best_fast = max(fast, key=lambda r: r.z or -1.0)
+    best_exact = max(exact, key=lambda r: r.z or -1.0)
+    assert (best_fast.payload, best_fast.hypothesis) == (best_exact.payload, best_exact.hypothesis)
+    assert best_fast.payload == "sdxl"
+    assert best_fast.z is not None
+    assert best_exact.z is not None
+    assert best_fast.z > 0.6 * best_exact.z > 10
+    plain = av.VideoFrame.from_ndarray(textured_bgr(576, 1024, seed=8), format="bgr24")
+    unmarked = frame_chroma(plain.reformat(format=pix_fmt))
+    assert unmarked is not None
+    assert max(r.z or 0.0 for r in aligned_chroma(unmarked)) < 7
+    rgb = av.VideoFrame.from_ndarray(picture, format="bgr24")
+    assert frame_chroma(rgb) is None  # RGB frames use the BGR path

@@ -74,6 +74,7 @@ cut transport stream is usually not seen as truncated).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 import math
 from collections import deque
@@ -113,6 +114,7 @@ __all__ = [
     "SamplingMode",
     "bt601_luma",
     "evenly_spaced_indices",
+    "frame_chroma",
     "frame_luma",
     "image_chroma_subsampling",
     "sample_frames",
@@ -276,6 +278,13 @@ class SampledFrame:
     encoder would compute it from RGB."""
     bgr: np.ndarray | None = field(default=None, repr=False)
     """(height, width, 3) uint8 when colour was requested, else None."""
+    chroma: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    """(Cb, Cr) planes on the 4:2:0 grid, each (height // 2, width // 2) uint8, when chroma was
+    requested and the frame is YUV: 4:2:0 planes as decoded, 4:4:4 / 4:2:2 planes averaged
+    over each 2x2 / 2x1 cell, other YUV formats converted to 8-bit 4:2:0 first. None for RGB
+    frames and images (use ``bgr``)."""
+    full_range: bool = False
+    """The chroma planes use full range (``yuvj*`` formats or a full-range tag)."""
     chroma_subsampling: str | None = None
     """For lossy still images: ``"4:2:0"``, ``"4:2:2"``, ``"4:4:0"``, ``"4:1:1"`` or ``"4:4:4"``
     as stored (JPEG from its frame header; lossy WebP is always 4:2:0); None for lossless or
@@ -297,6 +306,10 @@ class FrameSampler:
         Which frames to yield (default: key frames).
     colour
         Also give each frame's BGR pixels (costs about 1.5 ms per 1080p frame).
+    chroma
+        Also give each YUV video frame's chroma planes on the 4:2:0 grid
+        (:attr:`SampledFrame.chroma`). With ``colour="fallback"``, BGR pixels are then only made
+        for frames without them (RGB video, images).
     quantisers
         Ask the decoder to export each frame's quantisers and give their mean as
         :attr:`SampledFrame.mean_qp` (H.264 and MPEG-2 only; None for other codecs).
@@ -350,7 +363,8 @@ class FrameSampler:
         path: str | Path,
         sampling: Sampling | None = None,
         *,
-        colour: bool = False,
+        colour: bool | str = False,
+        chroma: bool = False,
         quantisers: bool = False,
     ) -> None:
         if sampling is None:
@@ -362,7 +376,12 @@ class FrameSampler:
             )
         self.path = Path(path)
         self.sampling = sampling
-        self.colour = bool(colour)
+        if colour not in (True, False, "fallback"):
+            raise ValueError(
+                f"FrameSampler: colour must be True, False or 'fallback', got {colour!r}"
+            )
+        self.colour = colour
+        self.chroma = bool(chroma)
         self.quantisers = bool(quantisers)
         self._reset()
 
@@ -460,7 +479,7 @@ class FrameSampler:
             width=width,
             height=height,
             luma=bt601_luma(bgr),
-            bgr=bgr if self.colour else None,
+            bgr=bgr if self.colour else None,  # "fallback": images have no chroma planes
             chroma_subsampling=image_chroma_subsampling(data.tobytes()[:_HEADER_SCAN]),
         )
 
@@ -614,15 +633,8 @@ class FrameSampler:
         self.expected_frames, self.expected_frames_estimated = 1, False
         for frame in self._decoded(container, stream):
             sample = self._sample(frame, 0)
-            yield SampledFrame(
-                index=0,
-                time_seconds=None,
-                picture_type="I",
-                key_frame=True,
-                width=sample.width,
-                height=sample.height,
-                luma=sample.luma,
-                bgr=sample.bgr,
+            yield dataclasses.replace(
+                sample, index=0, time_seconds=None, picture_type="I", key_frame=True
             )
             return
 
@@ -797,8 +809,9 @@ class FrameSampler:
 
         try:
             luma = frame_luma(frame)
+            chroma = frame_chroma(frame) if self.chroma else None
             bgr: np.ndarray | None = None
-            if self.colour:
+            if self.colour is True or (self.colour == "fallback" and chroma is None):
                 bgr = np.asarray(frame.to_ndarray(format="bgr24"))
         except av.error.FFmpegError as error:
             name = self.path.name or str(self.path)
@@ -814,6 +827,8 @@ class FrameSampler:
             height=int(luma.shape[0]),
             luma=luma,
             bgr=bgr,
+            chroma=chroma,
+            full_range=_full_range(frame),
             mean_qp=_mean_qp(frame) if self.quantisers else None,
         )
 
@@ -970,6 +985,56 @@ def frame_luma(frame: VideoFrame) -> np.ndarray:
     width, height, line_size = frame.width, frame.height, plane.line_size
     view = np.frombuffer(memoryview(plane), dtype=np.uint8, count=line_size * height)
     return view.reshape(height, line_size)[:, :width].copy()
+
+
+def _plane_array(frame: VideoFrame, index: int, height: int, width: int) -> np.ndarray:
+    plane = frame.planes[index]
+    view = np.frombuffer(memoryview(plane), dtype=np.uint8, count=plane.line_size * height)
+    return view.reshape(height, plane.line_size)[:, :width]
+
+
+#: 8-bit planar YUV formats read directly: name -> (horizontal, vertical) chroma subsampling.
+_PLANAR_YUV = {
+    "yuv420p": (2, 2),
+    "yuvj420p": (2, 2),
+    "yuv422p": (2, 1),
+    "yuvj422p": (2, 1),
+    "yuv444p": (1, 1),
+    "yuvj444p": (1, 1),
+}
+
+
+def frame_chroma(frame: VideoFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(Cb, Cr) of a YUV frame on the 4:2:0 grid, owned (H // 2, W // 2) uint8 arrays.
+
+    Planar 4:2:0 planes are copied as decoded; 4:2:2 and 4:4:4 planes are averaged over each
+    cell of the 4:2:0 grid (rounded), so every format gives the 2x2 means an encoder's 4:2:0
+    would hold. Other YUV formats (semi-planar, packed, more than 8 bits) are converted to
+    yuv420p first. RGB, palette and grey frames give None.
+    """
+    video_format = frame.format
+    if video_format.is_rgb or video_format.has_palette or len(video_format.components) < 3:
+        return None
+    height, width = frame.height // 2 * 2, frame.width // 2 * 2
+    factors = _PLANAR_YUV.get(video_format.name)
+    if factors is None:
+        frame = frame.reformat(format="yuv420p")
+        factors = (2, 2)
+    across, down = factors
+    planes = []
+    for index in (1, 2):
+        plane = _plane_array(frame, index, height // down, width // across)
+        if (across, down) != (2, 2):
+            cells = plane.reshape(height // 2, 2 // down, width // 2, 2 // across)
+            plane = np.rint(cells.mean(axis=(1, 3), dtype=np.float32)).astype(np.uint8)
+        planes.append(np.ascontiguousarray(plane))
+    return planes[0], planes[1]
+
+
+def _full_range(frame: VideoFrame) -> bool:
+    if frame.format.name.startswith("yuvj"):
+        return True
+    return int(getattr(frame, "color_range", 0) or 0) == 2  # AVCOL_RANGE_JPEG
 
 
 def _has_8bit_luma_plane(frame: VideoFrame) -> bool:

@@ -36,7 +36,9 @@ from provenance.watermark import keyed, policy
 from provenance.watermark.dwtdct_search import (
     SearchResult,
     aligned,
+    aligned_chroma,
     native_candidates,
+    resize_chroma,
     resize_to,
     search,
 )
@@ -207,11 +209,18 @@ class _DwtdctState:
         if frame.chroma_subsampling not in (None, "4:4:4"):
             self.subsampled = frame.chroma_subsampling
             return
-        if frame.bgr is None:
-            raise ValueError("dwtDct needs colour frames (sample with colour=True)")
-        native_z = self._take(aligned(frame.bgr, self.payloads), frame, "")
-        if self.crop_search is CropSearch.ON or (
-            self.crop_search is CropSearch.AUTO and self.kind == "image"
+        chroma = frame.chroma
+        if chroma is None and frame.bgr is None:
+            raise ValueError("dwtDct needs colour or chroma frames (see FrameSampler)")
+        if chroma is not None:  # YUV video: read the chroma planes directly (no BGR, 4x less)
+            results = aligned_chroma(chroma, self.payloads, full_range=frame.full_range)
+        else:
+            assert frame.bgr is not None
+            results = aligned(frame.bgr, self.payloads)
+        native_z = self._take(results, frame, "")
+        if frame.bgr is not None and (
+            self.crop_search is CropSearch.ON
+            or (self.crop_search is CropSearch.AUTO and self.kind == "image")
         ):
             native_z = max(native_z, self._take(search(frame.bgr, self.payloads), frame, ""))
         # Resized copies can show a mark (a generator's output scaled down, or up), but a frame
@@ -219,7 +228,13 @@ class _DwtdctState:
         resized_z = -math.inf
         if self.resize_search and (self.kind == "image" or self.frames_seen == 1):
             for size in native_candidates(frame.width, frame.height)[:_RESIZE_CANDIDATES]:
-                results = aligned(resize_to(frame.bgr, size), self.payloads)
+                if chroma is not None:
+                    results = aligned_chroma(
+                        resize_chroma(chroma, size), self.payloads, full_range=frame.full_range
+                    )
+                else:
+                    assert frame.bgr is not None
+                    results = aligned(resize_to(frame.bgr, size), self.payloads)
                 resized_z = max(
                     resized_z, self._take(results, frame, f", resized to {size[0]}x{size[1]}")
                 )
@@ -502,8 +517,14 @@ def detect_watermarks(
     active = opts.active
     if not active:
         return FrameRun((), 0)
+    dwt = "dwtdct" in active
     sampler = FrameSampler(
-        path, opts.sampling, colour="dwtdct" in active, quantisers="dwtdct" in active
+        path,
+        opts.sampling,
+        # BGR only where the chroma planes cannot serve: RGB video, images, the crop search
+        colour=(True if opts.crop_search is CropSearch.ON else "fallback") if dwt else False,
+        chroma=dwt,
+        quantisers=dwt,
     )
     lossy_without_qp = video_codec is not None and video_codec not in (
         _QP_CODECS | _LOSSLESS_CODECS

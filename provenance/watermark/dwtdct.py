@@ -414,10 +414,20 @@ def _bits_from_ll(ll: np.ndarray) -> np.ndarray:
     block_rows, block_cols = ll.shape[0] // LL_BLOCK, ll.shape[1] // LL_BLOCK
     if block_rows * block_cols == 0:
         return np.zeros(0, dtype=np.uint8)
-    # Magnitudes first (one contiguous pass): the argmax and the decision only use |v|.
-    magnitudes = _as_blocks(np.abs(ll), block_rows, block_cols)
-    positions = np.argmax(magnitudes[:, 1:], axis=1) + 1
-    carrier = np.take_along_axis(magnitudes, positions[:, None], axis=1)[:, 0]
+    side = LL_BLOCK
+    # The carrier is the largest |v| of the 15 positions after [0, 0]: zero the [0, 0] of every
+    # block in a copy of |LL| and take each block's maximum (the value the reference's argmax
+    # picks; equal maxima have equal values), without reordering the blocks in memory.
+    magnitudes = np.abs(ll[: block_rows * side, : block_cols * side])
+    magnitudes[::side, ::side] = 0
+    rows = np.maximum(
+        np.maximum(magnitudes[0::side], magnitudes[1::side]),
+        np.maximum(magnitudes[2::side], magnitudes[3::side]),
+    )
+    carrier = np.maximum(
+        np.maximum(rows[:, 0::side], rows[:, 1::side]),
+        np.maximum(rows[:, 2::side], rows[:, 3::side]),
+    ).reshape(-1)
     # Same dtype as the reference's scalar ``val % scale`` (float32 stays float32).
     residue: np.ndarray = np.remainder(carrier, carrier.dtype.type(QIM_STEP))
     bits: np.ndarray = (residue > 0.5 * QIM_STEP).astype(np.uint8)

@@ -155,7 +155,9 @@ __all__ = [
     "SearchResult",
     "Statistic",
     "aligned",
+    "aligned_chroma",
     "native_candidates",
+    "resize_chroma",
     "resize_to",
     "score_alignment",
     "search",
@@ -550,12 +552,20 @@ class _Score:
 
 
 def _score(
-    grid: np.ndarray, message: _Message, row_wrap: int, shift: int, statistic: str
+    grid: np.ndarray,
+    message: _Message,
+    row_wrap: int,
+    shift: int,
+    statistic: str,
+    centred: tuple[np.ndarray, np.ndarray, float] | None = None,
 ) -> _Score:
-    """The statistic of one alignment, by direct summation (the search's exact re-score)."""
+    """The statistic of one alignment, by direct summation (the search's exact re-score).
+
+    ``centred`` is :func:`_centred`'s result for ``grid`` when the caller scores several
+    messages on one grid (it depends on the grid only).
+    """
     length = message.length
-    values = grid.astype(np.float64)
-    residual, independent = _centre_grid(values, statistic)
+    values, residual, independent = centred or _centred(grid, statistic)
     carried = _carried_index(grid.shape, length, row_wrap, shift)
     sums = np.bincount(carried, weights=residual.reshape(-1), minlength=length)
     signs = 2.0 * message.bits.astype(np.float64) - 1.0
@@ -586,6 +596,13 @@ def _score(
         excess = float(np.dot(ones - fraction * votes, signs))
         z_iid = excess / math.sqrt(spread) if spread > 0 else 0.0
     return _Score(z, matched, float(values.mean()), inflation, z_iid)
+
+
+def _centred(grid: np.ndarray, statistic: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """(bits as floats, centred bits, independent-blocks variance) of one grid."""
+    values = grid.astype(np.float64)
+    residual, independent = _centre_grid(values, statistic)
+    return values, residual, independent
 
 
 # --------------------------------------------------------------------------- search
@@ -732,20 +749,35 @@ def aligned(
     if rows * cols < limits.min_area:
         results = _too_small(image.shape, chosen_payloads, chosen_hypotheses, statistic, limits)
         return [results[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
-    block_rows, block_cols = block_grid(image.shape)
-    count = block_rows * block_cols
-    output: dict[tuple[str, Hypothesis], SearchResult] = {}
-    for hypothesis in chosen_hypotheses:
-        ll = _block_ll(
+    lls = {
+        hypothesis: _block_ll(
             image,
             domain=hypothesis.domain,
             channel_order=hypothesis.channel_order,
             caller="aligned",
         )
+        for hypothesis in chosen_hypotheses
+    }
+    return _aligned_results(lls, block_grid(image.shape), chosen_payloads, statistic, limits)
+
+
+def _aligned_results(
+    lls: dict[Hypothesis, np.ndarray],
+    grid_shape: tuple[int, int],
+    payloads: tuple[Payload, ...],
+    statistic: Statistic,
+    limits: CarrierLimits,
+) -> list[SearchResult]:
+    """Score each hypothesis's LL band (whole blocks only) at its own alignment."""
+    block_rows, block_cols = grid_shape
+    count = block_rows * block_cols
+    output: dict[tuple[str, Hypothesis], SearchResult] = {}
+    for hypothesis, ll in lls.items():
         bits = _bits_from_ll(ll)
         flat_reason = _flatness_reason(ll, bits, limits)
         grid = bits.reshape(block_rows, block_cols)
-        for payload in chosen_payloads:
+        centred = _centred(grid, statistic) if count and not flat_reason else None
+        for payload in payloads:
             length = len(payload.bits)
             common: dict[str, Any] = {
                 "payload": payload.name,
@@ -767,7 +799,8 @@ def aligned(
                     status=DecodeStatus.TOO_FLAT, tests=0, reason=flat_reason, **common
                 )
                 continue
-            score = _score(grid, _message(payload, statistic), block_cols % length, 0, statistic)
+            message = _message(payload, statistic)
+            score = _score(grid, message, block_cols % length, 0, statistic, centred)
             output[payload.name, hypothesis] = SearchResult(
                 status=DecodeStatus.DECODED,
                 tests=1,
@@ -782,7 +815,92 @@ def aligned(
                 z_iid=score.z_iid,
                 **common,
             )
-    return [output[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
+    return [output[p.name, h] for p in payloads for h in lls]
+
+
+# BT.601 chroma -> OpenCV's analog U (0.492 (B - Y)), for limited and full range: U of a BGR
+# frame is a multiple of Cb; U of a channel-swapped frame mixes Cr and Cb, because the swapped
+# frame's luma weights R and B the other way round (Y' - Y = 0.185 (B - R)).
+_CB_SCALE = {False: 0.492 / (0.564 * 224 / 255), True: 0.492 / 0.564}
+_SWAPPED = {
+    False: (0.492 * 1.185 / (0.713 * 224 / 255), 0.492 * 0.185 / (0.564 * 224 / 255)),
+    True: (0.492 * 1.185 / 0.713, 0.492 * 0.185 / 0.564),
+}
+
+
+def aligned_chroma(
+    chroma: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]],
+    payloads: Payload | Iterable[Payload] = PAYLOADS,
+    *,
+    full_range: bool = False,
+    hypotheses: Iterable[Hypothesis] = ALL_HYPOTHESES,
+    limits: CarrierLimits = DEFAULT_CARRIER_LIMITS,
+    statistic: Statistic = "robust",
+) -> list[SearchResult]:
+    """:func:`aligned` for a decoded YUV 4:2:0 frame, read from its chroma planes directly.
+
+    The Haar LL band of U is twice the 2x2 mean of U, and on a 4:2:0 frame that mean is (up
+    to the encoder's chroma filter) the chroma sample itself; U is an affine function of Cb
+    (and, for channel-swapped hypotheses, of Cr and Cb). This skips the BGR conversion and the
+    transform at full size: about 4x less work. It is not bit-exact with the reference
+    decoder; on marked H.264 frames its z is within about 15 % of the BGR path's.
+
+    Parameters
+    ----------
+    chroma
+        (Cb, Cr) planes, (H // 2, W // 2) uint8 each (see
+        :attr:`~provenance.media.frames.SampledFrame.chroma`); the frame is 2x their size.
+    full_range
+        True for full-range (JPEG) chroma, False for limited (video) range.
+    """
+    cb, cr = (np.asarray(plane) for plane in chroma)
+    if cb.ndim != 2 or cb.shape != cr.shape:
+        raise ValueError(
+            f"aligned_chroma: chroma must be two equal 2-D planes, got {cb.shape} and {cr.shape}"
+        )
+    try:
+        chosen_payloads = _as_payloads(payloads)
+        chosen_hypotheses = _as_hypotheses(hypotheses)
+    except (TypeError, ValueError) as error:
+        raise type(error)(str(error).replace("decode:", "aligned_chroma:", 1)) from None
+    if statistic not in STATISTICS:
+        raise ValueError(
+            f"aligned_chroma: statistic must be one of {STATISTICS}, got {statistic!r}"
+        )
+    shape = (cb.shape[0] * 2, cb.shape[1] * 2)
+    if shape[0] * shape[1] < limits.min_area:
+        results = _too_small(shape, chosen_payloads, chosen_hypotheses, statistic, limits)
+        return [results[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
+    block_rows, block_cols = block_grid(shape)
+    rows, cols = block_rows * LL_BLOCK, block_cols * LL_BLOCK
+    centred_b = cb[:rows, :cols].astype(np.float32) - np.float32(128)
+    centred_r = cr[:rows, :cols].astype(np.float32) - np.float32(128)
+    lls: dict[Hypothesis, np.ndarray] = {}
+    for hypothesis in chosen_hypotheses:
+        if hypothesis.channel_order == "bgr":
+            u = np.float32(2 * _CB_SCALE[full_range]) * centred_b
+        else:
+            from_cr, from_cb = _SWAPPED[full_range]
+            u = np.float32(2 * from_cr) * centred_r - np.float32(2 * from_cb) * centred_b
+        offset = 128.0 if hypothesis.domain == "uint8" else 0.5
+        u += np.float32(2 * offset)
+        lls[hypothesis] = u
+    return _aligned_results(lls, (block_rows, block_cols), chosen_payloads, statistic, limits)
+
+
+def resize_chroma(
+    chroma: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]], size: tuple[int, int]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The chroma planes of a frame resized to ``size`` = (width, height) (planes half that)."""
+    width, height = _check_size(size[0], size[1], "resize_chroma")
+    cv2 = _cv2()
+    target = (max(1, width // 2), max(1, height // 2))
+    interpolation = getattr(cv2, RESIZE_INTERPOLATION)
+    cb, cr = (
+        np.asarray(cv2.resize(np.ascontiguousarray(p), target, interpolation=interpolation))
+        for p in chroma
+    )
+    return cb, cr
 
 
 def _search_one(
