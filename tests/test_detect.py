@@ -381,3 +381,24 @@ def test_chroma_planes_read_the_mark_like_the_bgr_path(pix_fmt: str) -> None:
     assert max(r.z or 0.0 for r in aligned_chroma(unmarked)) < 7
     rgb = av.VideoFrame.from_ndarray(picture, format="bgr24")
     assert frame_chroma(rgb) is None  # RGB frames use the BGR path
+
+
+def test_timelines_stay_bounded_on_long_clips() -> None:
+    from provenance.watermark.detect import _max_segments
+
+    hours = [(float(second), 1.0 + (second % 7)) for second in range(0, 4 * 3600, 3)]
+    segments = _max_segments(hours, threshold=7.0)
+    assert 120 <= len(segments) < 240
+    assert segments[0].end_seconds - segments[0].start_seconds == 64.0
+    assert max(s.statistic or 0.0 for s in segments) == 7.0
+    assert all(s.detected for s in segments)  # every 64 s window holds a frame at z 7
+    assert _max_segments([(None, 3.0)], threshold=7.0) == ()
+
+    accumulator = keyed.KeyedAccumulator(scales=(1.0,), seconds=1.0, max_segments=8)
+    surface = keyed.FrameScore((np.zeros((128, 128), np.float32),), (1.0,))
+    for second in range(100):
+        accumulator.add(surface, float(second))
+    windows = accumulator.segments()
+    assert len(windows) <= 8
+    assert accumulator.seconds == 16.0
+    assert sum(window.frames for window in windows) == 100

@@ -166,7 +166,8 @@ class _Best:
     z: float
     payload: str
     hypothesis: str
-    frame: SampledFrame
+    frame_index: int
+    picture_type: str
     matched_bits: int | None
     payload_bits: int
 
@@ -185,7 +186,6 @@ class _DwtdctState:
     subsampled: str | None = None
     inconclusive_reasons: dict[str, int] = field(default_factory=dict)
     best: _Best | None = None
-    above: list[SampledFrame] = field(default_factory=list)
     frame_best: list[tuple[float | None, float]] = field(default_factory=list)
 
     def consider(
@@ -198,7 +198,9 @@ class _DwtdctState:
         bits: int,
     ) -> None:
         if self.best is None or z > self.best.z:
-            self.best = _Best(z, payload, hypothesis, frame, matched, bits)
+            self.best = _Best(
+                z, payload, hypothesis, frame.index, frame.picture_type, matched, bits
+            )
 
     def add(self, frame: SampledFrame) -> None:
         self.frames_seen += 1
@@ -301,7 +303,7 @@ class _DwtdctState:
         p_value = min(1.0, self.tests * 0.5 * math.erfc(best.z / math.sqrt(2.0)))
         detected = best.z >= threshold
         where = (
-            f"frame {best.frame.index} ({best.frame.picture_type})"
+            f"frame {best.frame_index} ({best.picture_type})"
             if self.kind == "video"
             else "the image"
         )
@@ -342,13 +344,22 @@ class _DwtdctState:
 
 
 def _max_segments(
-    frame_best: Sequence[tuple[float | None, float]], threshold: float, seconds: float = 1.0
+    frame_best: Sequence[tuple[float | None, float]], threshold: float, max_segments: int = 240
 ) -> tuple[WatermarkSegment, ...]:
-    """Per-second windows with their best frame's z (clips only)."""
+    """Windows of at least one second (fewer than ``max_segments``) with their best frame's z.
+
+    Empty for images and clips without timestamps.
+    """
+    times = [time for time, _ in frame_best]
+    if not times or any(time is None for time in times):
+        return ()
+    last = max(time for time in times if time is not None)
+    seconds = 1.0
+    while last / seconds >= max_segments:
+        seconds *= 2
     windows: dict[int, float] = {}
     for time, z in frame_best:
-        if time is None:
-            return ()
+        assert time is not None
         window = int(max(time, 0.0) // seconds)
         windows[window] = max(windows.get(window, -math.inf), z)
     return tuple(
