@@ -14,12 +14,12 @@ setup:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps invisible-watermark==0.2.0
 	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 
-# Build the sample corpus (signed AI clip, tampered clip, unsigned clip, signed image, WebM)
-# and check it, trusting only the corpus's own demo root certificate.
+# Build the sample corpus (signed, tampered, unsigned and watermarked clips and images) and
+# check it, trusting only the corpus's own demo root certificate, with its demo watermark key.
 demo: setup
 	rm -rf $(CORPUS)
 	$(BIN)/python datasets/sample_corpus.py $(CORPUS) --seed 0
-	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user
+	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt
 
 lint: setup
 	$(BIN)/ruff check .

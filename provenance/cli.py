@@ -283,7 +283,7 @@ def check_command(
         raise typer.Exit(EXIT_USAGE) from None
     reports: list[Report] = []
     # piped output (logs, CI) gets a wide table instead of rich's 80-column default
-    stdout = Console(width=None if sys.stdout.isatty() else 140)
+    stdout = Console(width=None if sys.stdout.isatty() else 160)
     for path in iter_media_files(paths):
         report = check(path, options)
         reports.append(report)

@@ -64,6 +64,13 @@ def _signer_cell(report: Report) -> str:
     return signer.issuer or signer.common_name or ""
 
 
+_SHORT_STATES = {
+    WatermarkState.NOT_DETECTED: "none",
+    WatermarkState.INCONCLUSIVE: "can't tell",
+    WatermarkState.NOT_CHECKED: "not checked",
+}
+
+
 def _watermark_cell(report: Report) -> str:
     if not report.watermarks:
         return "not checked"
@@ -73,9 +80,7 @@ def _watermark_cell(report: Report) -> str:
     states = {w.state for w in report.watermarks}
     if states == {WatermarkState.NOT_DETECTED}:
         return "none found"
-    return ", ".join(
-        f"{w.mark or w.detector}: {w.state.value.replace('_', ' ')}" for w in report.watermarks
-    )
+    return ", ".join(f"{w.detector}: {_SHORT_STATES[w.state]}" for w in report.watermarks)
 
 
 def _watermark_line(mark: WatermarkEvidence) -> str:
@@ -101,12 +106,11 @@ def _watermark_line(mark: WatermarkEvidence) -> str:
 def render_table(reports: Sequence[Report], console: Console) -> None:
     """Print one row per report."""
     table = Table(show_lines=False, header_style="bold")
-    longest_path = max((len(r.path) for r in reports), default=4)
-    table.add_column("File", overflow="fold", min_width=min(longest_path, 60))
+    table.add_column("File", overflow="fold")
     widest = max((len(r.verdict.code.value) for r in reports), default=7)
     table.add_column("Verdict", no_wrap=True, min_width=widest)
-    table.add_column("Credentials")
-    table.add_column("AI declared")
+    table.add_column("Credentials", overflow="fold")
+    table.add_column("AI declared", overflow="fold")
     table.add_column("Signer", overflow="fold")
     table.add_column("Watermark", overflow="fold")
     for report in reports:
