@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import platform
+import sys
 from pathlib import Path
 
-__all__ = ["cpu_model", "write_section"]
+__all__ = ["cpu_model", "emit_section", "write_section"]
 
 
 def cpu_model() -> str:
@@ -37,3 +38,12 @@ def write_section(output: Path, name: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     output.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
+
+
+def emit_section(section: str, output: str, name: str) -> None:
+    """Print the section (``output`` is ``-``) or replace it in the Markdown file ``output``."""
+    if output == "-":
+        print(section)
+        return
+    write_section(Path(output), name, section)
+    print(f"wrote the {name} section of {output}", file=sys.stderr)

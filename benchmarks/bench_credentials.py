@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import c2pa
-from _results import cpu_model, write_section  # sibling module of the benchmark scripts
+from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
 
 import provenance
 from provenance import CheckOptions, CredentialsState, Integrity, TrustSource, TrustStatus
@@ -689,12 +689,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profiles=profiles,
         elapsed=time.perf_counter() - run_started,
     )
-    if args.output == "-":
-        sys.stdout.write(section)
-    else:
-        output = Path(args.output)
-        write_section(output, BENCH_NAME, section)
-        print(f"wrote {output}", file=sys.stderr)
+    emit_section(section, args.output, BENCH_NAME)
     return 0
 
 

@@ -47,7 +47,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from _results import cpu_model, write_section  # sibling module of the benchmark scripts
+from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
 
 import provenance
 from provenance.media.synth import synthetic_frame
@@ -285,11 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(
         timings, frames, args.repeats, notes, time.perf_counter() - started, cv2.getNumThreads()
     )
-    if args.output == "-":
-        sys.stdout.write(section)
-    else:
-        write_section(Path(args.output), BENCH_NAME, section)
-        print(f"wrote the {BENCH_NAME} section of {args.output}", file=sys.stderr)
+    emit_section(section, args.output, BENCH_NAME)
     return 0
 
 

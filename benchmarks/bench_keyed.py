@@ -15,11 +15,10 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
-from _results import cpu_model, write_section  # sibling module of the benchmark scripts
+from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
 
 from provenance._version import __version__
 from provenance.watermark import keyed
@@ -96,11 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"<!-- {BENCH_NAME}:end -->",
     ]
     section = "\n".join(lines) + "\n"
-    if args.output == "-":
-        print(section)
-    else:
-        write_section(Path(args.output), BENCH_NAME, section)
-        print(f"wrote the {BENCH_NAME} section of {args.output}", file=sys.stderr)
+    emit_section(section, args.output, BENCH_NAME)
     return 0
 
 
