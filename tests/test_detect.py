@@ -402,3 +402,21 @@ def test_timelines_stay_bounded_on_long_clips() -> None:
     assert len(windows) <= 8
     assert accumulator.seconds == 16.0
     assert sum(window.frames for window in windows) == 100
+
+
+def test_unmarked_real_clips_stay_negative(shared_dir: Path) -> None:
+    """Real camera footage (../shared/fixtures/natural): no detector fires, with a key too."""
+    clips = sorted((shared_dir / "fixtures" / "natural").glob("*.m[kp][v4]"))
+    assert len(clips) >= 10
+    options = CheckOptions(watermarks=WatermarkOptions(keys=(KEY,)))
+    highest = {"dwtdct": 0.0, "keyed": 0.0}
+    for clip in clips:
+        report = check(clip, options)
+        assert not report.errors, (clip.name, report.errors)
+        for mark in report.watermarks:
+            assert mark.state is not WatermarkState.DETECTED, (clip.name, mark)
+            if mark.statistic is not None:
+                highest[mark.detector] = max(highest[mark.detector], mark.statistic)
+        assert report.verdict.code is VerdictCode.NO_SIGNAL
+    # measured: dwtDct at most 3.3, keyed at most 5.3 on these clips
+    assert highest["keyed"] > 0
