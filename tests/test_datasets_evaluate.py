@@ -1,0 +1,77 @@
+"""The evaluation harness (datasets/evaluate.py) on a small slice of the quick corpus."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "datasets" / name)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def evaluated(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    builder = load("build_corpus.py")
+    outdir = tmp_path_factory.mktemp("slice")
+    builder.build_corpus(
+        outdir,
+        size="quick",
+        shared=shared_dir,
+        jobs=2,
+        only=["natural_asl_gestures_bird", "still_photo_camera"],
+    )
+    harness = load("evaluate.py")
+    result: dict[str, Any] = harness.evaluate(outdir, jobs=1, frames_per_clip=4)
+    result["text"] = "\n".join(result["lines"])
+    return result
+
+
+def rows(text: str, heading: str) -> list[list[str]]:
+    """The table rows under a Markdown heading, as lists of cells."""
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def test_keyed_matrix_counts_every_attack(evaluated: dict[str, Any]) -> None:
+    table = rows(evaluated["text"], "Keyed mark: per-clip TPR by attack")
+    by_attack = {row[0]: row for row in table}
+    assert {"none", "h264_crf23", "crop10_scale50_crf35"} <= set(by_attack)
+    assert all(row[1] == "1" for row in table)  # one keyed clip per attack in this slice
+    assert by_attack["none"][2] == "1"  # the unattacked marked clip is found
+    assert by_attack["h264_crf23"][4].startswith("99%")  # targets are shown where set
+
+
+def test_false_positive_tables(evaluated: dict[str, Any]) -> None:
+    files = rows(evaluated["text"], "False positives: every unmarked file, checked as a user would")
+    total = files[-1]
+    assert total[0] == "**all**"
+    assert int(total[2].strip("*")) >= 20  # unmarked clip and image, under every attack
+    assert total[3] == total[5] == total[6] == "**0**"  # no detection of any kind
+    frames = evaluated["frames"]
+    assert frames["frames"] > 0
+    assert frames["images"] > 0
+    measured = [value for key, value in frames.items() if isinstance(value, dict)]
+    assert measured
+    assert all(entry["above"] == 0 for entry in measured)
+    assert "Files with an error in their report: 0." in evaluated["text"]
+
+
+def test_dwtdct_matrix_is_empty_for_a_slice_without_dwtdct_items(evaluated: dict[str, Any]) -> None:
+    assert "(no dwtDct-marked image items)" in evaluated["text"]
