@@ -305,7 +305,7 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
         ),
         "dwtDct, crop search on images (7.2 million tests)": (
             dwt_search,
-            policy.dwtdct_threshold(7_177_236),
+            policy.dwtdct_threshold(7_177_236, searched=True),
         ),
         "keyed mark, one frame's peak (36,921 shifts x scales; clip rule 2x)": (
             key,

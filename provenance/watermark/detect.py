@@ -182,6 +182,7 @@ class _DwtdctState:
     frames_decoded: int = 0
     frames_seen: int = 0
     compressed: int = 0
+    searched: bool = False
     highest_qp: float = 0.0
     subsampled: str | None = None
     inconclusive_reasons: dict[str, int] = field(default_factory=dict)
@@ -224,6 +225,7 @@ class _DwtdctState:
             self.crop_search is CropSearch.ON
             or (self.crop_search is CropSearch.AUTO and self.kind == "image")
         ):
+            self.searched = True
             native_z = max(native_z, self._take(search(frame.bgr, self.payloads), frame, ""))
         # Resized copies can show a mark (a generator's output scaled down, or up), but a frame
         # too small to decode at its own size stays inconclusive when they show nothing.
@@ -274,7 +276,7 @@ class _DwtdctState:
 
     def evidence(self, lossy_without_qp: bool) -> WatermarkEvidence:
         name = "dwtdct"
-        threshold = policy.dwtdct_threshold(max(self.tests, 1))
+        threshold = policy.dwtdct_threshold(max(self.tests, 1), searched=self.searched)
         if self.best is None or (self.frames_decoded == 0 and self.best.z < threshold):
             reasons = []
             if self.compressed:
