@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import platform
 import sys
 from pathlib import Path
 
-__all__ = ["cpu_model", "emit_section", "write_section"]
+__all__ = ["cpu_model", "emit_section", "section_head", "write_section"]
 
 
 def cpu_model() -> str:
@@ -47,3 +49,19 @@ def emit_section(section: str, output: str, name: str) -> None:
         return
     write_section(Path(output), name, section)
     print(f"wrote the {name} section of {output}", file=sys.stderr)
+
+
+def section_head(name: str, title: str, versions: str) -> list[str]:
+    """The first lines of a benchmark's section: marker, title, when and how, machine, versions.
+
+    ``versions`` is the comma-separated list of what the figures depend on.
+    """
+    return [
+        f"<!-- {name}:start -->",
+        f"## {title}",
+        "",
+        f"*{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `python benchmarks/{name}.py`.*",
+        "",
+        f"- **Machine:** {len(os.sched_getaffinity(0))} CPUs usable, {cpu_model()}.",
+        f"- **Versions:** python {platform.python_version()}, {versions}.",
+    ]

@@ -13,10 +13,7 @@ sampled frames to arrays: nothing else.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -25,11 +22,11 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
+from _results import emit_section, section_head  # sibling module of the benchmark scripts
 
 from provenance import CheckOptions, check
 from provenance._version import __version__
-from provenance.media.frames import FrameSampler, evenly_spaced_indices
+from provenance.media.frames import FrameSampler
 from provenance.watermark.detect import DEFAULT_SAMPLING, WatermarkOptions
 
 BENCH_NAME = "bench_check"
@@ -94,10 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     for crf in (18, 23, 28):
         clip = make_clip(WORK / f"check_1080p30_crf{crf}.mp4", crf=crf)
-        sampler = FrameSampler(clip, DEFAULT_SAMPLING)
-        sampled = list(sampler)
-        total = sampler.expected_frames or len(sampled)
-        targets = set(evenly_spaced_indices(total, DEFAULT_SAMPLING.n))
+        targets = {frame.index for frame in FrameSampler(clip, DEFAULT_SAMPLING)}
         options = CheckOptions(trust_sources=())
         report = check(clip, options)  # warm-up: imports, caches
         bare: list[float] = []
@@ -124,15 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     keyed_ms = statistics.median(timed(lambda: check(keyed_clip, keyed_options), args.repeats))
 
     lines = [
-        f"<!-- {BENCH_NAME}:start -->",
-        "## Default check of a 10 s 1080p30 H.264 clip vs PyAV decoding the sampled frames",
-        "",
-        f"*{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `python benchmarks/bench_check.py`.*",
-        "",
-        f"- **Machine:** {len(os.sched_getaffinity(0))} CPUs usable, {cpu_model()}.",
-        f"- **Versions:** python {sys.version.split()[0]}, PyAV {av.__version__} "
-        f"(FFmpeg {getattr(av, 'ffmpeg_version_info', '?')}), numpy {np.__version__}, "
-        f"opencv {cv2.__version__}, provenance-checker {__version__}.",
+        *section_head(
+            BENCH_NAME,
+            "Default check of a 10 s 1080p30 H.264 clip vs PyAV decoding the sampled frames",
+            f"PyAV {av.__version__} (FFmpeg {getattr(av, 'ffmpeg_version_info', '?')}), "
+            f"numpy {np.__version__}, opencv {cv2.__version__}, provenance-checker {__version__}",
+        ),
         f"- **Clips:** 300 frames of 1920x1080 textured picture panning 2 px/frame, libx264 "
         f"medium, default GOP; default sampling `{DEFAULT_SAMPLING}`; median of "
         f"{args.repeats} interleaved repeats; no trust list loaded.",

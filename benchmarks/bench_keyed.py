@@ -9,16 +9,13 @@ Target (watermark issue): detection at most 20 ms per 1080p frame per scale.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
+from _results import emit_section, section_head  # sibling module of the benchmark scripts
 
 from provenance._version import __version__
 from provenance.watermark import keyed
@@ -67,14 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append((scale, ms))
     all_ms = timed(lambda p: keyed.score_frame(p, "bench"), marked, args.repeats)
     lines = [
-        f"<!-- {BENCH_NAME}:start -->",
-        "## Keyed mark: embedding and detection speed",
-        "",
-        f"*{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `python benchmarks/bench_keyed.py`.*",
-        "",
-        f"- **Machine:** {len(os.sched_getaffinity(0))} CPUs usable, {cpu_model()}.",
-        f"- **Versions:** python {sys.version.split()[0]}, numpy {np.__version__}, "
-        f"opencv {cv2.__version__}, provenance-checker {__version__}.",
+        *section_head(
+            BENCH_NAME,
+            "Keyed mark: embedding and detection speed",
+            f"numpy {np.__version__}, opencv {cv2.__version__}, provenance-checker {__version__}",
+        ),
         f"- **Frames:** {args.frames} distinct textured 1920x1080 luma planes; median of "
         f"{args.repeats} repeats.",
         "",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import json
 import math
@@ -50,9 +51,11 @@ from provenance.watermark.detect import (
     DEFAULT_SAMPLING,
     CropSearch,
     WatermarkOptions,
-    key_fingerprint,
+    keyed_mark_name,
 )
-from provenance.watermark.dwtdct_search import aligned, aligned_chroma, search
+from provenance.watermark.dwtdct import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_search import aligned, aligned_chroma, search, search_tests
+from provenance.watermark.payloads import PAYLOADS
 
 __all__ = ["evaluate", "main"]
 
@@ -103,7 +106,7 @@ def _check_item(job: tuple[str, dict[str, Any], str, str]) -> dict[str, Any]:
     for mark in report.watermarks:
         if mark.detector == "dwtdct":
             name = "dwtdct"
-        elif mark.mark == f"keyed:{key_fingerprint(key)}":
+        elif mark.mark == keyed_mark_name(key):
             name = "keyed"
         else:
             name = "decoy"
@@ -298,14 +301,16 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
     frames = sum(s["frames"] for s in scores if s["kind"] == "video")
     images = sum(s["frames"] for s in scores if s["kind"] == "image")
     tests_frame = keyed.hypotheses_per_frame()
+    aligned_tests = len(PAYLOADS) * len(ALL_HYPOTHESES)
+    search_total = sum(search_tests(payload) for payload in PAYLOADS) * len(ALL_HYPOTHESES)
     thresholds = {
-        "dwtDct, frame's own alignment (20 payload x hypothesis tests)": (
+        f"dwtDct, frame's own alignment ({aligned_tests} payload x hypothesis tests)": (
             dwt,
-            policy.dwtdct_threshold(20),
+            policy.dwtdct_threshold(aligned_tests),
         ),
-        "dwtDct, crop search on images (7.2 million tests)": (
+        f"dwtDct, crop search on images ({search_total / 1e6:.1f} million tests)": (
             dwt_search,
-            policy.dwtdct_threshold(7_177_236, searched=True),
+            policy.dwtdct_threshold(search_total, searched=True),
         ),
         "keyed mark, one frame's peak (36,921 shifts x scales; clip rule 2x)": (
             key,
@@ -340,19 +345,18 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
 
 
 def _pool_map(function: Any, jobs: Iterable[Any], workers: int, label: str) -> list[Any]:
+    """``function`` over ``jobs``: in this process for one worker (what an importer by path
+    needs: nothing is re-imported), else in a forkserver pool; progress every 50 jobs."""
     jobs = list(jobs)
-    results = []
     started = time.perf_counter()
-    if workers <= 1:  # in process (also what an importer by path needs: no re-import)
-        for done, job in enumerate(jobs, 1):
-            results.append(function(job))
-            if done % 50 == 0 or done == len(jobs):
-                elapsed = time.perf_counter() - started
-                print(f"  {label}: {done}/{len(jobs)} in {elapsed:.0f} s", file=sys.stderr)
-        return results
-    context = multiprocessing.get_context("forkserver")
-    with context.Pool(workers) as pool:
-        for done, result in enumerate(pool.imap_unordered(function, jobs, chunksize=1), 1):
+    with contextlib.ExitStack() as stack:
+        if workers <= 1:
+            outcomes: Iterable[Any] = map(function, jobs)
+        else:
+            pool = stack.enter_context(multiprocessing.get_context("forkserver").Pool(workers))
+            outcomes = pool.imap_unordered(function, jobs, chunksize=1)
+        results = []
+        for done, result in enumerate(outcomes, 1):
             results.append(result)
             if done % 50 == 0 or done == len(jobs):
                 elapsed = time.perf_counter() - started

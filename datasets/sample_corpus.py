@@ -54,7 +54,7 @@ from typing import Any
 from provenance.credentials.pki import generate_pki
 from provenance.credentials.signing import sign_file
 from provenance.credentials.tamper import flip_mdat_byte
-from provenance.media.synth import write_clip, write_image
+from provenance.media.synth import synthetic_frame, write_clip, write_image
 from provenance.watermark import SDXL, dwtdct
 from provenance.watermark.keyed import mark_file
 
@@ -254,9 +254,7 @@ def _sdxl_image(path: Path, *, seed: int) -> Path:
     import cv2
     import numpy as np
 
-    write_image(path.with_suffix(".raw.png"), width=768, height=512, seed=seed)
-    picture = cv2.imread(str(path.with_suffix(".raw.png")))
-    path.with_suffix(".raw.png").unlink()
+    picture = np.ascontiguousarray(synthetic_frame(0, width=768, height=512, seed=seed)[:, :, ::-1])
     marked = dwtdct.embed(picture, SDXL, domain="float32")
     cv2.imwrite(str(path), np.clip(np.rint(marked), 0, 255).astype(np.uint8))
     return path

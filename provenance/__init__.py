@@ -18,7 +18,7 @@ from provenance.errors import (
     ProvenanceError,
     TrustListError,
 )
-from provenance.media.frames import Sampling, SamplingMode
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.report import (
     AIDeclaration,
     CredentialsEvidence,
@@ -33,7 +33,7 @@ from provenance.report import (
     WatermarkEvidence,
     WatermarkState,
 )
-from provenance.watermark.detect import CropSearch, WatermarkOptions
+from provenance.watermark.options import CropSearch, WatermarkOptions
 
 __all__ = [
     "AIDeclaration",

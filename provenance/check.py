@@ -37,10 +37,9 @@ from provenance.report import (
     Report,
     TrustSource,
     WatermarkEvidence,
-    WatermarkState,
 )
 from provenance.verdict import derive_verdict
-from provenance.watermark.detect import WatermarkOptions, detect_watermarks, key_fingerprint
+from provenance.watermark.options import WatermarkOptions
 
 __all__ = [
     "MEDIA_SUFFIXES",
@@ -320,23 +319,20 @@ def _watermarks(
     source: Path, media: MediaInfo | None, options: WatermarkOptions, errors: list[CheckError]
 ) -> tuple[WatermarkEvidence, ...]:
     """Run the watermark detectors on the file's frames; failures become errors + states."""
+    from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
+
     active = options.active
     if not active:
         return ()
 
-    def not_checked(why: str) -> tuple[WatermarkEvidence, ...]:
-        entries: list[tuple[str, str | None]] = [(d, None) for d in active if d != "keyed"]
-        if "keyed" in active:
-            entries += [("keyed", f"keyed:{key_fingerprint(key)}") for key in options.keys]
-        return tuple(
-            WatermarkEvidence(detector=d, state=WatermarkState.NOT_CHECKED, mark=m, message=why)
-            for d, m in entries
-        )
-
     if media is None:
-        return not_checked("Not checked: the file's frames could not be read (see the errors).")
+        return options.not_checked(
+            "Not checked: the file's frames could not be read (see the errors)."
+        )
     if media.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
-        return not_checked(f"Not checked: an {media.kind.value} file has no frames to look at.")
+        return options.not_checked(
+            f"Not checked: an {media.kind.value} file has no frames to look at."
+        )
     try:
         run = detect_watermarks(
             source,
@@ -346,7 +342,7 @@ def _watermarks(
         )
     except MediaError as exc:
         errors.append(CheckError("watermark", "frames", str(exc)))
-        return not_checked(f"Not checked: {exc}")
+        return options.not_checked(f"Not checked: {exc}")
     if run.error is not None:
         errors.append(
             CheckError(

@@ -25,10 +25,10 @@ from provenance._version import __version__
 from provenance.check import CheckOptions, check, iter_media_files
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
-from provenance.media.frames import Sampling
+from provenance.media.sampling import Sampling
 from provenance.render import render_details, render_table, to_json, to_jsonl
 from provenance.report import Report, TrustSource, VerdictCode
-from provenance.watermark.detect import CropSearch, WatermarkOptions
+from provenance.watermark.options import CropSearch, WatermarkOptions
 
 __all__ = [
     "EXIT_FAILED_CHECK",

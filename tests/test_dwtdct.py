@@ -888,3 +888,14 @@ def test_importing_the_watermark_package_does_not_import_opencv() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_importing_provenance_loads_no_numpy_pyav_or_opencv() -> None:
+    code = (
+        "import sys, provenance; "
+        "print(sorted(m for m in ('numpy', 'av', 'cv2', 'c2pa') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import enum
 import math
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -97,6 +96,7 @@ from provenance.media.probe import (
     _open_container,
     _sniff_file,
 )
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.media.sniff import FileType
 
 if TYPE_CHECKING:
@@ -135,121 +135,6 @@ _BLIND_SEEK_GAP_SECONDS = 10.0
 _SEEK_BACKOFF_SECONDS = 1.0
 
 _PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
-
-
-class SamplingMode(enum.StrEnum):
-    """Which frames :class:`FrameSampler` yields."""
-
-    KEYFRAMES = "keyframes"
-    """Key frames only; the decoder skips every other frame (the fastest mode)."""
-    EVERY_NTH = "every_nth"
-    """Frames 0, n, 2n, ... (every frame is decoded; only these are converted)."""
-    EVENLY = "evenly"
-    """``n`` frames evenly spaced from the first to the last frame."""
-    ALL = "all"
-    """Every frame."""
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """How to choose frames from a stream.
-
-    Parameters
-    ----------
-    mode
-        The :class:`SamplingMode` (its string value is accepted too).
-    n
-        EVERY_NTH: the step (1 = every frame). EVENLY: how many frames. Ignored by the other
-        modes. At least 1.
-    max_frames
-        Hard cap on the number of frames yielded, in any mode; None for no cap. At least 1.
-
-    Raises
-    ------
-    ValueError
-        A parameter is out of range; the message names it and the allowed range.
-    """
-
-    mode: SamplingMode = SamplingMode.KEYFRAMES
-    n: int = 1
-    max_frames: int | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            mode = SamplingMode(self.mode)
-        except ValueError:
-            allowed = ", ".join(repr(member.value) for member in SamplingMode)
-            raise ValueError(
-                f"Sampling: mode must be one of {allowed}, got {self.mode!r}"
-            ) from None
-        object.__setattr__(self, "mode", mode)
-        if not _is_int(self.n) or self.n < 1:
-            raise ValueError(f"Sampling: n must be an integer >= 1, got {self.n!r}")
-        if self.max_frames is not None and (not _is_int(self.max_frames) or self.max_frames < 1):
-            raise ValueError(
-                f"Sampling: max_frames must be None or an integer >= 1, got {self.max_frames!r}"
-            )
-
-    @classmethod
-    def parse(cls, text: str, *, max_frames: int | None = None) -> Sampling:
-        """Read a command-line sampling spec.
-
-        Parameters
-        ----------
-        text
-            ``keyframes``, ``all``, ``every:N`` (every N-th frame) or ``evenly:N`` (N evenly
-            spaced frames); case and surrounding spaces are ignored. ``every_nth:N`` is accepted
-            as a synonym of ``every:N``.
-        max_frames
-            Passed through to :class:`Sampling`.
-
-        Raises
-        ------
-        ValueError
-            The text is not one of the forms above, or N is not an integer >= 1.
-        """
-        usage = (
-            "use 'keyframes', 'all', 'every:N' (every N-th frame) or 'evenly:N' "
-            "(N evenly spaced frames), with N an integer >= 1"
-        )
-        name, separator, number = str(text).strip().lower().partition(":")
-        name = name.strip()
-        modes = {
-            "keyframes": SamplingMode.KEYFRAMES,
-            "all": SamplingMode.ALL,
-            "every": SamplingMode.EVERY_NTH,
-            "every_nth": SamplingMode.EVERY_NTH,
-            "evenly": SamplingMode.EVENLY,
-        }
-        mode = modes.get(name)
-        if mode is None:
-            raise ValueError(f"sampling: cannot read {text!r}; {usage}")
-        if mode in (SamplingMode.KEYFRAMES, SamplingMode.ALL):
-            if separator:
-                raise ValueError(f"sampling: {name!r} takes no number, got {text!r}; {usage}")
-            return cls(mode, max_frames=max_frames)
-        try:
-            n = int(number.strip())
-        except ValueError:
-            raise ValueError(
-                f"sampling: {name!r} needs a number N, got {text!r}; {usage}"
-            ) from None
-        if n < 1:
-            raise ValueError(f"sampling: N must be an integer >= 1, got {text!r}; {usage}")
-        return cls(mode, n, max_frames=max_frames)
-
-    def __str__(self) -> str:
-        text = {
-            SamplingMode.KEYFRAMES: "keyframes",
-            SamplingMode.ALL: "all",
-            SamplingMode.EVERY_NTH: f"every:{self.n}",
-            SamplingMode.EVENLY: f"evenly:{self.n}",
-        }[self.mode]
-        return text if self.max_frames is None else f"{text} (max {self.max_frames})"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -480,7 +365,7 @@ class FrameSampler:
             height=height,
             luma=bt601_luma(bgr),
             bgr=bgr if self.colour else None,  # "fallback": images have no chroma planes
-            chroma_subsampling=image_chroma_subsampling(data.tobytes()[:_HEADER_SCAN]),
+            chroma_subsampling=image_chroma_subsampling(data[:_HEADER_SCAN].tobytes()),
         )
 
     # ------------------------------------------------------------------ video

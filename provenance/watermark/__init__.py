@@ -6,31 +6,14 @@ search, the robust statistic and resizing back to native sizes, and
 :mod:`provenance.watermark.payloads` lists the known messages. The keyed mark is
 :mod:`provenance.watermark.keyed`; :mod:`provenance.watermark.detect` runs the detectors over a
 file's frames and :mod:`provenance.watermark.policy` holds the thresholds.
-Importing this package does not import OpenCV.
+Importing this package is light: the numpy-backed names below load on first use.
 """
 
 from __future__ import annotations
 
-from provenance.watermark.dwtdct import (
-    ALL_HYPOTHESES,
-    DEFAULT_CARRIER_LIMITS,
-    CarrierLimits,
-    DecodeStatus,
-    Hypothesis,
-    HypothesisResult,
-    block_bits,
-    decode,
-    embed,
-    score_block_bits,
-)
-from provenance.watermark.dwtdct_search import (
-    NATIVE_SIZES,
-    SearchResult,
-    aligned,
-    native_candidates,
-    resize_to,
-    search,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from provenance.watermark.payloads import (
     FLUX,
     INVOKEAI,
@@ -68,3 +51,58 @@ __all__ = [
     "score_block_bits",
     "search",
 ]
+
+# The numpy-backed names load with their module on first access, so that importing the package
+# (which :mod:`provenance` does, for the options) stays light.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "ALL_HYPOTHESES",
+            "DEFAULT_CARRIER_LIMITS",
+            "CarrierLimits",
+            "DecodeStatus",
+            "Hypothesis",
+            "HypothesisResult",
+            "block_bits",
+            "decode",
+            "embed",
+            "score_block_bits",
+        ),
+        "provenance.watermark.dwtdct",
+    ),
+    **dict.fromkeys(
+        ("NATIVE_SIZES", "SearchResult", "aligned", "native_candidates", "resize_to", "search"),
+        "provenance.watermark.dwtdct_search",
+    ),
+}
+
+if TYPE_CHECKING:
+    from provenance.watermark.dwtdct import (
+        ALL_HYPOTHESES,
+        DEFAULT_CARRIER_LIMITS,
+        CarrierLimits,
+        DecodeStatus,
+        Hypothesis,
+        HypothesisResult,
+        block_bits,
+        decode,
+        embed,
+        score_block_bits,
+    )
+    from provenance.watermark.dwtdct_search import (
+        NATIVE_SIZES,
+        SearchResult,
+        aligned,
+        native_candidates,
+        resize_to,
+        search,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

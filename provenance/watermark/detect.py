@@ -22,15 +22,14 @@ How frames are combined:
 
 from __future__ import annotations
 
-import enum
-import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance.errors import MediaError
-from provenance.media.frames import FrameSampler, SampledFrame, Sampling, SamplingMode
+from provenance.media.frames import FrameSampler, SampledFrame
 from provenance.report import WatermarkEvidence, WatermarkSegment, WatermarkState
 from provenance.watermark import keyed, policy
 from provenance.watermark.dwtdct_search import (
@@ -42,7 +41,15 @@ from provenance.watermark.dwtdct_search import (
     resize_to,
     search,
 )
-from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
+from provenance.watermark.options import (
+    DEFAULT_SAMPLING,
+    DETECTORS,
+    CropSearch,
+    WatermarkOptions,
+    key_fingerprint,
+    keyed_mark_name,
+)
+from provenance.watermark.payloads import Payload
 
 __all__ = [
     "DEFAULT_SAMPLING",
@@ -53,109 +60,11 @@ __all__ = [
     "detect_frames",
     "detect_watermarks",
     "key_fingerprint",
+    "keyed_mark_name",
 ]
-
-#: Detector names accepted by :class:`WatermarkOptions` and ``--detector``.
-DETECTORS = ("dwtdct", "keyed")
-
-#: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
-DEFAULT_SAMPLING = Sampling(SamplingMode.EVENLY, 8)
 
 #: How many native generator sizes are tried per frame when resizing back.
 _RESIZE_CANDIDATES = 3
-
-
-class CropSearch(enum.StrEnum):
-    """When the dwtDct crop-robust grid search runs (it costs about 64 x L x L tests)."""
-
-    AUTO = "auto"
-    """On still images only (video frames keep the generator's grid unless re-framed)."""
-    ON = "on"
-    """On every sampled frame."""
-    OFF = "off"
-    """Never: only the reference alignment (and resized candidates) are decoded."""
-
-
-def key_fingerprint(key: str | bytes) -> str:
-    """A short public name for a key (the first 8 hex digits of its SHA-256), never the key."""
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    return hashlib.sha256(raw).hexdigest()[:8]
-
-
-@dataclass(frozen=True)
-class WatermarkOptions:
-    """Which watermark detectors run, on which frames.
-
-    Parameters
-    ----------
-    detectors
-        Names from :data:`DETECTORS`. ``None`` means ``dwtdct``, plus ``keyed`` when keys are
-        given. ``()`` runs none.
-    keys
-        Secret keys for the keyed mark; each gives its own evidence, named by
-        :func:`key_fingerprint`.
-    sampling
-        Which frames to read (default :data:`DEFAULT_SAMPLING`).
-    payloads
-        dwtDct payload names to test (default: every known payload).
-    crop_search
-        When the dwtDct crop-robust search runs (:class:`CropSearch`).
-    resize_search
-        Also decode frames resized back to native generator sizes of the same aspect ratio
-        (still images and the first frame of a clip).
-    segment_seconds
-        Timeline window length for the keyed mark.
-
-    Raises
-    ------
-    ValueError
-        A name or value is unknown or out of range; the message lists the allowed ones.
-    """
-
-    detectors: tuple[str, ...] | None = None
-    keys: tuple[str, ...] = ()
-    sampling: Sampling = DEFAULT_SAMPLING
-    payloads: tuple[str, ...] | None = None
-    crop_search: CropSearch = CropSearch.AUTO
-    resize_search: bool = True
-    segment_seconds: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.detectors is not None:
-            unknown = [d for d in self.detectors if d not in DETECTORS]
-            if unknown:
-                raise ValueError(
-                    f"unknown watermark detector {unknown[0]!r}; choose from {', '.join(DETECTORS)}"
-                )
-            if "keyed" in self.detectors and not self.keys:
-                raise ValueError(
-                    "the keyed detector needs at least one key (--key, --key-file or "
-                    "$PROVENANCE_MARK_KEY)"
-                )
-        for key in self.keys:
-            if not key:
-                raise ValueError("a keyed-mark key must not be empty")
-        if self.payloads is not None:
-            for name in self.payloads:
-                payload_by_name(name)  # raises with the known names
-        object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
-        if not isinstance(self.sampling, Sampling):
-            raise TypeError("sampling must be a Sampling (see Sampling.parse)")
-        if not self.segment_seconds > 0:
-            raise ValueError(f"segment_seconds must be positive, got {self.segment_seconds}")
-
-    @property
-    def active(self) -> tuple[str, ...]:
-        """The detectors that will run."""
-        if self.detectors is not None:
-            return tuple(dict.fromkeys(self.detectors))
-        return ("dwtdct", "keyed") if self.keys else ("dwtdct",)
-
-    def chosen_payloads(self) -> tuple[Payload, ...]:
-        """The dwtDct payloads to test."""
-        if self.payloads is None:
-            return PAYLOADS
-        return tuple(payload_by_name(name) for name in dict.fromkeys(self.payloads))
 
 
 # --------------------------------------------------------------------------- dwtDct
@@ -378,7 +287,6 @@ class _KeyedState:
     key: str
     accumulator: keyed.KeyedAccumulator
     flat: int = 0
-    used: int = 0
     small: int = 0
 
     def add(self, frame: SampledFrame) -> None:
@@ -390,12 +298,10 @@ class _KeyedState:
             self.flat += 1
             return
         self.accumulator.add(keyed.score_frame(luma, self.key), frame.time_seconds)
-        self.used += 1
 
     def evidence(self) -> WatermarkEvidence:
-        name = f"keyed:{key_fingerprint(self.key)}"
-        tests = keyed.hypotheses_per_frame(self.accumulator.scales)
-        if not self.used:
+        name = keyed_mark_name(self.key)
+        if not self.accumulator.frames:
             reasons = []
             if self.small:
                 reasons.append(
@@ -407,7 +313,7 @@ class _KeyedState:
                 detector="keyed",
                 state=WatermarkState.INCONCLUSIVE,
                 mark=name,
-                hypotheses_tested=tests,
+                hypotheses_tested=self.accumulator.tests_per_frame,
                 message="Could not check: " + ("; ".join(reasons) or "no frame") + ".",
             )
         result = self.accumulator.result()
@@ -440,19 +346,17 @@ class _KeyedState:
             )
             + "."
         )
-        z, scale, shift = result.z, result.scale, result.shift
-        tests = result.tests
         return WatermarkEvidence(
             detector="keyed",
             state=WatermarkState.DETECTED if detected else WatermarkState.NOT_DETECTED,
             mark=name,
-            statistic=round(z, 3),
-            p_value=keyed.null_tail_p_value(z, tests),
+            statistic=round(result.z, 3),
+            p_value=keyed.null_tail_p_value(result.z, result.tests),
             threshold=round(threshold, 3),
             false_positive_rate=policy.KEYED_TARGET_FPR,
-            hypothesis=f"scale {scale:g}, shift {shift}" if detected else None,
-            hypotheses_tested=tests,
-            frames_used=self.used,
+            hypothesis=f"scale {result.scale:g}, shift {result.shift}" if detected else None,
+            hypotheses_tested=result.tests,
+            frames_used=result.frames,
             segments=segments,
             message=message,
         )
@@ -548,12 +452,8 @@ def detect_watermarks(
         why = sampler.error or "no frame could be decoded"
         raise MediaError(f"{Path(path).name}: {why}.")
 
-    def chained() -> Iterable[SampledFrame]:
-        yield first
-        yield from iterator
-
     evidence = detect_frames(
-        chained(),
+        itertools.chain([first], iterator),
         opts,
         kind=sampler.kind or "video",
         duration_seconds=duration_seconds,

@@ -612,6 +612,21 @@ def _normal_tail(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+def _chosen(
+    payloads: Payload | Iterable[Payload],
+    hypotheses: Iterable[Hypothesis],
+    statistic: str,
+    caller: str,
+) -> tuple[tuple[Payload, ...], tuple[Hypothesis, ...]]:
+    """The payloads and hypotheses as tuples, and the statistic checked."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"{caller}: statistic must be one of {STATISTICS}, got {statistic!r}")
+    try:
+        return _as_payloads(payloads), _as_hypotheses(hypotheses)
+    except (TypeError, ValueError) as error:  # their messages name decode()
+        raise type(error)(str(error).replace("decode:", f"{caller}:", 1)) from None
+
+
 def _validated(
     image_bgr: Any,
     payloads: Payload | Iterable[Payload],
@@ -619,14 +634,8 @@ def _validated(
     statistic: str,
     caller: str,
 ) -> tuple[np.ndarray, tuple[Payload, ...], tuple[Hypothesis, ...]]:
-    if statistic not in STATISTICS:
-        raise ValueError(f"{caller}: statistic must be one of {STATISTICS}, got {statistic!r}")
+    chosen_payloads, chosen_hypotheses = _chosen(payloads, hypotheses, statistic, caller)
     image = _check_image(image_bgr, caller)
-    try:
-        chosen_payloads = _as_payloads(payloads)
-        chosen_hypotheses = _as_hypotheses(hypotheses)
-    except (TypeError, ValueError) as error:  # their messages name decode()
-        raise type(error)(str(error).replace("decode:", f"{caller}:", 1)) from None
     if image.dtype != np.uint8 and any(h.domain == "uint8" for h in chosen_hypotheses):
         raise TypeError(
             f"{caller}: a {image.dtype} image_bgr cannot be read under the uint8 hypotheses; "
@@ -858,15 +867,7 @@ def aligned_chroma(
         raise ValueError(
             f"aligned_chroma: chroma must be two equal 2-D planes, got {cb.shape} and {cr.shape}"
         )
-    try:
-        chosen_payloads = _as_payloads(payloads)
-        chosen_hypotheses = _as_hypotheses(hypotheses)
-    except (TypeError, ValueError) as error:
-        raise type(error)(str(error).replace("decode:", "aligned_chroma:", 1)) from None
-    if statistic not in STATISTICS:
-        raise ValueError(
-            f"aligned_chroma: statistic must be one of {STATISTICS}, got {statistic!r}"
-        )
+    chosen_payloads, chosen_hypotheses = _chosen(payloads, hypotheses, statistic, "aligned_chroma")
     shape = (cb.shape[0] * 2, cb.shape[1] * 2)
     if shape[0] * shape[1] < limits.min_area:
         results = _too_small(shape, chosen_payloads, chosen_hypotheses, statistic, limits)
