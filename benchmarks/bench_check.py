@@ -13,6 +13,7 @@ sampled frames to arrays: nothing else.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -41,7 +42,8 @@ def make_clip(path: Path, *, crf: int, seconds: int = 10, fps: int = 30) -> Path
     rng = np.random.default_rng(crf)
     coarse = rng.integers(0, 255, (50, 80, 3), dtype=np.uint8)
     base = cv2.resize(coarse, (2200, 1200), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-    base += cv2.GaussianBlur(rng.normal(0, 16, base.shape).astype(np.float32), (0, 0), 1.0)
+    noise = np.asarray(rng.normal(0.0, 16.0, base.shape), dtype=np.float32)
+    base += cv2.GaussianBlur(noise, (0, 0), 1.0)
     picture = np.clip(base, 0, 255).astype(np.uint8)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps))
@@ -97,8 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bare: list[float] = []
         ours: list[float] = []
         for _ in range(args.repeats):  # interleaved, so drift hits both alike
-            bare += timed(lambda c=clip, t=targets: bare_decode(c, t), 1)
-            ours += timed(lambda c=clip, o=options: check(c, o), 1)
+            bare += timed(functools.partial(bare_decode, clip, targets), 1)
+            ours += timed(functools.partial(check, clip, options), 1)
         dwtdct = report.watermarks[0]
         skipped = "" if dwtdct.message is None else dwtdct.message
         rows.append(

@@ -59,7 +59,7 @@ DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "RESULTS.md"
 DEFAULT_LISTS = REPO_ROOT.parent / "shared" / "trust"
 
 # Corpus geometry; any change here (or in the c2pa/provenance versions) rebuilds the corpus.
-CLIP = {"seconds": 1.0, "fps": 24, "width": 320, "height": 240}
+CLIP: dict[str, Any] = {"seconds": 1.0, "fps": 24, "width": 320, "height": 240}
 IMAGE = {"width": 640, "height": 480, "quality": 92}
 CORPUS_FORMAT = 1
 MANIFEST_FILE = "corpus.json"

@@ -1304,36 +1304,45 @@ def _base_path(root: Root) -> str:
     return f"unmarked/{root.name}/none{suffix}"
 
 
+def _root_item(root: Root, relative: str, width: int, height: int, **fields: Any) -> Item:
+    """The manifest entry of an unmarked original (its own root and parent of its attacks)."""
+    native = root.native or (width, height)
+    return Item(
+        path=relative,
+        source=root.source,
+        content=root.content,
+        mark="none",
+        attack="none",
+        width=width,
+        height=height,
+        seed=root.seed,
+        parent=None,
+        root=relative,
+        native_width=native[0],
+        native_height=native[1],
+        tags=root.tags,
+        **fields,
+    )
+
+
 def _build_root(outdir: Path, root: Root, natural_dir: Path, natural_info: dict[str, Any]) -> Item:
     relative = _base_path(root)
     destination = outdir / relative
-    native = root.native
     if root.kind == "image":
         image = next(iter(_root_frames(root, natural_dir)))
         _write_png(destination, image)
         height, width = image.shape[:2]
-        if native is None:
-            native = (width, height)
-        return Item(
-            path=relative,
+        return _root_item(
+            root,
+            relative,
+            width,
+            height,
             kind="image",
-            source=root.source,
-            content=root.content,
-            mark="none",
-            attack="none",
-            width=width,
-            height=height,
             frames=1,
             fps=None,
-            seed=root.seed,
-            parent=None,
-            root=relative,
             codec="png",
             pix_fmt="bgr24",
             lossless=True,
-            native_width=native[0],
-            native_height=native[1],
-            tags=root.tags,
         )
     rate = _recipe_fps(root, natural_info)
     width, height = _recipe_size(root)
@@ -1341,29 +1350,18 @@ def _build_root(outdir: Path, root: Root, natural_dir: Path, natural_info: dict[
     for frame in _root_frames(root, natural_dir):
         writer.add_bgr(frame)
     count = writer.close()
-    if native is None:
-        native = (width, height)
-    return Item(
-        path=relative,
+    return _root_item(
+        root,
+        relative,
+        width,
+        height,
         kind="video",
-        source=root.source,
-        content=root.content,
-        mark="none",
-        attack="none",
-        width=width,
-        height=height,
         frames=count,
         fps=float(rate),
         fps_rational=str(rate),
-        seed=root.seed,
-        parent=None,
-        root=relative,
         codec=BASE_CODEC.encoder,
         pix_fmt=BASE_CODEC.pix_fmt,
         attack_params={"codec": BASE_CODEC.describe()},
-        native_width=native[0],
-        native_height=native[1],
-        tags=root.tags,
     )
 
 
@@ -1551,7 +1549,7 @@ def _keyed_item(outdir: Path, base: Item, key: str) -> Item:
         frames=count,
         embed={
             "function": "provenance.watermark.keyed.embed_luma",
-            "strength": keyed.DEFAULT_STRENGTH,
+            "psnr": keyed.DEFAULT_PSNR,
             "plane": "Y of the decoded yuv420p frame; U and V copied",
         },
         attack_params={"codec": BASE_CODEC.describe()},

@@ -274,7 +274,7 @@ def _file_fp_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[s
         "detected | keyed (decoy key) detected | max dwtDct z | max keyed z |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    totals = collections.Counter()
+    totals: collections.Counter[str] = collections.Counter()
     for (kind, attack), group in sorted(rows.items()):
         dwt = sum(1 for r in group if r.get("dwtdct", {}).get("state") == "detected")
         inc = sum(1 for r in group if r.get("dwtdct", {}).get("state") == "inconclusive")

@@ -366,15 +366,18 @@ def mark_command(
             "--key-file", help="A file holding the secret key.", exists=True, dir_okay=False
         ),
     ] = None,
-    strength: Annotated[
+    psnr: Annotated[
         float,
         typer.Option(
-            "--strength",
-            help="Mark strength in luma units (1.5 keeps PSNR at about 42-44 dB).",
-            min=0.1,
-            max=10,
+            "--psnr",
+            help=(
+                "Target PSNR of each marked frame against the original, in dB: lower is more "
+                "robust to re-encoding and more visible."
+            ),
+            min=30,
+            max=60,
         ),
-    ] = 1.5,
+    ] = 42.5,
     crf: Annotated[
         int,
         typer.Option(
@@ -390,7 +393,7 @@ def mark_command(
     if destination.resolve() == source.resolve():
         raise typer.BadParameter("the destination must differ from the source")
     try:
-        frames = mark_file(source, destination, secret, strength=strength, crf=crf)
+        frames = mark_file(source, destination, secret, psnr=psnr, crf=crf)
     except MediaError as exc:
         _stderr.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_FAILED_CHECK) from None

@@ -166,6 +166,30 @@ def test_small_and_flat_images_are_inconclusive_with_a_reason(tmp_path: Path) ->
     assert any("could not be checked" in caveat for caveat in report.verdict.caveats)
 
 
+def test_hypotheses_that_could_not_be_tested_are_named(tmp_path: Path) -> None:
+    # Chroma only under the BGR reading: B carries texture and G follows it so that the U plane
+    # of the channel-swapped (RGB) reading is constant. A mark embedded under an RGB hypothesis
+    # could not be read here, so "not detected" must say that it was not ruled out.
+    rng = np.random.default_rng(1)
+    blue = cv2.GaussianBlur(rng.uniform(60, 200, (512, 512)).astype(np.float32), (0, 0), 2)
+    red = np.full_like(blue, 128.0)
+    green = (0.886 * red - 0.299 * blue - 0.886 * 128 + 0.299 * 130 + 0.587 * 120) / 0.587
+    picture = np.clip(np.rint(np.dstack([blue, green, red])), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "half_flat.png"), picture)
+    found = evidence(check(tmp_path / "half_flat.png"), "dwtdct")
+    assert found.state is WatermarkState.NOT_DETECTED
+    assert found.message is not None
+    assert "could not test under 2 embedding hypotheses" in found.message
+    assert "float32-rgb" in found.message
+    assert "uint8-rgb" in found.message
+    assert "bgr" not in found.message.split("could not test")[1]
+    textured = tmp_path / "textured.png"
+    cv2.imwrite(str(textured), textured_bgr(512, 512, seed=4))
+    plain = evidence(check(textured), "dwtdct")
+    assert plain.message is not None
+    assert "could not test" not in plain.message
+
+
 def test_capture_credentials_with_an_ai_watermark_are_a_conflict(tmp_path: Path) -> None:
     pki = generate_pki(tmp_path / "pki")
     cv2.imwrite(str(tmp_path / "raw.png"), sdxl_marked(textured_bgr(512, 768, seed=4)))

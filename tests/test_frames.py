@@ -230,7 +230,7 @@ def test_indices_agree_across_modes_when_the_first_frames_cannot_be_decoded(
 def test_evenly_falls_back_to_counting_packets_when_the_length_is_unknown(
     long_clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(frames_module, "_frame_count", lambda *_: (None, False))
+    monkeypatch.setattr(frames_module, "stream_frame_count", lambda *_: (None, False))
     sampler = FrameSampler(long_clips[".mkv"], Sampling(SamplingMode.EVENLY, 3))
     assert [frame.index for frame in sampler] == [0, 100, 199]
     assert sampler.expected_frames == 200

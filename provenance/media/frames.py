@@ -86,15 +86,15 @@ import numpy as np
 
 from provenance.errors import MediaError
 from provenance.media.probe import (
-    _best_video_stream,
-    _bmff_structure_problem,
-    _describe,
-    _duration,
-    _fps,
-    _frame_count,
-    _is_image,
-    _open_container,
-    _sniff_file,
+    best_video_stream,
+    bmff_structure_problem,
+    describe_error,
+    is_image_type,
+    open_container,
+    sniff_file,
+    stream_duration,
+    stream_fps,
+    stream_frame_count,
 )
 from provenance.media.sampling import Sampling, SamplingMode
 from provenance.media.sniff import FileType
@@ -300,11 +300,11 @@ class FrameSampler:
     def __iter__(self) -> Iterator[SampledFrame]:
         self._reset()
         name = self.path.name or str(self.path)
-        file_type = _sniff_file(self.path, name)
+        file_type = sniff_file(self.path, name)
         _refuse_non_media(name, file_type)
         limit = self.sampling.max_frames
         frames: Generator[SampledFrame, None, None]
-        if _is_image(file_type):
+        if is_image_type(file_type):
             frames = self._image_frames(name, file_type)
         else:
             self.kind = "video"
@@ -376,18 +376,18 @@ class FrameSampler:
         import av
 
         try:
-            container = _open_container(self.path)
+            container = open_container(self.path)
         except av.error.FFmpegError as error:
             problem = None
             if file_type.family == "bmff":
-                problem = _bmff_structure_problem(self.path, self.path.stat().st_size)
+                problem = bmff_structure_problem(self.path, self.path.stat().st_size)
             if problem is not None:
                 raise MediaError(
                     f"{name}: incomplete {file_type.description}: {problem}. The download, "
                     "copy or recording was cut short: get the complete file."
                 ) from error
             raise MediaError(
-                f"{name}: not a readable media file ({_describe(error)}). {_CHECK_ADVICE}"
+                f"{name}: not a readable media file ({describe_error(error)}). {_CHECK_ADVICE}"
             ) from error
         with container:
             stream = self._prepare(container, name)
@@ -404,7 +404,7 @@ class FrameSampler:
                 yield from self._every(container, stream, step)
 
     def _prepare(self, container: InputContainer, name: str) -> VideoStream:
-        stream = _best_video_stream(container)
+        stream = best_video_stream(container)
         if stream is None:
             raise MediaError(
                 f"{name}: the {container.format.name} container holds no video stream, so "
@@ -419,9 +419,9 @@ class FrameSampler:
         stream.thread_type = "AUTO"
         if self.quantisers:
             stream.codec_context.options = {"export_side_data": "venc_params"}
-        self.fps = _fps(stream)
-        duration = _duration(container, stream)
-        self.expected_frames, self.expected_frames_estimated = _frame_count(
+        self.fps = stream_fps(stream)
+        duration = stream_duration(container, stream)
+        self.expected_frames, self.expected_frames_estimated = stream_frame_count(
             stream, self.fps, duration
         )
         self._start = stream.start_time or 0
@@ -459,9 +459,7 @@ class FrameSampler:
                     self.frames_decoded += 1
                     yield frame
         except av.error.FFmpegError as error:
-            self.error = (
-                f"decoding stopped after {self.frames_decoded} decoded frames: {_describe(error)}"
-            )
+            self.error = f"decoding stopped after {self.frames_decoded} decoded frames: {describe_error(error)}"
             return
         self._reached_end = True
 
@@ -666,8 +664,8 @@ class FrameSampler:
 
         count = 0
         try:
-            with _open_container(self.path) as container:
-                stream = _best_video_stream(container)
+            with open_container(self.path) as container:
+                stream = best_video_stream(container)
                 if stream is None:
                     return 0
                 for packet in container.demux(stream):
@@ -701,7 +699,7 @@ class FrameSampler:
         except av.error.FFmpegError as error:
             name = self.path.name or str(self.path)
             raise MediaError(
-                f"{name}: cannot convert a decoded {frame.format.name} frame ({_describe(error)})."
+                f"{name}: cannot convert a decoded {frame.format.name} frame ({describe_error(error)})."
             ) from error
         return SampledFrame(
             index=index,

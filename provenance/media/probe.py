@@ -4,6 +4,11 @@ Video and audio are read with PyAV; still images with OpenCV (PyAV as fallback, 
 Probing decodes one frame, so that a file with a plausible header but unusable content fails
 here with a clear :class:`~provenance.errors.MediaError` rather than later. Every failure is a
 ``MediaError`` whose message names the file, says what is wrong and what to do.
+
+The container helpers (``sniff_file``, ``open_container``, ``best_video_stream``,
+``stream_fps``, ``stream_duration``, ``stream_frame_count``, ``bmff_structure_problem``,
+``describe_error``) are shared with the frame sampler (:mod:`provenance.media.frames`), so
+that probing and sampling read a file the same way.
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ def probe(path: str | Path, *, size_bytes: int | None = None) -> MediaInfo:
     """
     path = Path(path)
     name = path.name or str(path)
-    file_type = _sniff_file(path, name)
+    file_type = sniff_file(path, name)
     if size_bytes is None:
         size_bytes = path.stat().st_size
     try:
@@ -113,18 +118,19 @@ def probe(path: str | Path, *, size_bytes: int | None = None) -> MediaInfo:
                 f"{name}: is a {file_type.description}; it cannot be read on its own. "
                 "Join it with its initialisation segment (the file with the 'moov' box)."
             )
-        if _is_image(file_type):
+        if is_image_type(file_type):
             return _probe_image(path, name, file_type, size_bytes)
         return _probe_with_pyav(path, name, file_type, size_bytes)
     except MediaError:
         raise
     except Exception as error:  # a probe never lets a third-party traceback out
         raise MediaError(
-            f"{name}: not a readable media file ({_describe(error)}). {_CHECK_ADVICE}"
+            f"{name}: not a readable media file ({describe_error(error)}). {_CHECK_ADVICE}"
         ) from error
 
 
-def _sniff_file(path: Path, name: str) -> FileType:
+def sniff_file(path: Path, name: str) -> FileType:
+    """What the file's first bytes say it is; MediaError for empty, unreadable or non-media files."""
     try:
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
@@ -138,7 +144,8 @@ def _sniff_file(path: Path, name: str) -> FileType:
     return sniff(head)
 
 
-def _is_image(file_type: FileType) -> bool:
+def is_image_type(file_type: FileType) -> bool:
+    """True for still-image formats (read with OpenCV, or PyAV for HEIC/AVIF/JXL)."""
     return file_type.mime_type is not None and file_type.mime_type.startswith("image/")
 
 
@@ -223,8 +230,8 @@ def _probe_image_with_pyav(
     import av
 
     try:
-        with _open_container(path) as container:
-            stream = _best_video_stream(container)
+        with open_container(path) as container:
+            stream = best_video_stream(container)
             codec_context: CodecContext | None = stream.codec_context if stream else None
             if stream is None or codec_context is None:
                 raise MediaError(
@@ -237,7 +244,7 @@ def _probe_image_with_pyav(
     except av.error.FFmpegError as error:
         raise MediaError(
             f"{name}: looks like a {file_type.description} but cannot be decoded "
-            f"({_describe(error)}). The file may be corrupt or use a codec this build "
+            f"({describe_error(error)}). The file may be corrupt or use a codec this build "
             "does not support."
         ) from error
 
@@ -290,10 +297,10 @@ def _probe_with_pyav(path: Path, name: str, file_type: FileType, size_bytes: int
     import av
 
     try:
-        with _open_container(path) as container:
+        with open_container(path) as container:
             return _read_container(container, name, size_bytes)
     except (av.error.FFmpegError, MediaError) as error:
-        problem = _bmff_structure_problem(path, size_bytes) if file_type.family == "bmff" else None
+        problem = bmff_structure_problem(path, size_bytes) if file_type.family == "bmff" else None
         if problem is not None:
             raise MediaError(
                 f"{name}: incomplete {file_type.description}: {problem}. The download, copy or "
@@ -302,11 +309,12 @@ def _probe_with_pyav(path: Path, name: str, file_type: FileType, size_bytes: int
         if isinstance(error, MediaError):
             raise
         raise MediaError(
-            f"{name}: not a readable media file ({_describe(error)}). {_CHECK_ADVICE}"
+            f"{name}: not a readable media file ({describe_error(error)}). {_CHECK_ADVICE}"
         ) from error
 
 
-def _open_container(path: Path) -> InputContainer:
+def open_container(path: Path) -> InputContainer:
+    """Open a local file with PyAV for reading, with no network protocol allowed."""
     import av
 
     # An absolute path keeps FFmpeg from reading 'name:rest' as a protocol; the whitelist keeps
@@ -320,7 +328,7 @@ def _open_container(path: Path) -> InputContainer:
 
 
 def _read_container(container: InputContainer, name: str, size_bytes: int) -> MediaInfo:
-    video = _best_video_stream(container)
+    video = best_video_stream(container)
     audio = _best_audio_stream(container)
     format_name = container.format.name
     audio_codec = _codec_name(audio) if audio is not None else None
@@ -341,7 +349,7 @@ def _read_container(container: InputContainer, name: str, size_bytes: int) -> Me
             container=format_name,
             size_bytes=size_bytes,
             audio_codec=audio_codec,
-            duration_seconds=_duration(container, audio),
+            duration_seconds=stream_duration(container, audio),
             has_audio=True,
         )
 
@@ -358,9 +366,9 @@ def _read_container(container: InputContainer, name: str, size_bytes: int) -> Me
         f"has no media samples (e.g. an fMP4 init segment alone). {_CHECK_ADVICE}",
         name,
     )
-    fps = _fps(video)
-    duration = _duration(container, video)
-    frame_count, estimated = _frame_count(video, fps, duration)
+    fps = stream_fps(video)
+    duration = stream_duration(container, video)
+    frame_count, estimated = stream_frame_count(video, fps, duration)
     return MediaInfo(
         kind=MediaKind.VIDEO,
         container=format_name,
@@ -384,7 +392,7 @@ def _is_image_demuxer(format_name: str) -> bool:
     return format_name == "image2" or format_name.endswith("_pipe")
 
 
-def _best_video_stream(container: InputContainer) -> VideoStream | None:
+def best_video_stream(container: InputContainer) -> VideoStream | None:
     """The main video stream, skipping cover art (attached pictures in MP3/M4A files)."""
     import av
 
@@ -474,14 +482,16 @@ def _pixel_format_name(frame: VideoFrame) -> str | None:
     return video_format.name if video_format is not None else None
 
 
-def _fps(stream: VideoStream) -> float | None:
+def stream_fps(stream: VideoStream) -> float | None:
+    """The stream's average frame rate, or None when the container does not state one."""
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if isinstance(rate, Fraction) and rate > 0:
             return float(rate)
     return None
 
 
-def _duration(container: InputContainer, stream: Stream) -> float | None:
+def stream_duration(container: InputContainer, stream: Stream) -> float | None:
+    """The stream's duration in seconds (stream, container or Matroska tag), or None."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     tagged = _tagged_duration(stream.metadata)
@@ -505,9 +515,10 @@ def _tagged_duration(metadata: dict[str, str]) -> float | None:
     return None
 
 
-def _frame_count(
+def stream_frame_count(
     stream: VideoStream, fps: float | None, duration: float | None
 ) -> tuple[int | None, bool]:
+    """(frame count, estimated): the container's count, else fps x duration (estimated)."""
     if stream.frames > 0:
         return int(stream.frames), False
     if fps is not None and duration is not None and math.isfinite(fps * duration):
@@ -559,7 +570,7 @@ def _check_dimensions(name: str, width: int, height: int) -> None:
         )
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """A one-line reason from an exception, with FFmpeg's own wording when there is one."""
     strerror = getattr(error, "strerror", None)
     if isinstance(strerror, str) and strerror:
@@ -568,7 +579,7 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def _bmff_structure_problem(path: Path, size_bytes: int) -> str | None:
+def bmff_structure_problem(path: Path, size_bytes: int) -> str | None:
     """Say why an ISO BMFF file is structurally incomplete, from its top-level box headers.
 
     Only called after a failure, to turn FFmpeg's generic "Invalid data" into the usual cause:

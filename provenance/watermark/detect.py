@@ -95,6 +95,8 @@ class _DwtdctState:
     highest_qp: float = 0.0
     subsampled: str | None = None
     inconclusive_reasons: dict[str, int] = field(default_factory=dict)
+    # hypotheses some frame could not test, with the first reason given
+    untested: dict[str, str] = field(default_factory=dict)
     best: _Best | None = None
     frame_best: list[tuple[float | None, float]] = field(default_factory=list)
 
@@ -164,6 +166,7 @@ class _DwtdctState:
                 self.inconclusive_reasons[result.reason] = (
                     self.inconclusive_reasons.get(result.reason, 0) + 1
                 )
+                self.untested.setdefault(result.hypothesis.name, result.reason)
                 continue
             self.tests += result.tests
             best = max(best, result.z)
@@ -231,6 +234,14 @@ class _DwtdctState:
             notes.append(
                 f"{self.compressed} of {self.frames_seen} frames were too compressed to carry "
                 f"the mark (mean quantiser above {policy.DWTDCT_MAX_QP:.0f}) and were skipped"
+            )
+        if not detected and self.untested:
+            # e.g. a picture flat under one channel order: a mark embedded under that
+            # hypothesis could not be read, whatever the others say
+            untested = "; ".join(f"{name}: {why}" for name, why in sorted(self.untested.items()))
+            notes.append(
+                f"could not test under {len(self.untested)} embedding hypotheses ({untested}), "
+                "so a mark embedded that way is not ruled out"
             )
         if not detected and lossy_without_qp:
             notes.append(
