@@ -3,10 +3,14 @@
 >>> import provenance
 >>> report = provenance.check("clip.mp4")            # doctest: +SKIP
 >>> report.verdict.code, report.credentials.trust    # doctest: +SKIP
+>>> for item in provenance.scan(["/media/inbox"]):  # doctest: +SKIP
+...     print(item.path, item.report.verdict.code)
 
 Checks are offline. Absence of a signal never means "authentic"; "could not check" is an
 explicit state with a reason.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from provenance._version import __version__
 from provenance.check import CheckOptions, check, check_bytes
@@ -35,12 +39,42 @@ from provenance.report import (
 )
 from provenance.watermark.options import CropSearch, WatermarkOptions
 
+if TYPE_CHECKING:
+    from provenance.batch.engine import Engine, ScanItem, ScanOptions, scan
+    from provenance.batch.pool import ScanError
+    from provenance.batch.settings import ScanSettings
+    from provenance.batch.walk import WalkOptions
+
+# Batch-scan names load on first use: ``import provenance`` stays light for single checks.
+_LAZY = {
+    "Engine": "provenance.batch.engine",
+    "ScanItem": "provenance.batch.engine",
+    "ScanOptions": "provenance.batch.engine",
+    "scan": "provenance.batch.engine",
+    "ScanError": "provenance.batch.pool",
+    "ScanSettings": "provenance.batch.settings",
+    "WalkOptions": "provenance.batch.walk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'provenance' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "AIDeclaration",
     "CheckOptions",
     "CredentialsEvidence",
     "CredentialsState",
     "CropSearch",
+    "Engine",
     "InputError",
     "Integrity",
     "MediaError",
@@ -50,12 +84,17 @@ __all__ = [
     "Report",
     "Sampling",
     "SamplingMode",
+    "ScanError",
+    "ScanItem",
+    "ScanOptions",
+    "ScanSettings",
     "TrustListError",
     "TrustMaterial",
     "TrustSource",
     "TrustStatus",
     "Verdict",
     "VerdictCode",
+    "WalkOptions",
     "WatermarkEvidence",
     "WatermarkOptions",
     "WatermarkState",
@@ -63,4 +102,5 @@ __all__ = [
     "check",
     "check_bytes",
     "load_trust",
+    "scan",
 ]

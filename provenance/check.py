@@ -35,6 +35,7 @@ from provenance.report import (
     MediaInfo,
     MediaKind,
     Report,
+    TrustSnapshot,
     TrustSource,
     WatermarkEvidence,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "check",
     "check_bytes",
     "engine_versions",
+    "failed_report",
     "iter_media_files",
 ]
 
@@ -214,6 +216,33 @@ def _report(
         engine_versions=engine_versions(),
         checked_at=checked_at,
         elapsed_seconds=round(time.perf_counter() - started, 6),
+    )
+
+
+def failed_report(
+    path: str | os.PathLike[str],
+    error: CheckError,
+    *,
+    why: str,
+    elapsed_seconds: float = 0.0,
+    trust: TrustMaterial | None = None,
+) -> Report:
+    """The report of a file whose check could not run or did not finish.
+
+    For callers that run :func:`check` out of process (``provenance scan``): a worker stopped
+    at its time or memory limit, or killed by a crash in a native library, still leaves one
+    report for its file, with verdict ``error`` and ``error`` saying what happened.
+    """
+    snapshot = trust.snapshot if trust is not None else TrustSnapshot()
+    credentials = CredentialsEvidence(
+        state=CredentialsState.NOT_CHECKED, trust_snapshot=snapshot, message=why
+    )
+    return _report(
+        Path(path),
+        started=time.perf_counter() - elapsed_seconds,
+        checked_at=_now(),
+        errors=[error],
+        credentials=credentials,
     )
 
 

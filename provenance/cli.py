@@ -120,6 +120,110 @@ def exit_code(reports: list[Report], fail_on: set[VerdictCode]) -> int:
     return EXIT_OK
 
 
+# Options shared by `check` and `scan` (one definition each, so their help stays the same).
+FailOnOption = Annotated[
+    list[str],
+    typer.Option(
+        "--fail-on",
+        help=(
+            "Exit with 1 when any file's verdict labels include one of these (comma-separated or "
+            "repeated): verdict codes such as ai_declared, credentials_tampered, or 'ai' for "
+            "ai_declared, ai_edited and ai_watermark."
+        ),
+    ),
+]
+TrustDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-dir",
+        help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).",
+        file_okay=False,
+    ),
+]
+TrustListOption = Annotated[
+    list[TrustSource],
+    typer.Option(
+        "--trust-list",
+        help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed.",
+    ),
+]
+AnchorsOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--anchors",
+        help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+CredentialsOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--credentials-only",
+        help="Check Content Credentials only: skip reading media facts and watermark detection (faster for large batches).",
+    ),
+]
+DetectorOption = Annotated[
+    list[str],
+    typer.Option(
+        "--detector",
+        help=(
+            "Watermark detectors to run (repeatable): dwtdct (the public SD/SDXL/SVD/FLUX/"
+            "InvokeAI marks), keyed (your own keyed mark; needs a key), or none. Default: "
+            "dwtdct, plus keyed when a key is given."
+        ),
+    ),
+]
+KeysOption = Annotated[
+    list[str],
+    typer.Option(
+        "--key",
+        help="A keyed-mark key to look for (repeatable). Prefer --key-file or $PROVENANCE_MARK_KEY: command lines are visible to other users.",
+    ),
+]
+KeyFilesOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--key-file",
+        help="A file of keyed-mark keys, one per line (repeatable).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SamplingOption = Annotated[
+    str,
+    typer.Option(
+        "--sampling",
+        help="Frames to read from each clip: evenly:N (N evenly spaced frames), keyframes, every:N (every N-th frame) or all.",
+    ),
+]
+MaxFramesOption = Annotated[
+    int | None,
+    typer.Option("--max-frames", help="Read at most this many frames per clip.", min=1),
+]
+CropSearchOption = Annotated[
+    CropSearch,
+    typer.Option(
+        "--crop-search",
+        help="When to run the dwtDct crop-robust search (slower; finds marks in cropped pictures): auto (still images only), on (every frame), off.",
+    ),
+]
+ResizeSearchOption = Annotated[
+    bool,
+    typer.Option(
+        "--resize-search/--no-resize-search",
+        help="Also decode pictures resized back to native generator sizes of the same shape (images and a clip's first frame).",
+    ),
+]
+FetchRemoteOption = Annotated[
+    bool,
+    typer.Option(
+        "--fetch-remote",
+        help="Allow downloading remote manifests over the network. Off by default: checks are offline.",
+    ),
+]
+
+
 @app.command("check")
 def check_command(
     paths: Annotated[
@@ -138,41 +242,10 @@ def check_command(
             help="Output: a table (with details for a single file), one JSON array, or JSON Lines.",
         ),
     ] = OutputFormat.TABLE,
-    fail_on: Annotated[
-        list[str],
-        typer.Option(
-            "--fail-on",
-            help=(
-                "Exit with 1 when any file's verdict labels include one of these (comma-separated or "
-                "repeated): verdict codes such as ai_declared, credentials_tampered, or 'ai' for "
-                "ai_declared, ai_edited and ai_watermark."
-            ),
-        ),
-    ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
-    trust_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--trust-dir",
-            help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).",
-            file_okay=False,
-        ),
-    ] = None,
-    trust_list: Annotated[
-        list[TrustSource],
-        typer.Option(
-            "--trust-list",
-            help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed.",
-        ),
-    ] = [],  # noqa: B006
-    anchors: Annotated[
-        list[Path],
-        typer.Option(
-            "--anchors",
-            help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = [],  # noqa: B006
+    fail_on: FailOnOption = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    trust_dir: TrustDirOption = None,
+    trust_list: TrustListOption = [],  # noqa: B006
+    anchors: AnchorsOption = [],  # noqa: B006
     sidecar: Annotated[
         Path | None,
         typer.Option(
@@ -191,72 +264,15 @@ def check_command(
             dir_okay=False,
         ),
     ] = [],  # noqa: B006
-    credentials_only: Annotated[
-        bool,
-        typer.Option(
-            "--credentials-only",
-            help="Check Content Credentials only: skip reading media facts and watermark detection (faster for large batches).",
-        ),
-    ] = False,
-    detector: Annotated[
-        list[str],
-        typer.Option(
-            "--detector",
-            help=(
-                "Watermark detectors to run (repeatable): dwtdct (the public SD/SDXL/SVD/FLUX/"
-                "InvokeAI marks), keyed (your own keyed mark; needs a key), or none. Default: "
-                "dwtdct, plus keyed when a key is given."
-            ),
-        ),
-    ] = [],  # noqa: B006
-    keys: Annotated[
-        list[str],
-        typer.Option(
-            "--key",
-            help="A keyed-mark key to look for (repeatable). Prefer --key-file or $PROVENANCE_MARK_KEY: command lines are visible to other users.",
-        ),
-    ] = [],  # noqa: B006
-    key_files: Annotated[
-        list[Path],
-        typer.Option(
-            "--key-file",
-            help="A file of keyed-mark keys, one per line (repeatable).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = [],  # noqa: B006
-    sampling: Annotated[
-        str,
-        typer.Option(
-            "--sampling",
-            help="Frames to read from each clip: evenly:N (N evenly spaced frames), keyframes, every:N (every N-th frame) or all.",
-        ),
-    ] = "evenly:8",
-    max_frames: Annotated[
-        int | None,
-        typer.Option("--max-frames", help="Read at most this many frames per clip.", min=1),
-    ] = None,
-    crop_search: Annotated[
-        CropSearch,
-        typer.Option(
-            "--crop-search",
-            help="When to run the dwtDct crop-robust search (slower; finds marks in cropped pictures): auto (still images only), on (every frame), off.",
-        ),
-    ] = CropSearch.AUTO,
-    resize_search: Annotated[
-        bool,
-        typer.Option(
-            "--resize-search/--no-resize-search",
-            help="Also decode pictures resized back to native generator sizes of the same shape (images and a clip's first frame).",
-        ),
-    ] = True,
-    fetch_remote: Annotated[
-        bool,
-        typer.Option(
-            "--fetch-remote",
-            help="Allow downloading remote manifests over the network. Off by default: checks are offline.",
-        ),
-    ] = False,
+    credentials_only: CredentialsOnlyOption = False,
+    detector: DetectorOption = [],  # noqa: B006
+    keys: KeysOption = [],  # noqa: B006
+    key_files: KeyFilesOption = [],  # noqa: B006
+    sampling: SamplingOption = "evenly:8",
+    max_frames: MaxFramesOption = None,
+    crop_search: CropSearchOption = CropSearch.AUTO,
+    resize_search: ResizeSearchOption = True,
+    fetch_remote: FetchRemoteOption = False,
 ) -> None:
     """Check files for Content Credentials, AI declarations and AI-generator watermarks."""
     wanted = _parse_fail_on(fail_on)
@@ -296,6 +312,208 @@ def check_command(
         render_table(reports, stdout)
         if len(reports) == 1:
             render_details(reports[0], stdout)
+    raise typer.Exit(exit_code(reports, wanted))
+
+
+class EngineChoice(enum.StrEnum):
+    """Where ``scan`` runs the checks."""
+
+    LOCAL = "local"
+    DASK = "dask"
+    INLINE = "inline"
+
+
+@app.command("scan")
+def scan_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files and folders to scan; folders are walked recursively.",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Also scan the paths listed in this file, one per line ('-' reads standard input; blank lines and # comments are skipped).",
+        ),
+    ] = None,
+    include: Annotated[
+        list[str],
+        typer.Option(
+            "--include",
+            help="Only scan files whose path below the folder, or name, matches this shell pattern (repeatable), e.g. '*.mp4' or 'clips/**'.",
+        ),
+    ] = [],  # noqa: B006
+    exclude: Annotated[
+        list[str],
+        typer.Option(
+            "--exclude",
+            help="Skip files and folders matching this shell pattern (repeatable), e.g. '*.tmp' or 'proxies'.",
+        ),
+    ] = [],  # noqa: B006
+    follow_links: Annotated[
+        bool,
+        typer.Option("--follow-links", help="Follow symbolic links to folders while walking."),
+    ] = False,
+    sniff: Annotated[
+        bool,
+        typer.Option(
+            "--sniff/--no-sniff",
+            help="Also scan files without a media suffix whose first bytes are media (--no-sniff: suffixes only).",
+        ),
+    ] = True,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Worker processes (default: the number of CPUs).", min=1),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds one file may take; a file over it gets an error record and the scan goes on (0: no limit).",
+            min=0,
+        ),
+    ] = 900.0,
+    memory_limit: Annotated[
+        int,
+        typer.Option(
+            "--memory-limit",
+            help="MiB of memory one worker may use; a file over it gets an error record and the scan goes on (0: no limit).",
+            min=0,
+        ),
+    ] = 2048,
+    store: Annotated[
+        Path,
+        typer.Option(
+            "--store",
+            help="SQLite results store: unchanged files already checked with the same settings are not checked again.",
+            dir_okay=False,
+        ),
+    ] = Path("provenance-scan.db"),
+    no_store: Annotated[
+        bool,
+        typer.Option("--no-store", help="Keep no results store (every file is checked)."),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the store's last interrupted scan: its paths and settings (give its keys again if it used any).",
+        ),
+    ] = False,
+    rescan: Annotated[
+        bool,
+        typer.Option("--rescan", help="Check every file again, ignoring stored results."),
+    ] = False,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors",
+            help="Check again the files whose stored result is an error (time or memory limit, crash, unreadable).",
+        ),
+    ] = False,
+    engine: Annotated[
+        EngineChoice,
+        typer.Option(
+            "--engine",
+            help="local: worker processes on this machine; dask: a Dask cluster (--scheduler, or a LocalCluster); inline: in this process, no isolation (debugging).",
+        ),
+    ] = EngineChoice.LOCAL,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; workers must see the files at the same paths).",
+        ),
+    ] = None,
+    jsonl_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--jsonl", help="Write one JSON report per line to this file.", dir_okay=False
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write one flat CSV row per file to this file.", dir_okay=False),
+    ] = None,
+    html_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write a self-contained HTML report (counts, sortable table, evidence per file).",
+            dir_okay=False,
+        ),
+    ] = None,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show a live progress bar with counts per verdict (on a terminal only).",
+        ),
+    ] = True,
+    fail_on: FailOnOption = [],  # noqa: B006
+    trust_dir: TrustDirOption = None,
+    trust_list: TrustListOption = [],  # noqa: B006
+    anchors: AnchorsOption = [],  # noqa: B006
+    credentials_only: CredentialsOnlyOption = False,
+    detector: DetectorOption = [],  # noqa: B006
+    keys: KeysOption = [],  # noqa: B006
+    key_files: KeyFilesOption = [],  # noqa: B006
+    sampling: SamplingOption = "evenly:8",
+    max_frames: MaxFramesOption = None,
+    crop_search: CropSearchOption = CropSearch.AUTO,
+    resize_search: ResizeSearchOption = True,
+    fetch_remote: FetchRemoteOption = False,
+) -> None:
+    """Scan folders of clips and images in parallel: resumable, with progress and reports."""
+    from provenance.batch.cli_scan import ScanRequest, run_scan
+
+    wanted = _parse_fail_on(fail_on)
+    watermarks = _watermark_options(
+        detector, keys, key_files, sampling, max_frames, crop_search, resize_search
+    )
+    request = ScanRequest(
+        paths=[str(p) for p in paths or []],
+        from_file=from_file,
+        include=tuple(include),
+        exclude=tuple(exclude),
+        follow_links=follow_links,
+        sniff=sniff,
+        jobs=jobs,
+        timeout=timeout or None,
+        memory_mb=memory_limit or None,
+        store=None if no_store else store,
+        resume=resume,
+        rescan=rescan,
+        retry_errors=retry_errors,
+        engine=engine.value,
+        scheduler=scheduler,
+        jsonl=jsonl_path,
+        csv=csv_path,
+        html=html_path,
+        progress=progress,
+        trust_dir=str(trust_dir) if trust_dir else None,
+        trust_sources=(
+            tuple(c.value for c in trust_list if c is not TrustSource.NONE) if trust_list else None
+        ),
+        anchors=tuple(str(a.resolve()) for a in anchors),
+        credentials_only=credentials_only,
+        fetch_remote=fetch_remote,
+        watermarks=watermarks,
+        sampling=sampling,
+        max_frames=max_frames,
+    )
+    from provenance.batch.pool import ScanError
+
+    stdout = Console(width=None if sys.stdout.isatty() else 160)
+    try:
+        reports = run_scan(request, stdout=stdout, stderr=_stderr)
+    except (ValueError, OSError, ScanError) as exc:
+        _stderr.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
     raise typer.Exit(exit_code(reports, wanted))
 
 

@@ -1,0 +1,1 @@
+"""Batch scans: walk, check in isolated workers, store, report (see ``provenance scan``)."""

@@ -1,0 +1,55 @@
+"""Write a scan's results: JSON Lines, CSV and the self-contained HTML report.
+
+Each file is written to a temporary name beside the destination and renamed into place, so a
+reader never sees half a report, and an interrupted scan leaves the previous output intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from provenance.render.html import render_html
+from provenance.render.rows import CSV_FIELDS, csv_row
+from provenance.report import Report
+
+__all__ = ["write_csv", "write_html", "write_jsonl"]
+
+
+def _atomic_write(destination: Path, text: str) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(destination: Path, reports: Sequence[Report]) -> None:
+    """One report per line, as :meth:`~provenance.report.Report.to_json` writes it."""
+    _atomic_write(destination, "".join(report.to_json() + "\n" for report in reports))
+
+
+def write_csv(destination: Path, reports: Sequence[Report]) -> None:
+    """One flat row per file (:data:`~provenance.render.rows.CSV_FIELDS`), with a header."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for report in reports:
+        writer.writerow(csv_row(report))
+    _atomic_write(destination, buffer.getvalue())
+
+
+def write_html(
+    destination: Path, reports: Sequence[Report], facts: Mapping[str, Any] | None = None
+) -> None:
+    """The self-contained HTML report (:func:`~provenance.render.html.render_html`)."""
+    _atomic_write(destination, render_html(reports, facts=facts))

@@ -1,0 +1,272 @@
+"""The results store of ``provenance scan``: SQLite in WAL mode, one writer (the scan driver).
+
+Results are keyed by the file's content (SHA-256) and the settings fingerprint
+(:meth:`~provenance.batch.settings.ScanSettings.fingerprint`), so a file that has not changed is
+not checked again under the same settings, wherever it now lives. A second table remembers
+each path's size, modification time and inode with the hash they had, so that recognising an
+unchanged file costs one ``stat``, not a read. Each result is committed as it arrives: a scan
+killed at any moment (even with SIGKILL) keeps every result it had reported, and a resumed scan
+neither loses nor repeats one.
+
+Files whose check could not start reading them (missing, unreadable) or did not finish (time or
+memory limit, crashed worker) have no content hash from the check; they are stored under their
+path, size and modification time instead (``content`` = ``path:...``), so a resumed scan skips
+them too, and ``retry_errors`` checks them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provenance.report import Report, VerdictCode
+
+__all__ = ["FileState", "ResultStore", "ScanRecord", "file_state"]
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    content TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    path TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    failed INTEGER NOT NULL,
+    report TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    PRIMARY KEY (content, settings)
+);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    settings TEXT NOT NULL,
+    settings_public TEXT NOT NULL,
+    inputs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scan_files (
+    scan INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY (scan, path)
+);
+"""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What ``stat`` says about a file: enough to tell that it has not changed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    def pseudo_content(self) -> str:
+        """The key of a result that has no content hash (the check did not read the file)."""
+        return f"path:{self.path}:{self.size}:{self.mtime_ns}"
+
+
+def file_state(path: str | os.PathLike[str]) -> FileState | None:
+    """The :class:`FileState` of a path (absolute), or None when it cannot be ``stat``-ed."""
+    absolute = os.path.abspath(path)
+    try:
+        info = os.stat(absolute)
+    except OSError:
+        return None
+    return FileState(absolute, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One scan recorded in the store."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    settings: str
+    settings_public: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class ResultStore:
+    """Scan results in an SQLite file (created if missing). Not shared between processes
+    that write: the scan driver is the only writer; readers may look at any time.
+
+    Raises
+    ------
+    ValueError
+        The file exists but is not a results store of this version.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"{self.path}: not a provenance results store ({exc}); choose another --store file"
+            ) from None
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),))
+        elif row[0] != str(_SCHEMA_VERSION):
+            raise ValueError(
+                f"{self.path}: results store of schema {row[0]}, this version reads "
+                f"{_SCHEMA_VERSION}; use a new --store file"
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ scans
+
+    def start_scan(
+        self, settings: str, settings_public: dict[str, Any], inputs: dict[str, Any]
+    ) -> int:
+        """Record a new scan; returns its id."""
+        cursor = self._db.execute(
+            "INSERT INTO scans (started_at, settings, settings_public, inputs) VALUES (?,?,?,?)",
+            (_now(), settings, json.dumps(settings_public), json.dumps(inputs)),
+        )
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
+
+    def finish_scan(self, scan: int) -> None:
+        """Mark a scan finished (every file has a result)."""
+        self._db.execute("UPDATE scans SET finished_at=? WHERE id=?", (_now(), scan))
+
+    def last_unfinished(self) -> ScanRecord | None:
+        """The most recent scan that did not finish, or None."""
+        row = self._db.execute(
+            "SELECT id, started_at, finished_at, settings, settings_public, inputs FROM scans "
+            "WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return ScanRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
+
+    # ------------------------------------------------------------------ results
+
+    def lookup(self, state: FileState, settings: str) -> Report | None:
+        """The stored report for this file under these settings if the file is unchanged."""
+        row = self._db.execute(
+            "SELECT r.report FROM files f JOIN results r ON r.content = f.content "
+            "WHERE f.path=? AND f.size=? AND f.mtime_ns=? AND f.inode=? AND r.settings=?",
+            (state.path, state.size, state.mtime_ns, state.inode, settings),
+        ).fetchone()
+        if row is None:
+            row = self._db.execute(
+                "SELECT report FROM results WHERE content=? AND settings=?",
+                (state.pseudo_content(), settings),
+            ).fetchone()
+        return None if row is None else Report.from_json(row[0])
+
+    def put(
+        self, scan: int, state: FileState | None, path: str, settings: str, report: Report
+    ) -> None:
+        """Store one result, the file's state and its place in the scan, in one transaction."""
+        failed = report.verdict.code is VerdictCode.ERROR or bool(report.errors)
+        if report.sha256 is not None:
+            content = report.sha256
+        elif state is not None:
+            content = state.pseudo_content()
+        else:
+            content = f"path:{os.path.abspath(path)}"
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
+                (
+                    content,
+                    settings,
+                    path,
+                    report.verdict.code.value,
+                    int(failed),
+                    report.to_json(),
+                    _now(),
+                ),
+            )
+            if state is not None and report.sha256 is not None and report.size_bytes == state.size:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                    (state.path, state.size, state.mtime_ns, state.inode, content),
+                )
+            self._db.execute(
+                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+            )
+
+    def mark_seen(self, scan: int, path: str, state: FileState, settings: str) -> bool:
+        """Add an unchanged, already-checked file to a scan; False if it has no result."""
+        report = self.lookup(state, settings)
+        if report is None:
+            return False
+        content = report.sha256 or state.pseudo_content()
+        self._db.execute("INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content))
+        return True
+
+    def scan_reports(self, scan: int, settings: str) -> Iterator[tuple[str, Report]]:
+        """(path, report) of every file of a scan, in path order."""
+        rows = self._db.execute(
+            "SELECT s.path, r.report FROM scan_files s JOIN results r "
+            "ON r.content = s.content AND r.settings = ? WHERE s.scan = ? ORDER BY s.path",
+            (settings, scan),
+        )
+        for path, text in rows:
+            report = Report.from_json(text)
+            yield path, report
+
+    def count_results(self) -> int:
+        """How many results the store holds (all scans and settings)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+    def forget_failed(self, paths: Iterable[str], settings: str) -> None:
+        """Drop the failed results of these files (so they are checked again)."""
+        with self._transaction():
+            for path in paths:
+                self._db.execute(
+                    "DELETE FROM results WHERE settings=? AND failed=1 AND path=?",
+                    (settings, path),
+                )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")

@@ -1,0 +1,141 @@
+"""Which files a scan checks: folders walked, globs applied, media recognised by content too.
+
+A file is picked up when its suffix is a media suffix (:data:`~provenance.check.MEDIA_SUFFIXES`)
+or, with ``sniff`` on (the default), when its first bytes are a recognised media format: a clip
+saved without an extension, or as ``.bin`` or ``.dat``, is still scanned. Hidden files and
+folders (names starting with a dot) are skipped unless a path names them. Links to folders are
+followed only with ``follow_links``, and a folder reached twice (a link loop) is walked once.
+Files named on the command line, or in a list file, are always checked: a missing or odd one
+gets its own error record rather than vanishing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from provenance.check import MEDIA_SUFFIXES
+from provenance.media.sniff import sniff_path
+
+__all__ = ["WalkOptions", "iter_scan_paths", "read_path_list"]
+
+#: Sniffed families that count as media to check (others: pdf, c2pa sidecars, unknown).
+_MEDIA_FAMILIES = frozenset(
+    {
+        "bmff",
+        "avi",
+        "wav",
+        "webp",
+        "matroska",
+        "mpegts",
+        "jpeg",
+        "png",
+        "gif",
+        "tiff",
+        "bmp",
+        "jxl",
+        "mp3",
+        "flac",
+        "ogg",
+    }
+)
+
+
+@dataclass(frozen=True)
+class WalkOptions:
+    """How folders are walked.
+
+    Parameters
+    ----------
+    include
+        Shell patterns; when given, only files whose path relative to the walked folder (or
+        whose name) matches one are kept.
+    exclude
+        Shell patterns of files and folders to leave out (matched like ``include``; a folder
+        that matches is not entered).
+    follow_links
+        Follow symbolic links to folders (links to files are always checked).
+    sniff
+        Also pick up files without a media suffix whose first bytes are media.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    follow_links: bool = False
+    sniff: bool = True
+
+
+def _matches(relative: str, name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _is_media(path: Path, sniff: bool) -> bool:
+    if path.suffix.lower() in MEDIA_SUFFIXES:
+        return True
+    if not sniff:
+        return False
+    try:
+        return sniff_path(path).family in _MEDIA_FAMILIES
+    except OSError:
+        return False
+
+
+def iter_scan_paths(
+    paths: Iterable[str | os.PathLike[str]], options: WalkOptions | None = None
+) -> Iterator[Path]:
+    """Files to check, in a stable order: each path as given, folders walked sorted."""
+    opts = options or WalkOptions()
+    for entry in paths:
+        path = Path(entry)
+        if not path.is_dir():
+            yield path
+            continue
+        yield from _walk(path, opts)
+
+
+def _walk(top: Path, opts: WalkOptions) -> Iterator[Path]:
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(top, followlinks=opts.follow_links):
+        here = Path(root)
+        try:
+            info = here.stat()
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:  # a link loop: this folder was walked
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        relative_root = here.relative_to(top)
+        kept = []
+        for name in sorted(dirs):
+            relative = (relative_root / name).as_posix()
+            if name.startswith(".") or _matches(relative, name, opts.exclude):
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            relative = (relative_root / name).as_posix()
+            if _matches(relative, name, opts.exclude):
+                continue
+            if opts.include and not _matches(relative, name, opts.include):
+                continue
+            candidate = here / name
+            if _is_media(candidate, opts.sniff):
+                yield candidate
+
+
+def read_path_list(stream: IO[str]) -> Iterator[str]:
+    """Paths from a list file or standard input: one per line; blank lines and ``#`` comments
+    are skipped; surrounding whitespace is kept only inside the path."""
+    for line in stream:
+        text = line.rstrip("\n").rstrip("\r")
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        yield text.strip()
