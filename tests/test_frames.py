@@ -667,3 +667,19 @@ def test_real_heic_image_decodes_through_ffmpeg(shared_dir: Path) -> None:
     assert frame.bgr.shape == (info.height, info.width, 3)
     assert sampler.kind == "image"
     assert sampler.complete
+
+
+def test_quantisers_are_read_exactly_every_time(tmp_path: Path) -> None:
+    # With frame threading FFmpeg exported stale QP maps for 1-2 % of H.264 frames (all zero,
+    # or another frame's), so the same clip read as "too compressed" on one run and not on the
+    # next. Every read must give the same, plausible figures.
+    clip = write_clip(tmp_path / "qp.mp4", seconds=1.0, seed=1)
+    readings = [
+        [f.mean_qp for f in FrameSampler(clip, Sampling.parse("evenly:8"), quantisers=True)]
+        for _ in range(25)
+    ]
+    first = readings[0]
+    assert all(qp is not None and 10 < qp < 52 for qp in first)
+    assert all(reading == first for reading in readings)
+    plain = [f.mean_qp for f in FrameSampler(clip, Sampling.parse("evenly:8"))]
+    assert plain == [None] * 8  # not asked for: not read

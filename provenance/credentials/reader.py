@@ -405,6 +405,17 @@ def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> Credential
             trust_snapshot=snapshot,
             message=f"The C2PA library cannot read this format ({message}).",
         )
+    if "asset could not be parsed" in message.lower():
+        # the container itself is damaged (e.g. a truncated JPEG): whether it carries
+        # credentials is unknown, so say "could not check", never "present"
+        return CredentialsEvidence(
+            state=CredentialsState.NOT_CHECKED,
+            trust_snapshot=snapshot,
+            message=(
+                "Content Credentials could not be looked for: the C2PA library cannot parse "
+                f"this file's structure ({message}). The file is probably damaged or truncated."
+            ),
+        )
     return CredentialsEvidence(
         state=CredentialsState.CORRUPT,
         integrity=Integrity.MALFORMED,

@@ -1,0 +1,372 @@
+"""Batch scans: walk, isolated workers with limits, the results store, outputs, engines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from provenance import check
+from provenance.batch.engine import Engine, ScanOptions, scan
+from provenance.batch.pool import Task, WorkerPool
+from provenance.batch.settings import ScanSettings
+from provenance.batch.walk import WalkOptions, iter_scan_paths
+from provenance.media.synth import write_clip
+from provenance.report import VerdictCode
+from tests.malformed import good_files, malformed_files
+
+INLINE = ScanOptions(engine=Engine.INLINE)
+
+
+def _big_image(path: Path) -> Path:
+    """A 4K picture: its check (crop search) takes seconds and over 300 MiB."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)
+    cv2.imwrite(str(path), cv2.resize(small, (3840, 2160), interpolation=cv2.INTER_CUBIC))
+    return path
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def test_walk_applies_globs_sniffs_content_and_skips_hidden(tmp_path: Path) -> None:
+    root = tmp_path / "drive"
+    (root / "clips" / "proxies").mkdir(parents=True)
+    (root / ".cache").mkdir()
+    write_clip(root / "clips" / "a.mp4", seconds=0.5)
+    write_clip(root / "clips" / "proxies" / "a_proxy.mp4", seconds=0.5)
+    write_clip(root / ".cache" / "hidden.mp4", seconds=0.5)
+    (root / "clips" / "no_suffix").write_bytes((root / "clips" / "a.mp4").read_bytes())
+    (root / "notes.txt").write_text("not media")
+    (root / "clips" / "b.tmp").write_bytes(b"x")
+    found = {p.relative_to(root).as_posix() for p in iter_scan_paths([root])}
+    assert found == {"clips/a.mp4", "clips/proxies/a_proxy.mp4", "clips/no_suffix"}
+    no_sniff = {p.name for p in iter_scan_paths([root], WalkOptions(sniff=False))}
+    assert no_sniff == {"a.mp4", "a_proxy.mp4"}
+    excluded = {p.name for p in iter_scan_paths([root], WalkOptions(exclude=("proxies",)))}
+    assert excluded == {"a.mp4", "no_suffix"}
+    included = {p.name for p in iter_scan_paths([root], WalkOptions(include=("*proxy*",)))}
+    assert included == {"a_proxy.mp4"}
+    # a file named on the command line is always checked, whatever it is
+    assert list(iter_scan_paths([root / "notes.txt"])) == [root / "notes.txt"]
+
+
+def test_walk_follows_links_only_when_asked_and_survives_a_loop(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    elsewhere = tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    write_clip(elsewhere / "linked.mp4", seconds=0.5)
+    (root / "link").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(root, target_is_directory=True)
+    assert list(iter_scan_paths([root])) == []
+    followed = [p.name for p in iter_scan_paths([root], WalkOptions(follow_links=True))]
+    assert followed == ["linked.mp4"]
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def test_local_workers_give_the_same_reports_as_check(tmp_path: Path) -> None:
+    files = good_files(tmp_path / "good")
+    items = {item.path: item for item in scan([tmp_path / "good"], options=ScanOptions(jobs=2))}
+    assert set(items) == {str(f) for f in files}
+    for path in files:
+        direct = check(path)
+        report = items[str(path)].report
+        assert report.verdict.code is direct.verdict.code
+        assert report.sha256 == direct.sha256
+        assert [w.state for w in report.watermarks] == [w.state for w in direct.watermarks]
+
+
+def test_a_file_over_the_time_limit_gets_an_error_and_the_scan_goes_on(tmp_path: Path) -> None:
+    slow = _big_image(tmp_path / "slow.png")
+    quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
+    options = ScanOptions(jobs=1, timeout=1.0, engine=Engine.LOCAL)
+    items = {Path(i.path).name: i for i in scan([slow, quick], options=options)}
+    assert items["slow.png"].stopped == "timeout"
+    report = items["slow.png"].report
+    assert report.verdict.code is VerdictCode.ERROR
+    assert report.errors[0].code == "timeout"
+    assert "--timeout" in report.errors[0].message
+    assert items["quick.mp4"].stopped is None
+    assert items["quick.mp4"].report.verdict.code is VerdictCode.NO_SIGNAL
+
+
+def test_a_file_over_the_memory_limit_gets_an_error(tmp_path: Path) -> None:
+    big = _big_image(tmp_path / "big.png")
+    quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
+    options = ScanOptions(jobs=1, memory_mb=300, timeout=120)
+    items = {Path(i.path).name: i for i in scan([big, quick], options=options)}
+    assert items["big.png"].stopped == "memory"
+    assert "--memory-limit" in items["big.png"].report.errors[0].message
+    assert items["quick.mp4"].report.verdict.code is VerdictCode.NO_SIGNAL
+
+
+def test_a_worker_killed_mid_file_costs_only_that_file(tmp_path: Path) -> None:
+    # SIGSEGV, as a crash inside FFmpeg or OpenCV would raise, sent to the worker while it
+    # checks the slow file; the next file must still be checked by a fresh worker.
+    slow = _big_image(tmp_path / "slow.png")
+    quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
+    outcomes = []
+    with WorkerPool(ScanSettings(), jobs=1, timeout=120) as pool:
+        runner = threading.Thread(
+            target=lambda: outcomes.extend(pool.run([Task(0, str(slow)), Task(1, str(quick))]))
+        )
+        runner.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = [w for w in pool._workers if w.task is not None and w.task.id == 0]
+            if busy:
+                time.sleep(0.5)  # well inside the check
+                os.kill(busy[0].process.pid, signal.SIGSEGV)
+                break
+            time.sleep(0.05)
+        runner.join(120)
+        assert pool.restarts == 1
+    by_id = {o.task.id: o for o in outcomes}
+    assert by_id[0].stopped == "crashed"
+    assert "SIGSEGV" in by_id[0].report.errors[0].message
+    assert by_id[1].report.verdict.code is VerdictCode.NO_SIGNAL
+
+
+def test_malformed_corpus_gives_one_record_per_file_and_exit_code_3(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    good = good_files(folder)
+    bad = malformed_files(folder / "bad", good)
+    assert len(bad) >= 50
+    expected = {str(p): check(p).verdict.code for p in good}
+    store = tmp_path / "scan.db"
+    out = tmp_path / "out.jsonl"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
+         "--jsonl", str(out), "--jobs", "2", "--timeout", "60", "--no-progress"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert time.monotonic() - started < 600
+    assert result.returncode == 3, result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    paths = [line["path"] for line in lines]
+    assert len(paths) == len(set(paths)) == len(good) + len(bad)
+    reports = {line["path"]: line for line in lines}
+    for path, code in expected.items():
+        assert reports[path]["verdict"]["code"] == code.value, path
+    for path in bad:
+        report = reports[str(path)]
+        assert report["verdict"]["code"] in {"error", "unsupported", "no_signal"}, path
+        # the good files carry no credentials, so no damaged copy may claim any
+        assert report["credentials"]["state"] not in {"present", "corrupt"}, path
+        if report["verdict"]["code"] != "no_signal":
+            assert report["errors"] or report["verdict"]["code"] == "unsupported", path
+    assert "Scan summary" in result.stdout
+
+
+# --------------------------------------------------------------------------- store, resume
+
+
+def test_store_skips_unchanged_files_and_rechecks_changed_ones(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    a = write_clip(folder / "a.mp4", seconds=0.5, seed=1)
+    write_clip(folder / "b.mp4", seconds=0.5, seed=2)
+    options = ScanOptions(engine=Engine.INLINE, store=tmp_path / "s.db")
+    first = list(scan([folder], options=options))
+    assert [i.cached for i in first] == [False, False]
+    second = list(scan([folder], options=options))
+    assert all(i.cached for i in second)
+    assert {i.report.sha256 for i in second} == {i.report.sha256 for i in first}
+    write_clip(a, seconds=0.5, seed=9)  # new content
+    third = {Path(i.path).name: i for i in scan([folder], options=options)}
+    assert not third["a.mp4"].cached
+    assert third["b.mp4"].cached
+    other = ScanSettings(sampling="evenly:2")  # other settings: nothing reused
+    assert not any(i.cached for i in scan([folder], other, options))
+    rescanned = list(
+        scan(
+            [folder],
+            options=ScanOptions(engine=Engine.INLINE, store=tmp_path / "s.db", rescan=True),
+        )
+    )
+    assert not any(i.cached for i in rescanned)
+
+
+def test_failed_results_are_kept_unless_retry_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0\0\0\x18ftypisom" + b"\x07" * 200)
+    store = tmp_path / "s.db"
+    assert not next(
+        iter(scan([broken], options=ScanOptions(engine=Engine.INLINE, store=store)))
+    ).cached
+    assert next(iter(scan([broken], options=ScanOptions(engine=Engine.INLINE, store=store)))).cached
+    retried = next(
+        iter(
+            scan(
+                [broken], options=ScanOptions(engine=Engine.INLINE, store=store, retry_errors=True)
+            )
+        )
+    )
+    assert not retried.cached
+
+
+def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for number in range(24):
+        write_clip(folder / f"clip_{number:02d}.mp4", seconds=1.0, seed=number)
+    store = tmp_path / "scan.db"
+    command = [sys.executable, "-m", "provenance", "scan", "--store", str(store), "--jobs", "1",
+               "--no-progress"]  # fmt: skip
+    scan_process = subprocess.Popen(
+        [*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    before: dict[str, str] = {}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and scan_process.poll() is None:
+        if store.exists():
+            with sqlite3.connect(store) as db:
+                try:
+                    rows = db.execute("SELECT path, stored_at || report FROM results").fetchall()
+                except sqlite3.OperationalError:
+                    rows = []
+            if len(rows) >= 6:
+                scan_process.send_signal(signal.SIGKILL)
+                break
+        time.sleep(0.05)
+    scan_process.wait(60)
+    assert scan_process.returncode == -signal.SIGKILL, "the scan finished before it could be killed"
+    with sqlite3.connect(store) as db:
+        before = dict(db.execute("SELECT path, stored_at || report FROM results").fetchall())
+        unfinished = db.execute("SELECT COUNT(*) FROM scans WHERE finished_at IS NULL").fetchone()[
+            0
+        ]
+    assert 6 <= len(before) < 24
+    assert unfinished == 1
+    out = tmp_path / "resumed.jsonl"
+    resumed = subprocess.run(
+        [*command, "--resume", "--jsonl", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(before)} unchanged (from the store)" in resumed.stdout
+    with sqlite3.connect(store) as db:
+        after = dict(db.execute("SELECT path, stored_at || report FROM results").fetchall())
+        total = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        finished = db.execute(
+            "SELECT COUNT(*) FROM scans WHERE finished_at IS NOT NULL"
+        ).fetchone()[0]
+    assert total == 24
+    assert finished == 1
+    for path, value in before.items():
+        assert after[path] == value  # kept as it was, not checked again
+    paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
+    assert sorted(paths) == sorted({str(folder / f"clip_{n:02d}.mp4") for n in range(24)})
+
+
+# --------------------------------------------------------------------------- outputs, CLI
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.external: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in {"src", "href"} and value:
+                self.external.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_cli_outputs_jsonl_csv_and_self_contained_html(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", seconds=0.5)
+    write_clip(folder / "<b & c>.mp4", seconds=0.5)
+    (folder / "broken.mp4").write_bytes(b"nonsense")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# extra files\n\n{folder / 'a.mp4'}\n")
+    outputs = {name: tmp_path / f"out.{name}" for name in ("jsonl", "csv", "html")}
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--no-store", "--jobs", "1",
+         "--engine", "inline", "--no-progress", "--jsonl", str(outputs["jsonl"]), "--csv",
+         str(outputs["csv"]), "--html", str(outputs["html"])],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr  # broken.mp4
+    rows = list(csv.DictReader(outputs["csv"].open(encoding="utf-8")))
+    assert [Path(r["path"]).name for r in rows] == ["<b & c>.mp4", "a.mp4", "broken.mp4"]
+    assert {r["verdict"] for r in rows} == {"no_signal", "error"}
+    assert rows[2]["errors"].startswith("media/")
+    reports = [json.loads(line) for line in outputs["jsonl"].read_text().splitlines()]
+    assert [Path(r["path"]).name for r in reports] == [Path(r["path"]).name for r in rows]
+    page = outputs["html"].read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(page)
+    assert parser.external == []  # no network assets
+    assert "<b & c>.mp4" not in page  # escaped
+    assert any("<b & c>.mp4" in text for text in parser.text)
+    assert "2</b>no_signal" in page
+    assert "1</b>error" in page
+    # paths from a list file, and exit code 0 when every file was checked
+    listed = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--from", "-", "--no-store", "--engine",
+         "inline", "--no-progress"],
+        input=listing.read_text(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "1 files: 1 checked" in listed.stdout
+
+
+def test_cli_explains_what_cannot_run(tmp_path: Path) -> None:
+    nothing = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--no-store"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert nothing.returncode == 2
+    assert "nothing to scan" in nothing.stderr
+    resume = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--resume", "--store", str(tmp_path / "none.db")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert resume.returncode == 2
+    assert "no results store to resume from" in resume.stderr
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+def test_dask_local_cluster_gives_the_same_results(tmp_path: Path) -> None:
+    pytest.importorskip(
+        "distributed", reason="the cluster extra (dask[distributed]) is not installed"
+    )
+    files = good_files(tmp_path / "good")
+    broken = tmp_path / "good" / "broken.mp4"
+    broken.write_bytes(b"not a clip")
+    store = tmp_path / "dask.db"
+    options = ScanOptions(engine=Engine.DASK, jobs=2, store=store, timeout=120)
+    items = {i.path: i for i in scan([tmp_path / "good"], options=options)}
+    assert set(items) == {str(p) for p in [*files, broken]}
+    for path in files:
+        assert items[str(path)].report.verdict.code is check(path).verdict.code
+    assert items[str(broken)].report.verdict.code is VerdictCode.ERROR
+    with sqlite3.connect(store) as db:  # streamed back into the driver's store
+        assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == len(items)
