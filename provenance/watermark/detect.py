@@ -30,6 +30,7 @@ from pathlib import Path
 
 from provenance.errors import MediaError
 from provenance.media.frames import FrameSampler, SampledFrame
+from provenance.media.prefetch import prefetched
 from provenance.report import WatermarkEvidence, WatermarkSegment, WatermarkState
 from provenance.watermark import keyed, policy
 from provenance.watermark.dwtdct_search import (
@@ -457,7 +458,7 @@ def detect_watermarks(
     lossy_without_qp = video_codec is not None and video_codec not in (
         _QP_CODECS | _LOSSLESS_CODECS
     )
-    iterator = iter(sampler)
+    iterator = prefetched(sampler)  # decoding overlaps the detectors' work on earlier frames
     first = next(iterator, None)  # the kind (video or image) is known once a frame is out
     if first is None:
         why = sampler.error or "no frame could be decoded"
