@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= sample-corpus
 
-.PHONY: setup demo test lint clean
+.PHONY: setup browser demo test lint clean
 
 # Create the virtual environment and install the package with its test tools.
 setup:
@@ -26,8 +26,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Headless Chromium and its driver (Debian packages) for the tests that use a real browser.
+browser:
+	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 # Lint, type-check and run the whole test suite.
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -20,7 +20,7 @@ import pytest
 
 from provenance import check
 from provenance.batch.engine import Engine, ScanOptions, scan
-from provenance.batch.pool import Task, WorkerPool
+from provenance.batch.pool import ScanError, Task, WorkerPool
 from provenance.batch.settings import ScanSettings
 from provenance.batch.walk import WalkOptions, iter_scan_paths
 from provenance.media.synth import write_clip
@@ -370,3 +370,26 @@ def test_dask_local_cluster_gives_the_same_results(tmp_path: Path) -> None:
     assert items[str(broken)].report.verdict.code is VerdictCode.ERROR
     with sqlite3.connect(store) as db:  # streamed back into the driver's store
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == len(items)
+
+
+def test_dask_engine_uses_an_existing_scheduler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip(
+        "distributed", reason="the cluster extra (dask[distributed]) is not installed"
+    )
+    clip = write_clip(tmp_path / "a.mp4", seconds=0.5)
+    broken = tmp_path / "b.mp4"
+    broken.write_bytes(b"not a clip")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster:
+        options = ScanOptions(engine=Engine.DASK, scheduler=cluster.scheduler_address)
+        items = {Path(i.path).name: i for i in scan([clip, broken], options=options)}
+        with distributed.Client(cluster) as client:  # the cluster ran them, and is still up
+            assert sum(client.nthreads().values()) == 2
+    assert items["a.mp4"].report.verdict.code is VerdictCode.NO_SIGNAL
+    assert items["b.mp4"].report.verdict.code is VerdictCode.ERROR
+    monkeypatch.setattr("provenance.batch.dask_engine.CONNECT_SECONDS", 3.0)
+    with pytest.raises(ScanError, match="cannot reach the Dask scheduler"):
+        list(scan([clip], options=ScanOptions(engine=Engine.DASK, scheduler="tcp://127.0.0.1:9")))

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["isolated_check", "run_dask"]
 
+#: Seconds to wait for an existing scheduler before giving up.
+CONNECT_SECONDS = 30.0
+
 _POOLS: dict[tuple[str, float | None, int | None], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -71,7 +74,7 @@ def run_dask(settings: ScanSettings, opts: ScanOptions, tasks: Iterable[Task]) -
             )
             client = Client(cluster)
         else:
-            client = Client(opts.scheduler, timeout=30)
+            client = Client(opts.scheduler, timeout=CONNECT_SECONDS)
     except OSError as exc:
         if cluster is not None:
             cluster.close()
