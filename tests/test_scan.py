@@ -393,3 +393,40 @@ def test_dask_engine_uses_an_existing_scheduler(
     monkeypatch.setattr("provenance.batch.dask_engine.CONNECT_SECONDS", 3.0)
     with pytest.raises(ScanError, match="cannot reach the Dask scheduler"):
         list(scan([clip], options=ScanOptions(engine=Engine.DASK, scheduler="tcp://127.0.0.1:9")))
+
+
+def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from provenance.batch.cli_scan import ScanRequest, run_scan
+    from provenance.watermark.options import WatermarkOptions
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", seconds=0.5)
+    (folder / "b.mp4").write_bytes(b"broken")
+    terminal = io.StringIO()
+    summary = io.StringIO()
+    request = ScanRequest(
+        paths=[str(folder)], from_file=None, include=(), exclude=(), follow_links=False,
+        sniff=True, jobs=1, timeout=60, memory_mb=None, store=None, resume=False, rescan=False,
+        retry_errors=False, engine="inline", scheduler=None, jsonl=None, csv=None, html=None,
+        progress=True, trust_dir=None, trust_sources=None, anchors=(), credentials_only=False,
+        fetch_remote=False, watermarks=WatermarkOptions(), sampling="evenly:8", max_frames=None,
+    )  # fmt: skip
+    reports = run_scan(
+        request,
+        stdout=Console(file=summary, width=120),
+        stderr=Console(file=terminal, force_terminal=True, width=160),
+    )
+    assert len(reports) == 2
+    live = terminal.getvalue()
+    assert "2/2" in live
+    assert "no_signal 1" in live
+    assert "error 1" in live
+    assert "ETA" in live
+    text = summary.getvalue()
+    assert "Scan summary" in text
+    assert "2 files: 2 checked, 0 unchanged" in text
