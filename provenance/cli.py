@@ -4,7 +4,7 @@ Exit codes (also in the README):
 
 0  every file was checked and none matched ``--fail-on``
 1  at least one file matched ``--fail-on``
-2  usage error (bad option, unreadable trust anchors)
+2  usage error (bad option, unreadable trust anchors; a scan that cannot start)
 3  at least one file could not be (fully) checked: verdict error or unsupported, or an error
    recorded in its report. Takes precedence over 1.
 4  ``trust update`` could not download the lists (nothing was changed)
