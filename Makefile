@@ -4,13 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORPUS ?= sample-corpus
 
-.PHONY: setup browser demo test lint clean
+.PHONY: setup browser demo app test lint clean
 
 # Create the virtual environment and install the package with its test tools.
 setup:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster,app]"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps invisible-watermark==0.2.0
 	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 
@@ -20,6 +20,13 @@ demo: setup
 	rm -rf $(CORPUS)
 	$(BIN)/python datasets/sample_corpus.py $(CORPUS) --seed 0
 	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt
+
+# The web page for single uploads, on this machine only (http://127.0.0.1:8501).
+MAX_UPLOAD_MB ?= 500
+app: setup
+	PROVENANCE_MAX_UPLOAD_MB=$(MAX_UPLOAD_MB) $(BIN)/streamlit run app/streamlit_app.py \
+		--server.address 127.0.0.1 --server.maxUploadSize $(MAX_UPLOAD_MB) \
+		--browser.gatherUsageStats false
 
 lint: setup
 	$(BIN)/ruff check .
