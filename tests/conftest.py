@@ -56,3 +56,22 @@ def _isolated_trust_dir(
     monkeypatch.setenv(
         "PROVENANCE_TRUST_DIR", str(tmp_path_factory.getbasetemp() / "no-trust-installed")
     )
+
+
+@pytest.fixture(scope="session")
+def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated demo corpus (``datasets/sample_corpus.py``, seed 0), built once."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sample_corpus"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    folder = tmp_path_factory.mktemp("demo") / "corpus"
+    module.build_sample_corpus(folder, seed=0)
+    return folder

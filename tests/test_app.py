@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,18 +15,8 @@ testing = pytest.importorskip(
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = importlib.util.spec_from_file_location(
-        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sample_corpus"] = module
-    spec.loader.exec_module(module)
-    folder = tmp_path_factory.mktemp("app") / "corpus"
-    module.build_sample_corpus(folder, seed=0)
-    return folder
+def corpus(demo_corpus: Path) -> Path:
+    return demo_corpus
 
 
 def _page_after_upload(name: str, data: bytes) -> testing.AppTest:

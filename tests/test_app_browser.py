@@ -38,7 +38,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_upload_in_a_real_browser_shows_the_verdict(tmp_path: Path) -> None:
+def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     _require(chromium is not None, "Chromium is not installed (make test installs it)")
     _require(
@@ -48,16 +48,7 @@ def test_upload_in_a_real_browser_shows_the_verdict(tmp_path: Path) -> None:
     )
     from playwright.sync_api import sync_playwright
 
-    spec = importlib.util.spec_from_file_location(
-        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sample_corpus"] = module
-    spec.loader.exec_module(module)
-    module.build_sample_corpus(tmp_path / "corpus", seed=0)
-    clip = tmp_path / "corpus" / "ai_generated_signed.mp4"
+    clip = demo_corpus / "ai_generated_signed.mp4"
 
     port = _free_port()
     server = subprocess.Popen(
