@@ -75,6 +75,8 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path) -> None:
             page.locator("input[type=file]").set_input_files(str(clip))
             verdict = page.get_by_text("ai_declared").first
             verdict.wait_for(timeout=120_000)
+            # the page streams its elements: wait for the last one before reading the page
+            page.get_by_text("Download the HTML evidence report").wait_for(timeout=60_000)
             body = page.locator("body").inner_text()
             assert "Credentials declare" in body or "AI" in body
             assert "No signal proves nothing" in body
