@@ -21,12 +21,11 @@ demo: setup
 	$(BIN)/python datasets/sample_corpus.py $(CORPUS) --seed 0
 	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt
 
-# The web page for single uploads, on this machine only (http://127.0.0.1:8501).
+# The web page for single uploads, on this machine only (http://127.0.0.1:8501); the upload
+# limit, the address and no usage statistics come from .streamlit/config.toml.
 MAX_UPLOAD_MB ?= 500
 app: setup
-	PROVENANCE_MAX_UPLOAD_MB=$(MAX_UPLOAD_MB) $(BIN)/streamlit run app/streamlit_app.py \
-		--server.address 127.0.0.1 --server.maxUploadSize $(MAX_UPLOAD_MB) \
-		--browser.gatherUsageStats false
+	$(BIN)/streamlit run app/streamlit_app.py --server.maxUploadSize $(MAX_UPLOAD_MB)
 
 lint: setup
 	$(BIN)/ruff check .

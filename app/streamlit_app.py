@@ -1,31 +1,39 @@
 """provenance-checker for one upload: a clear answer, the evidence, a report to download.
 
-Run: ``streamlit run app/streamlit_app.py`` (see the README). Nothing persists: the upload is
-written to a private temporary folder, checked offline, and deleted before the page renders.
-Settings come from the environment: ``PROVENANCE_MAX_UPLOAD_MB`` (default 500),
-``PROVENANCE_TRUST_DIR`` (the trust lists) and ``PROVENANCE_MARK_KEY`` (a keyed-mark key).
+Run: ``make app`` or ``streamlit run app/streamlit_app.py`` from the repository root (see the
+README). Nothing persists: :func:`provenance.check_bytes` writes the upload to a private
+temporary folder, checks it offline and deletes it before the page renders. The upload limit is
+Streamlit's ``server.maxUploadSize`` (500 MB in the repository's ``.streamlit/config.toml``);
+``PROVENANCE_TRUST_DIR`` chooses the trust lists and ``PROVENANCE_MARK_KEY`` a keyed-mark key.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 import provenance
+from provenance.check import MEDIA_SUFFIXES
 from provenance.render.html import render_html
-from provenance.render.rows import credentials_cell, detail_lines, signer_cell
+from provenance.render.rows import (
+    credentials_cell,
+    detail_lines,
+    signer_cell,
+    watermark_name,
+)
 from provenance.report import Report, VerdictCode, WatermarkState
 
-ACCEPTED = (
-    "mp4", "mov", "m4v", "mkv", "webm", "avi", "ts",
-    "jpg", "jpeg", "png", "webp", "heic", "avif", "gif", "tif", "tiff",
-)  # fmt: skip
-MAX_UPLOAD_MB = int(os.environ.get("PROVENANCE_MAX_UPLOAD_MB", "500"))
+# the check's media suffixes, less audio, fMP4 fragments and detached manifests
+ACCEPTED = tuple(
+    sorted(
+        suffix.lstrip(".")
+        for suffix in MEDIA_SUFFIXES
+        if suffix not in {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa"}
+    )
+)
 _BANNERS = {
     VerdictCode.AI_DECLARED: st.error,
     VerdictCode.AI_EDITED: st.error,
@@ -36,20 +44,6 @@ _BANNERS = {
     VerdictCode.UNSUPPORTED: st.warning,
     VerdictCode.CREDENTIALS_VALID_NO_AI: st.success,
 }
-
-
-def check_upload(name: str, data: bytes) -> Report:
-    """Check uploaded bytes from a private temporary file, deleted afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="provenance-upload-"))  # mode 0700
-    try:
-        path = folder / Path(name).name
-        path.write_bytes(data)
-        keys = tuple(k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k)
-        options = provenance.CheckOptions(watermarks=provenance.WatermarkOptions(keys=keys))
-        report = provenance.check(path, options)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return Report.from_dict({**report.to_dict(), "path": name})
 
 
 def show(report: Report) -> None:
@@ -79,7 +73,7 @@ def show(report: Report) -> None:
         if not report.watermarks:
             st.write("Not checked.")
         for mark in report.watermarks:
-            label = mark.mark if mark.detector == "keyed" and mark.mark else mark.detector
+            label = watermark_name(mark)
             state = mark.state.value.replace("_", " ")
             figures = ""
             if mark.statistic is not None:
@@ -109,6 +103,7 @@ def show(report: Report) -> None:
         json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
         file_name=f"{stem}.provenance.json",
         mime="application/json",
+        on_click="ignore",  # downloading must not rerun the page (and the check)
     )
     st.download_button(
         "Download the HTML evidence report",
@@ -117,6 +112,7 @@ def show(report: Report) -> None:
         ),
         file_name=f"{stem}.provenance.html",
         mime="text/html",
+        on_click="ignore",
     )
 
 
@@ -130,7 +126,7 @@ def main() -> None:
     # types are checked below rather than by the widget, so a refused file gets a message
     # that says what is accepted
     upload = st.file_uploader(
-        f"Clip or image (up to {MAX_UPLOAD_MB} MB)",
+        f"Clip or image (up to {st.get_option('server.maxUploadSize')} MB)",
         key="upload",
         help="Accepted: " + ", ".join(ACCEPTED),
     )
@@ -143,12 +139,10 @@ def main() -> None:
             f"image: {', '.join(ACCEPTED)}."
         )
         return
-    data = upload.getvalue()
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(f"{upload.name} is over the {MAX_UPLOAD_MB} MB limit (PROVENANCE_MAX_UPLOAD_MB).")
-        return
+    keys = tuple(k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k)
+    options = provenance.CheckOptions(watermarks=provenance.WatermarkOptions(keys=keys))
     with st.spinner(f"Checking {upload.name} ..."):
-        report = check_upload(upload.name, data)
+        report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
     show(report)
 
 

@@ -28,7 +28,7 @@ from _results import emit_section, section_head  # sibling module of the benchma
 from provenance import CheckOptions, check
 from provenance._version import __version__
 from provenance.media.frames import FrameSampler
-from provenance.watermark.detect import DEFAULT_SAMPLING, WatermarkOptions
+from provenance.watermark.options import DEFAULT_SAMPLING, WatermarkOptions
 
 BENCH_NAME = "bench_check"
 TARGET_RATIO = 1.3

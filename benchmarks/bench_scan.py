@@ -27,7 +27,7 @@ from _results import emit_section, section_head  # sibling module of the benchma
 
 from provenance._version import __version__
 from provenance.batch.engine import ScanOptions, scan
-from provenance.batch.pool import Task, WorkerPool, _rss_mb
+from provenance.batch.pool import Outcome, Task, WorkerPool, _rss_mb
 from provenance.batch.settings import ScanSettings
 from provenance.media.synth import write_clip
 
@@ -94,17 +94,20 @@ def long_clip(path: Path, minutes: float) -> Path:
     return path
 
 
-def timed_scan(paths: list[Path], jobs: int, store: Path | None) -> tuple[float, int]:
+def timed_scan(paths: list[Path], jobs: int, store: Path | None) -> float:
+    """Seconds one scan of ``paths`` takes (every file must get its record)."""
     started = time.perf_counter()
     count = sum(1 for _ in scan(paths, options=ScanOptions(jobs=jobs, store=store)))
-    return time.perf_counter() - started, count
+    if count != len(paths):
+        raise RuntimeError(f"the scan returned {count} records for {len(paths)} files")
+    return time.perf_counter() - started
 
 
 def peak_worker_mb(path: Path) -> tuple[float, float]:
-    """(peak resident MiB of the worker, seconds) while it checks one file."""
+    """(peak resident MiB of the worker, seconds) while it checks one file to the end."""
     peak = 0.0
     with WorkerPool(ScanSettings(), jobs=1) as pool:
-        outcomes: list[object] = []
+        outcomes: list[Outcome] = []
         runner = threading.Thread(target=lambda: outcomes.extend(pool.run([Task(0, str(path))])))
         started = time.perf_counter()
         runner.start()
@@ -112,7 +115,11 @@ def peak_worker_mb(path: Path) -> tuple[float, float]:
             for worker in pool._workers:
                 peak = max(peak, _rss_mb(worker.process.pid) or 0.0)
             time.sleep(0.02)
-        return peak, time.perf_counter() - started
+        seconds = time.perf_counter() - started
+    [outcome] = outcomes
+    if outcome.stopped or outcome.report.errors:  # a peak of a check that did not finish
+        raise RuntimeError(f"{path.name}: the check did not finish: {outcome.report.errors}")
+    return peak, seconds
 
 
 def main() -> int:
@@ -130,8 +137,8 @@ def main() -> int:
     two: list[float] = []
     for repeat in range(args.repeats):  # interleaved, so drift hits both alike
         print(f"repeat {repeat + 1}: 1 worker, 2 workers", file=sys.stderr)
-        one.append(timed_scan(files, jobs=1, store=None)[0])
-        two.append(timed_scan(files, jobs=2, store=None)[0])
+        one.append(timed_scan(files, jobs=1, store=None))
+        two.append(timed_scan(files, jobs=2, store=None))
     t1, t2 = statistics.median(one), statistics.median(two)
     rows.append(f"| 1 | {len(files) / t1:.1f} | {t1:.1f} | 1.00 |")
     rows.append(f"| 2 | {len(files) / t2:.1f} | {t2:.1f} | **{t1 / t2:.2f}** |")
@@ -139,8 +146,8 @@ def main() -> int:
     print("store overhead ...", file=sys.stderr)
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "scan.db"
-        with_store = timed_scan(files, jobs=2, store=store)[0]
-        rescan = timed_scan(files, jobs=2, store=store)[0]
+        with_store = timed_scan(files, jobs=2, store=store)
+        rescan = timed_scan(files, jobs=2, store=store)
         store_bytes = store.stat().st_size + sum(
             p.stat().st_size for p in Path(scratch).glob("scan.db-*")
         )

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import dataclasses
 import datetime
 import fnmatch
 import hashlib
@@ -75,8 +76,9 @@ from typing import Any
 
 import numpy as np
 
+from provenance.media.frames import evenly_spaced_indices
 from provenance.watermark import dwtdct, keyed
-from provenance.watermark.payloads import PAYLOADS, Payload
+from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
 
 __all__ = [
     "DEFAULT_SEED",
@@ -482,9 +484,6 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
     roots: list[Root] = []
     natural_info: dict[str, Any] = {}
 
-    def add(root: Root) -> None:
-        roots.append(root)
-
     # Natural clips.
     stems = spec.asl if spec.asl is not None else ASL_STEMS
     for stem in stems:
@@ -494,7 +493,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
         if spec.natural_max_frames:
             frames = min(frames, spec.natural_max_frames)
         name = f"natural_{stem}"
-        add(
+        roots.append(
             Root(
                 name,
                 "video",
@@ -518,7 +517,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
         if spec.natural_max_frames:
             length = min(length, spec.natural_max_frames)
         available = info["frames"] // length
-        picks = _evenly(available, count)
+        picks = evenly_spaced_indices(available, count) if count > 0 else ()
         for number, segment in enumerate(picks):
             for upscale in (False, True):
                 name = f"natural_{label}_s{number:02d}" + ("_up480" if upscale else "")
@@ -532,7 +531,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
                 if upscale:
                     recipe.append(("resize", TARGET_SIZE_480P))
                     tags = ("upscaled_480p",)
-                add(
+                roots.append(
                     Root(
                         name,
                         "video",
@@ -552,7 +551,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
         fps = int(rng.choice([24, 30]))
         frames = round(2.5 * fps) if spec.clip_max_frames is None else spec.clip_max_frames
         image = _load_photo(photo)
-        add(
+        roots.append(
             Root(
                 name,
                 "video",
@@ -583,7 +582,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
                 frames = round(seconds * fps)
                 if spec.clip_max_frames is not None:
                     frames = min(frames, spec.clip_max_frames)
-                add(
+                roots.append(
                     Root(
                         name,
                         "video",
@@ -603,7 +602,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
     for photo in spec.photo_stills:
         name = f"still_photo_{photo}"
         image = _load_photo(photo)
-        add(
+        roots.append(
             Root(
                 name,
                 "image",
@@ -619,10 +618,12 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
     natural_clips = [
         root for root in roots if root.content == "natural" and "_up480" not in root.name
     ]
-    for number, index in enumerate(_evenly(len(natural_clips), spec.natural_stills)):
+    stills = spec.natural_stills
+    picks = evenly_spaced_indices(len(natural_clips), stills) if stills > 0 else ()
+    for number, index in enumerate(picks):
         clip = natural_clips[index]
         name = f"still_{clip.name}"
-        add(
+        roots.append(
             Root(
                 name,
                 "image",
@@ -643,7 +644,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
     for content in SYNTH_CONTENTS:
         for number in range(spec.synth_stills):
             name = f"still_synth_{content}_{number:02d}"
-            add(
+            roots.append(
                 Root(
                     name,
                     "image",
@@ -672,7 +673,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
             photo = COLOUR_PHOTOS[(number // len(kinds)) % len(COLOUR_PHOTOS)]
             recipe_c.append(("photo", photo))
             source = f"skimage:{photo}"
-        add(Root(name, "image", source, "colour", item_seed, tuple(recipe_c)))
+        roots.append(Root(name, "image", source, "colour", item_seed, tuple(recipe_c)))
 
     # Which roots get marked.
     clip_sources = set(spec.dwtdct_clip_sources)
@@ -690,18 +691,7 @@ def _plan(seed: int, spec: SizeSpec, natural_dir: Path) -> tuple[list[Root], dic
         do_keyed = target if spec.keyed_needs_target else "native_below_480p" not in root.tags
         dwt_frames = min(spec.dwtdct_clip_frames, frames) if root.name in clip_sources else 0
         marked.append(
-            Root(
-                root.name,
-                root.kind,
-                root.source,
-                root.content,
-                root.seed,
-                root.recipe,
-                tags=tags,
-                keyed=do_keyed,
-                dwtdct_frames=dwt_frames,
-                native=root.native,
-            )
+            dataclasses.replace(root, tags=tags, keyed=do_keyed, dwtdct_frames=dwt_frames)
         )
     missing = clip_sources - {root.name for root in marked}
     if missing:
@@ -725,16 +715,6 @@ def _jsonable_info(info: dict[str, Any]) -> dict[str, Any]:
 def _grey_tag(image: np.ndarray) -> tuple[str, ...]:
     spread = np.ptp(image.astype(np.int16), axis=2)
     return ("greyscale",) if int(spread.max()) <= 2 else ()
-
-
-def _evenly(available: int, count: int) -> list[int]:
-    """``count`` indices spread evenly over ``range(available)`` (fewer if not available)."""
-    count = min(count, available)
-    if count <= 0:
-        return []
-    if count == 1:
-        return [0]
-    return [round(i * (available - 1) / (count - 1)) for i in range(count)]
 
 
 def _recipe_fps(root: Root, natural_info: dict[str, Any]) -> Fraction:
@@ -1053,14 +1033,6 @@ def _decode(path: Path) -> Iterator[Any]:
         yield from container.decode(stream)
 
 
-def _rate_of(path: Path) -> Fraction:
-    import av
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return Fraction(stream.average_rate or stream.guessed_rate or 25)
-
-
 #: A yuv420p frame as its Y (H, W), U and V (H / 2, W / 2) planes.
 Planes = tuple[np.ndarray, ...]
 
@@ -1249,7 +1221,6 @@ class Item:
     native_width: int | None = None
     native_height: int | None = None
     tags: tuple[str, ...] = ()
-    bytes: int = 0
     fps_rational: str | None = None
     lossless_max_abs_diff: int | None = None
 
@@ -1383,7 +1354,8 @@ def _attack_video(outdir: Path, item: Item, attack: Attack, relative: str) -> It
 
     assert attack.codec is not None
     source = outdir / item.path
-    rate = Fraction(item.fps_rational) if item.fps_rational else _rate_of(source)
+    assert item.fps_rational is not None  # every clip item records its rate
+    rate = Fraction(item.fps_rational)
     width, height = item.width, item.height
     even = attack.codec.pix_fmt.startswith("yuv")
     params: dict[str, Any] = {"codec": attack.codec.describe()}
@@ -1535,7 +1507,8 @@ def _keyed_item(outdir: Path, base: Item, key: str) -> Item:
     """Mark every frame's luma with the corpus key and write it at CRF 18 (as ``mark_file``)."""
     directory = f"keyed/{Path(base.path).parent.name}"
     relative = f"{directory}/none{BASE_CODEC.suffix}"
-    rate = Fraction(base.fps_rational or "25")
+    assert base.fps_rational is not None  # every clip item records its rate
+    rate = Fraction(base.fps_rational)
     writer = VideoOut(outdir / relative, BASE_CODEC, base.width, base.height, rate)
     for frame in _decode(outdir / base.path):
         luma, *chroma = frame_planes(frame)
@@ -1630,7 +1603,8 @@ def _dwtdct_items(
         item = _derived(base, relative, attack_params={}, codec="png", pix_fmt="bgr24", **changes)
         return [item, *_attack_all(outdir, item, directory, ())]
     relative = f"{directory}/none{FFV1_BGR0.suffix}"
-    rate = Fraction(base.fps_rational or "25")
+    assert base.fps_rational is not None  # every clip item records its rate
+    rate = Fraction(base.fps_rational)
     writer = VideoOut(outdir / relative, FFV1_BGR0, base.width, base.height, rate)
     written: list[np.ndarray] = []
     for number, frame in enumerate(_decode(outdir / base.path)):
@@ -1651,11 +1625,8 @@ def _dwtdct_items(
         lossless_max_abs_diff=worst,
         **changes,
     )
-    attacked = _attack_all(outdir, item, directory, DWTDCT_VIDEO_ATTACKS)
-    for other in attacked:
-        if other.lossless:
-            other.lossless_max_abs_diff = None
-    return [item, *attacked]
+    # every attack clears lossless_max_abs_diff (it describes only the file it was measured on)
+    return [item, *_attack_all(outdir, item, directory, DWTDCT_VIDEO_ATTACKS)]
 
 
 def _lossless_check(path: Path, frames: Sequence[np.ndarray]) -> int:
@@ -1739,18 +1710,12 @@ def deterministic_heap() -> bool:
     return bool(threshold_set and mallopt(_M_PERTURB, _PERTURB_BYTE) == 1)
 
 
-def _has_mallopt() -> bool:
-    try:
-        return hasattr(ctypes.CDLL(None), "mallopt")
-    except OSError:
-        return False
-
-
-def _worker_init() -> None:
+def _worker_init() -> bool:
+    """Set up a worker process; True when its fresh heap memory is filled (M_PERTURB)."""
     import cv2
 
     cv2.setNumThreads(1)
-    deterministic_heap()
+    return deterministic_heap()
 
 
 def _run_task(outdir: Path, task: Task) -> list[dict[str, Any]]:
@@ -1767,7 +1732,7 @@ def _run_task(outdir: Path, task: Task) -> list[dict[str, Any]]:
         marked = _keyed_item(outdir, _item_from(args["base"]), args["key"])
         items = [marked, *_attack_all(outdir, marked, str(Path(marked.path).parent), VIDEO_ATTACKS)]
     elif task.stage == "dwtdct":
-        payload = next(p for p in PAYLOADS if p.name == args["payload"])
+        payload = payload_by_name(args["payload"])
         hypothesis = next(h for h in dwtdct.ALL_HYPOTHESES if h.name == args["hypothesis"])
         items = _dwtdct_items(
             outdir, _item_from(args["base"]), payload, hypothesis, args["index"], args["frames"]
@@ -1786,14 +1751,11 @@ class Workers:
     """
 
     def __init__(self, jobs: int) -> None:
-        import provenance
+        from provenance.batch.pool import child_environment
 
-        env = dict(os.environ)
-        package_root = str(Path(provenance.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(
-            [package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-        )
+        env = child_environment()
         command = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+        self.heap_perturbed: set[bool] = set()  # as each worker reported it
         self._procs: list[subprocess.Popen[str]] = []
         try:
             for _ in range(jobs):
@@ -1872,6 +1834,7 @@ class Workers:
                             f"corpus task {ordered[number].stage} failed:\n{reply['error']}"
                         )
                     results[number] = reply["records"]
+                    self.heap_perturbed.add(bool(reply["heap_perturbed"]))
                     _report(progress, len(results), len(ordered), started)
                     if pending:
                         send(worker)
@@ -1880,15 +1843,18 @@ class Workers:
 
 def _worker_main() -> int:
     """The worker loop: one JSON task per input line, one JSON reply per output line."""
-    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything else written to stdout (C libraries included) goes to stderr
-    sys.stdout = sys.stderr
-    _worker_init()
+    from provenance.batch.worker import protocol_stream
+
+    protocol = protocol_stream()
+    heap_perturbed = _worker_init()
     for line in sys.stdin:
         request = json.loads(line)
         try:
             task = Task(request["stage"], 0.0, request["args"])
-            reply: dict[str, Any] = {"records": _run_task(Path(request["outdir"]), task)}
+            reply: dict[str, Any] = {
+                "records": _run_task(Path(request["outdir"]), task),
+                "heap_perturbed": heap_perturbed,
+            }
         except Exception:
             reply = {"error": traceback.format_exc()}
         protocol.write(json.dumps(reply) + "\n")
@@ -1942,7 +1908,7 @@ def build_corpus(
         The ``shared`` folder holding ``fixtures/natural`` (default ``../shared`` next to the
         repository, or ``$PROVENANCE_SHARED_DIR``).
     jobs
-        Worker processes (1: build in this process).
+        Worker processes, each a fresh interpreter (1: one worker, never this process).
     only
         Shell patterns: build only the roots whose name matches one, and what derives from them.
     progress
@@ -1993,6 +1959,7 @@ def build_corpus(
         tasks = _derived_tasks(roots, records, dwtdct_index, key)
         say(f"Building {len(tasks)} marking / attack tasks on {jobs} process(es)")
         records += workers.run(outdir, tasks, say)
+        heap_perturbed = workers.heap_perturbed == {True}
 
     manifest = [result["record"] for result in records]
     manifest.sort(key=lambda record: record["path"])
@@ -2010,6 +1977,7 @@ def build_corpus(
         only=only,
         natural_info=natural_info,
         elapsed=elapsed,
+        heap_perturbed=heap_perturbed,
     )
     (outdir / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     say(f"Wrote {len(manifest)} items in {elapsed:.0f} s")
@@ -2090,6 +2058,7 @@ def _summary(
     only: Sequence[str] | None,
     natural_info: dict[str, Any],
     elapsed: float,
+    heap_perturbed: bool,
 ) -> dict[str, Any]:
     by_class: Counter[str] = Counter()
     keyed_per_attack: Counter[str] = Counter()
@@ -2162,7 +2131,7 @@ def _summary(
         },
         "base_codec": BASE_CODEC.describe(),
         "lossless_codec": FFV1_BGR0.describe(),
-        "heap_perturbation": _has_mallopt(),
+        "heap_perturbation": heap_perturbed,  # every worker reported M_PERTURB in effect
         "determinism": (
             "Decoded frames depend only on the seed and the library versions. Encoders are "
             "single-threaded, frames are handed to them with their row padding filled, "

@@ -47,14 +47,14 @@ from provenance import CheckOptions, check
 from provenance.check import engine_versions
 from provenance.media.frames import FrameSampler, Sampling, SamplingMode
 from provenance.watermark import keyed, policy
-from provenance.watermark.detect import (
+from provenance.watermark.dwtdct import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_search import aligned, aligned_chroma, search, search_tests
+from provenance.watermark.options import (
     DEFAULT_SAMPLING,
     CropSearch,
     WatermarkOptions,
     keyed_mark_name,
 )
-from provenance.watermark.dwtdct import ALL_HYPOTHESES
-from provenance.watermark.dwtdct_search import aligned, aligned_chroma, search, search_tests
 from provenance.watermark.payloads import PAYLOADS
 
 __all__ = ["evaluate", "main"]
@@ -312,7 +312,7 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
             dwt_search,
             policy.dwtdct_threshold(search_total, searched=True),
         ),
-        "keyed mark, one frame's peak (36,921 shifts x scales; clip rule 2x)": (
+        f"keyed mark, one frame's peak ({tests_frame:,} shifts x scales; clip rule 2x)": (
             key,
             policy.keyed_threshold(tests_frame * 2),
         ),

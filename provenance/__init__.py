@@ -10,8 +10,9 @@ Checks are offline. Absence of a signal never means "authentic"; "could not chec
 explicit state with a reason.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from provenance._lazy import lazy_getattr
 from provenance._version import __version__
 from provenance.check import CheckOptions, check, check_bytes
 from provenance.credentials.trust import TrustMaterial, load_trust
@@ -57,16 +58,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'provenance' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "AIDeclaration",

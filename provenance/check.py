@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import platform
+import shutil
 import stat
 import tempfile
 import time
@@ -270,12 +271,8 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     errors: list[CheckError] = []
 
     def not_checked(error: CheckError, why: str) -> Report:
-        credentials = CredentialsEvidence(
-            state=CredentialsState.NOT_CHECKED, trust_snapshot=trust.snapshot, message=why
-        )
-        return _report(
-            source, started=started, checked_at=checked_at, errors=[error], credentials=credentials
-        )
+        elapsed = time.perf_counter() - started
+        return failed_report(source, error, why=why, elapsed_seconds=elapsed, trust=trust)
 
     problem = _input_error(source)
     if problem is not None:
@@ -401,14 +398,14 @@ def check_bytes(
 
     The report's ``path`` is ``name``.
     """
-    suffix = Path(name).suffix
-    handle, temporary = tempfile.mkstemp(prefix="provenance-", suffix=suffix)
+    # a private folder (mode 0700) keeps the upload's own file name, so messages name it
+    folder = Path(tempfile.mkdtemp(prefix="provenance-"))
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        temporary = folder / (Path(name).name or "upload")
+        temporary.write_bytes(data)
         report = check(temporary, options)
     finally:
-        os.unlink(temporary)
+        shutil.rmtree(folder, ignore_errors=True)
     return dataclasses.replace(report, path=name)
 
 

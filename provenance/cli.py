@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 
 from provenance._version import __version__
+from provenance.batch.engine import Engine
 from provenance.check import CheckOptions, check, iter_media_files
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
@@ -315,14 +316,6 @@ def check_command(
     raise typer.Exit(exit_code(reports, wanted))
 
 
-class EngineChoice(enum.StrEnum):
-    """Where ``scan`` runs the checks."""
-
-    LOCAL = "local"
-    DASK = "dask"
-    INLINE = "inline"
-
-
 @app.command("scan")
 def scan_command(
     paths: Annotated[
@@ -416,12 +409,12 @@ def scan_command(
         ),
     ] = False,
     engine: Annotated[
-        EngineChoice,
+        Engine,
         typer.Option(
             "--engine",
             help="local: worker processes on this machine; dask: a Dask cluster (--scheduler, or a LocalCluster); inline: in this process, no isolation (debugging).",
         ),
-    ] = EngineChoice.LOCAL,
+    ] = Engine.LOCAL,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -470,41 +463,59 @@ def scan_command(
 ) -> None:
     """Scan folders of clips and images in parallel: resumable, with progress and reports."""
     from provenance.batch.cli_scan import ScanRequest, run_scan
+    from provenance.batch.engine import ScanOptions, usable_cpus
+    from provenance.batch.settings import ScanSettings
+    from provenance.batch.walk import WalkOptions
 
     wanted = _parse_fail_on(fail_on)
     watermarks = _watermark_options(
         detector, keys, key_files, sampling, max_frames, crop_search, resize_search
     )
+    try:
+        options = ScanOptions(
+            jobs=jobs or usable_cpus(),
+            timeout=timeout or None,
+            memory_mb=memory_limit or None,
+            store=None if no_store else store,
+            retry_errors=retry_errors,
+            rescan=rescan,
+            engine=engine,
+            scheduler=scheduler,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     request = ScanRequest(
         paths=[str(p) for p in paths or []],
         from_file=from_file,
-        include=tuple(include),
-        exclude=tuple(exclude),
-        follow_links=follow_links,
-        sniff=sniff,
-        jobs=jobs,
-        timeout=timeout or None,
-        memory_mb=memory_limit or None,
-        store=None if no_store else store,
+        walk=WalkOptions(
+            include=tuple(include),
+            exclude=tuple(exclude),
+            follow_links=follow_links,
+            sniff=sniff,
+        ),
+        settings=ScanSettings(
+            trust_dir=str(trust_dir) if trust_dir else None,
+            trust_sources=(
+                tuple(c.value for c in trust_list if c is not TrustSource.NONE)
+                if trust_list
+                else None
+            ),
+            anchors=tuple(str(a.resolve()) for a in anchors),
+            credentials_only=credentials_only,
+            fetch_remote=fetch_remote,
+            detectors=watermarks.detectors,
+            keys=watermarks.keys,
+            sampling=sampling,
+            max_frames=max_frames,
+            crop_search=watermarks.crop_search.value,
+            resize_search=watermarks.resize_search,
+        ),
+        options=options,
         resume=resume,
-        rescan=rescan,
-        retry_errors=retry_errors,
-        engine=engine.value,
-        scheduler=scheduler,
         jsonl=jsonl_path,
         csv=csv_path,
         html=html_path,
         progress=progress,
-        trust_dir=str(trust_dir) if trust_dir else None,
-        trust_sources=(
-            tuple(c.value for c in trust_list if c is not TrustSource.NONE) if trust_list else None
-        ),
-        anchors=tuple(str(a.resolve()) for a in anchors),
-        credentials_only=credentials_only,
-        fetch_remote=fetch_remote,
-        watermarks=watermarks,
-        sampling=sampling,
-        max_frames=max_frames,
     )
     from provenance.batch.pool import ScanError
 

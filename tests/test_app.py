@@ -14,11 +14,6 @@ testing = pytest.importorskip(
 )
 
 
-@pytest.fixture(scope="module")
-def corpus(demo_corpus: Path) -> Path:
-    return demo_corpus
-
-
 def _page_after_upload(name: str, data: bytes) -> testing.AppTest:
     at = testing.AppTest.from_file(str(APP), default_timeout=120)
     at.run()
@@ -48,9 +43,9 @@ def _texts(at: testing.AppTest) -> str:
     ],
 )
 def test_each_kind_of_result_shows_its_verdict_and_evidence(
-    corpus: Path, name: str, verdict: str, evidence: str
+    demo_corpus: Path, name: str, verdict: str, evidence: str
 ) -> None:
-    at = _page_after_upload(name, (corpus / name).read_bytes())
+    at = _page_after_upload(name, (demo_corpus / name).read_bytes())
     text = _texts(at)
     assert f"**{verdict}**" in text
     assert evidence in text
@@ -59,7 +54,7 @@ def test_each_kind_of_result_shows_its_verdict_and_evidence(
     assert labels == ["Download the JSON report", "Download the HTML evidence report"]
 
 
-def test_rejected_file_type_says_what_is_accepted(tmp_path: Path) -> None:
+def test_rejected_file_type_says_what_is_accepted() -> None:
     at = _page_after_upload("notes.txt", b"not media")
     errors = [e.value for e in at.error]
     assert errors
@@ -68,10 +63,10 @@ def test_rejected_file_type_says_what_is_accepted(tmp_path: Path) -> None:
     assert not at.get("download_button")
 
 
-def test_nothing_of_the_upload_persists(corpus: Path) -> None:
+def test_nothing_of_the_upload_persists(demo_corpus: Path) -> None:
     import tempfile
 
-    before = set(Path(tempfile.gettempdir()).glob("provenance-upload-*"))
-    at = _page_after_upload("unsigned.mp4", (corpus / "unsigned.mp4").read_bytes())
+    before = set(Path(tempfile.gettempdir()).glob("provenance-*"))
+    at = _page_after_upload("unsigned.mp4", (demo_corpus / "unsigned.mp4").read_bytes())
     assert "**no_signal**" in _texts(at)
-    assert set(Path(tempfile.gettempdir()).glob("provenance-upload-*")) == before
+    assert set(Path(tempfile.gettempdir()).glob("provenance-*")) == before

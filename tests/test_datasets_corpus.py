@@ -20,7 +20,7 @@ import pytest
 
 from provenance.media.frames import Sampling, SamplingMode, sample_frames
 from provenance.watermark import dwtdct, keyed
-from provenance.watermark.payloads import PAYLOADS
+from provenance.watermark.payloads import PAYLOADS, payload_by_name
 from provenance.watermark.policy import keyed_threshold
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -154,6 +154,8 @@ def test_summary_names_seed_versions_and_counts(
     assert unmarked["frames_plus_images"] == frames
     assert summary["counts"]["lossless_items_verified_bit_exact"] >= 20
     assert summary["build_seconds"] > 0
+    # reported by the workers themselves, not assumed: byte-reproducibility rests on it (glibc)
+    assert summary["heap_perturbation"] is True
 
 
 # --------------------------------------------------------------------------- marks
@@ -197,7 +199,7 @@ def test_dwtdct_lossless_clip_is_bit_exact_and_decodes(
     assert record["lossless_max_abs_diff"] == 0
     marked = frames_of(outdir / record["path"], colour=True)
     parent = frames_of(outdir / record["parent"], colour=True)[: len(marked)]
-    payload = next(p for p in PAYLOADS if p.name == record["payload"])
+    payload = payload_by_name(record["payload"])
     hypothesis = HYPOTHESES[record["hypothesis"]]
     for decoded, original in zip(marked, parent, strict=True):
         # the file holds exactly what the embedder produced from the parent's frame (chroma too)

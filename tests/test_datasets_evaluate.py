@@ -75,3 +75,27 @@ def test_false_positive_tables(evaluated: dict[str, Any]) -> None:
 
 def test_dwtdct_matrix_is_empty_for_a_slice_without_dwtdct_items(evaluated: dict[str, Any]) -> None:
     assert "(no dwtDct-marked image items)" in evaluated["text"]
+
+
+def test_dwtdct_matrix_counts_right_payload_hits_and_inconclusive_results() -> None:
+    # The corpus slice above holds no dwtDct-marked item, so the matrix is checked here on
+    # hand-made results: a hit needs the item's own payload, not just any detection.
+    evaluate = load("evaluate.py")
+
+    def pair(payload: str, attack: str, state: str, mark: str | None) -> tuple[dict, dict]:
+        item = {"mark": "dwtdct", "kind": "image", "payload": payload,
+                "hypothesis": "uint8-bgr", "attack": attack}  # fmt: skip
+        return item, {"dwtdct": {"state": state, "mark": mark, "z": 12.0}}
+
+    pairs = [
+        pair("sdxl", "none", "detected", "sdxl"),
+        pair("sdxl", "none", "detected", "flux"),  # the wrong payload is a miss
+        pair("sdxl", "jpeg90_420", "inconclusive", None),
+        pair("flux", "none", "not_detected", None),
+    ]
+    lines = evaluate._dwtdct_matrix(pairs, "image")
+    assert lines[0] == "| payload / hypothesis | none | jpeg90_420 |"
+    assert "| flux uint8-bgr | 0/1 | - |" in lines
+    assert "| sdxl uint8-bgr | 1/2 | 0/1 (1 inc.) |" in lines
+    assert lines[-1] == "| **all** | **33.3%** | **0.0%** (100.0% inc.) |"
+    assert evaluate._dwtdct_matrix(pairs, "video") == ["(no dwtDct-marked video items)"]

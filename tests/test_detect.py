@@ -18,12 +18,8 @@ from provenance.media.frames import Sampling, SamplingMode
 from provenance.media.synth import CONTAINER_CODECS, write_clip
 from provenance.report import VerdictCode, WatermarkState
 from provenance.watermark import SDXL, dwtdct, keyed
-from provenance.watermark.detect import (
-    CropSearch,
-    WatermarkOptions,
-    detect_watermarks,
-    key_fingerprint,
-)
+from provenance.watermark.detect import detect_watermarks
+from provenance.watermark.options import CropSearch, WatermarkOptions, key_fingerprint
 
 KEY = "newsroom-test-key"
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -188,6 +184,21 @@ def test_hypotheses_that_could_not_be_tested_are_named(tmp_path: Path) -> None:
     plain = evidence(check(textured), "dwtdct")
     assert plain.message is not None
     assert "could not test" not in plain.message
+
+
+def test_a_flat_opening_frame_does_not_mark_hypotheses_untested(tmp_path: Path) -> None:
+    # The black first frame cannot be tested under any hypothesis, but the textured frames after
+    # it test them all: no hypothesis stays untested, so the note must not appear.
+    picture = textured_bgr(480, 640, seed=6)
+    black = np.zeros_like(picture)
+    clip = write_frames(
+        tmp_path / "fade_in.mkv", 8, lambda index: black if index == 0 else picture,
+        codec="ffv1", pix_fmt="bgr0",
+    )  # fmt: skip
+    found = evidence(check(clip), "dwtdct")
+    assert found.state is WatermarkState.NOT_DETECTED
+    assert found.message is not None
+    assert "could not test" not in found.message
 
 
 def test_capture_credentials_with_an_ai_watermark_are_a_conflict(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -880,22 +879,3 @@ def test_public_surface() -> None:
         "float32-rgb",
         "uint8-rgb",
     ]
-
-
-def test_importing_the_watermark_package_does_not_import_opencv() -> None:
-    code = "import sys, provenance.watermark; print('cv2' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
-
-
-def test_importing_provenance_loads_no_numpy_pyav_or_opencv() -> None:
-    code = (
-        "import sys, provenance; "
-        "print(sorted(m for m in ('numpy', 'av', 'cv2', 'c2pa') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"

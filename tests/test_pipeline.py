@@ -33,7 +33,7 @@ from provenance.report import (
     TrustStatus,
     VerdictCode,
 )
-from provenance.watermark.detect import WatermarkOptions
+from provenance.watermark.options import WatermarkOptions
 
 REPO = Path(__file__).resolve().parents[1]
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"

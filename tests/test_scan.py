@@ -401,7 +401,6 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
     from rich.console import Console
 
     from provenance.batch.cli_scan import ScanRequest, run_scan
-    from provenance.watermark.options import WatermarkOptions
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -410,12 +409,13 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
     terminal = io.StringIO()
     summary = io.StringIO()
     request = ScanRequest(
-        paths=[str(folder)], from_file=None, include=(), exclude=(), follow_links=False,
-        sniff=True, jobs=1, timeout=60, memory_mb=None, store=None, resume=False, rescan=False,
-        retry_errors=False, engine="inline", scheduler=None, jsonl=None, csv=None, html=None,
-        progress=True, trust_dir=None, trust_sources=None, anchors=(), credentials_only=False,
-        fetch_remote=False, watermarks=WatermarkOptions(), sampling="evenly:8", max_frames=None,
-    )  # fmt: skip
+        paths=[str(folder)],
+        from_file=None,
+        walk=WalkOptions(),
+        settings=ScanSettings(),
+        options=ScanOptions(engine=Engine.INLINE),
+        progress=True,
+    )
     reports = run_scan(
         request,
         stdout=Console(file=summary, width=120),

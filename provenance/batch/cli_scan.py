@@ -26,83 +26,55 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from provenance.batch.engine import Engine, ScanOptions, scan
+from provenance.batch.engine import ScanOptions, scan
 from provenance.batch.settings import ScanSettings
 from provenance.batch.store import ResultStore
 from provenance.batch.walk import WalkOptions, read_path_list
 from provenance.render.text import verdict_style
 from provenance.report import Report, VerdictCode
-from provenance.watermark.options import WatermarkOptions, key_fingerprint
+from provenance.watermark.options import key_fingerprint
 
 __all__ = ["ScanRequest", "run_scan"]
 
 
 @dataclass(frozen=True)
 class ScanRequest:
-    """The ``scan`` command's options, parsed."""
+    """The ``scan`` command's options, parsed: what to scan, how, and where to report it.
+
+    On ``resume`` the paths, walk and settings come from the store instead (the keys are
+    still taken from ``settings``: they are never stored).
+    """
 
     paths: list[str]
     from_file: str | None
-    include: tuple[str, ...]
-    exclude: tuple[str, ...]
-    follow_links: bool
-    sniff: bool
-    jobs: int | None
-    timeout: float | None
-    memory_mb: int | None
-    store: Path | None
-    resume: bool
-    rescan: bool
-    retry_errors: bool
-    engine: str
-    scheduler: str | None
-    jsonl: Path | None
-    csv: Path | None
-    html: Path | None
-    progress: bool
-    trust_dir: str | None
-    trust_sources: tuple[str, ...] | None
-    anchors: tuple[str, ...]
-    credentials_only: bool
-    fetch_remote: bool
-    watermarks: WatermarkOptions
-    sampling: str
-    max_frames: int | None
-
-
-def _settings(request: ScanRequest) -> ScanSettings:
-    return ScanSettings(
-        trust_dir=request.trust_dir,
-        trust_sources=request.trust_sources,
-        anchors=request.anchors,
-        credentials_only=request.credentials_only,
-        fetch_remote=request.fetch_remote,
-        detectors=request.watermarks.detectors,
-        keys=request.watermarks.keys,
-        sampling=request.sampling,
-        max_frames=request.max_frames,
-        crop_search=request.watermarks.crop_search.value,
-        resize_search=request.watermarks.resize_search,
-    )
+    walk: WalkOptions
+    settings: ScanSettings
+    options: ScanOptions
+    resume: bool = False
+    jsonl: Path | None = None
+    csv: Path | None = None
+    html: Path | None = None
+    progress: bool = True
 
 
 def _resumed(
     request: ScanRequest,
 ) -> tuple[list[str], WalkOptions, ScanSettings]:
     """The paths, walk and settings of the store's last interrupted scan."""
-    if request.store is None:
+    store_path = request.options.store
+    if store_path is None:
         raise ValueError("--resume needs a results store (drop --no-store)")
     if request.paths or request.from_file:
         raise ValueError("give either paths to scan or --resume, not both")
-    if not request.store.is_file():
-        raise ValueError(f"{request.store}: no results store to resume from (see --store)")
-    with ResultStore(request.store) as store:
+    if not store_path.is_file():
+        raise ValueError(f"{store_path}: no results store to resume from (see --store)")
+    with ResultStore(store_path) as store:
         record = store.last_unfinished()
     if record is None:
-        raise ValueError(f"{request.store}: every recorded scan finished; nothing to resume")
+        raise ValueError(f"{store_path}: every recorded scan finished; nothing to resume")
     public = dict(record.settings_public)
     wanted_keys = sorted(public.pop("keys", []))
-    given = request.watermarks.keys
+    given = request.settings.keys
     if sorted(key_fingerprint(key) for key in given) != wanted_keys:
         raise ValueError(
             f"the interrupted scan used {len(wanted_keys)} keyed-mark key(s) "
@@ -135,24 +107,8 @@ def run_scan(request: ScanRequest, *, stdout: Console, stderr: Console) -> list[
                 paths += list(read_path_list(listing))
         if not paths:
             raise ValueError("nothing to scan: give files or folders, --from FILE, or --resume")
-        walk = WalkOptions(
-            include=request.include,
-            exclude=request.exclude,
-            follow_links=request.follow_links,
-            sniff=request.sniff,
-        )
-        settings = _settings(request)
-    options = ScanOptions(
-        **({"jobs": request.jobs} if request.jobs else {}),
-        timeout=request.timeout,
-        memory_mb=request.memory_mb,
-        store=request.store,
-        retry_errors=request.retry_errors,
-        rescan=request.rescan,
-        engine=Engine(request.engine),
-        scheduler=request.scheduler,
-        walk=walk,
-    )
+        walk, settings = request.walk, request.settings
+    options = dataclasses.replace(request.options, walk=walk)
     inputs = {"paths": paths, "walk": dataclasses.asdict(walk)}
     started = time.monotonic()
     reports: list[Report] = []

@@ -1,7 +1,7 @@
 """The Dask engine: the scan's per-file job on a Dask cluster, results streamed back.
 
 Each task is :func:`isolated_check`: on the Dask worker it hands the file to a one-process
-:class:`~provenance.batch.pool.WorkerPool` kept for the life of that worker process, so a file
+:class:`~provenance.batch.pool.WorkerPool` kept by each Dask worker thread, so a file
 that crashes a native library, runs past the time limit or over the memory limit costs only its
 own result there too, and the Dask worker survives. The driver keeps a bounded number of tasks
 in flight (four per Dask worker thread), so a scan of millions of files does not build a
@@ -28,30 +28,35 @@ __all__ = ["isolated_check", "run_dask"]
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_SECONDS = 30.0
 
-_POOLS: dict[tuple[str, float | None, int | None], WorkerPool] = {}
-_POOLS_LOCK = threading.Lock()
+_THREAD = threading.local()  # each Dask worker thread keeps its own isolated process
 
 
 def _pool(settings_json: str, timeout: float | None, memory_mb: int | None) -> WorkerPool:
+    pools: dict[tuple[str, float | None, int | None], WorkerPool] | None = getattr(
+        _THREAD, "pools", None
+    )
+    if pools is None:
+        pools = _THREAD.pools = {}
     key = (settings_json, timeout, memory_mb)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = WorkerPool(
-                ScanSettings.from_json(settings_json), jobs=1, timeout=timeout, memory_mb=memory_mb
-            )
-            _POOLS[key] = pool
-            atexit.register(pool.close)
-        return pool
+    pool = pools.get(key)
+    if pool is None:
+        pool = WorkerPool(
+            ScanSettings.from_json(settings_json), jobs=1, timeout=timeout, memory_mb=memory_mb
+        )
+        pools[key] = pool
+        atexit.register(pool.close)
+    return pool
 
 
 def isolated_check(
     number: int, path: str, settings_json: str, timeout: float | None, memory_mb: int | None
 ) -> tuple[dict[str, Any], str | None]:
-    """Run on a Dask worker: check one file in an isolated process; (report dict, stopped)."""
-    pool = _pool(settings_json, timeout, memory_mb)
-    with _POOLS_LOCK:  # one file at a time per pool (a Dask worker may run several threads)
-        outcome = next(iter(pool.run([Task(number, path)])))
+    """Run on a Dask worker: check one file in an isolated process; (report dict, stopped).
+
+    Each Dask worker thread has its own isolated process, so a Dask worker with N threads
+    checks N files at a time.
+    """
+    [outcome] = _pool(settings_json, timeout, memory_mb).run([Task(number, path)])
     return outcome.report.to_dict(), outcome.stopped
 
 

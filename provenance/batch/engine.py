@@ -24,11 +24,11 @@ from typing import Any
 
 from provenance.batch.pool import Outcome, ScanError, Task, WorkerPool
 from provenance.batch.settings import ScanSettings
-from provenance.batch.store import FileState, ResultStore, file_state
+from provenance.batch.store import FileState, ResultStore, file_state, is_failed
 from provenance.batch.walk import WalkOptions, iter_scan_paths
 from provenance.report import CheckError, Report
 
-__all__ = ["Engine", "ScanItem", "ScanOptions", "scan"]
+__all__ = ["Engine", "ScanItem", "ScanOptions", "scan", "usable_cpus"]
 
 
 class Engine(enum.StrEnum):
@@ -39,7 +39,8 @@ class Engine(enum.StrEnum):
     INLINE = "inline"
 
 
-def _cpus() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process may use (the default number of workers)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on this platform
@@ -73,7 +74,7 @@ class ScanOptions:
         How folders are walked (:class:`WalkOptions`).
     """
 
-    jobs: int = dataclasses.field(default_factory=_cpus)
+    jobs: int = dataclasses.field(default_factory=usable_cpus)
     timeout: float | None = 900.0
     memory_mb: int | None = 2048
     store: Path | None = None
@@ -163,8 +164,8 @@ def scan(
             state = file_state(path)
             if store is not None and state is not None and not opts.rescan:
                 stored = store.lookup(state, fingerprint)
-                if stored is not None and not (opts.retry_errors and _failed(stored)):
-                    store.mark_seen(scan_id, path, state, fingerprint)
+                if stored is not None and not (opts.retry_errors and is_failed(stored)):
+                    store.add_to_scan(scan_id, path, state, stored)
                     cached.append(
                         ScanItem(path, dataclasses.replace(stored, path=path), cached=True)
                     )
@@ -184,10 +185,6 @@ def scan(
     finally:
         if store is not None:
             store.close()
-
-
-def _failed(report: Report) -> bool:
-    return bool(report.errors) or report.verdict.code.value == "error"
 
 
 def _run(settings: ScanSettings, opts: ScanOptions, paths: list[str]) -> Iterator[Outcome]:

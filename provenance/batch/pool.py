@@ -30,7 +30,7 @@ from typing import Any
 from provenance.batch.settings import ScanSettings
 from provenance.report import CheckError, Report
 
-__all__ = ["Outcome", "ScanError", "Task", "WorkerPool"]
+__all__ = ["Outcome", "ScanError", "Task", "WorkerPool", "child_environment"]
 
 _POLL_SECONDS = 0.25
 _START_SECONDS = 120.0  # a worker that cannot import and load trust in this time is broken
@@ -63,6 +63,20 @@ class _Worker:
     process: subprocess.Popen[str]
     task: Task | None = None
     started: float = 0.0
+
+
+def child_environment() -> dict[str, str]:
+    """This environment, with this package's folder first on ``PYTHONPATH``.
+
+    For fresh Python processes that must import the same ``provenance`` as their parent, even
+    from a source checkout that is not installed.
+    """
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
+    )
+    return env
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -120,6 +134,8 @@ class WorkerPool:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.restarts = 0
+        self._env = child_environment()
+        self._env.setdefault("OMP_NUM_THREADS", "1")  # one file per process: no thread pools
         self._hello = json.dumps({"settings": settings.to_json(), "memory_mb": memory_mb})
         self._workers: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
@@ -140,12 +156,6 @@ class WorkerPool:
         self._selector.close()
 
     def _spawn(self) -> _Worker:
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(
-            [package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-        )
-        env.setdefault("OMP_NUM_THREADS", "1")
         process = subprocess.Popen(
             [sys.executable, "-m", "provenance.batch.worker"],
             stdin=subprocess.PIPE,
@@ -153,7 +163,7 @@ class WorkerPool:
             stderr=subprocess.DEVNULL,
             text=True,
             encoding="utf-8",
-            env=env,
+            env=self._env,
         )
         assert process.stdin is not None
         assert process.stdout is not None

@@ -11,6 +11,7 @@ appear in the fingerprint and the store only as their SHA-256.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -92,7 +93,7 @@ class ScanSettings:
             credentials_only=self.credentials_only,
             watermarks=self.watermark_options(),
         )
-        return CheckOptions(**{**options.__dict__, "trust": trust or options.load_trust()})
+        return dataclasses.replace(options, trust=trust or options.load_trust())
 
     def to_json(self) -> str:
         """JSON text (keys included: this travels to workers, never into reports)."""

@@ -20,14 +20,13 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from provenance.report import Report, VerdictCode
 
-__all__ = ["FileState", "ResultStore", "ScanRecord", "file_state"]
+__all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -78,6 +77,11 @@ class FileState:
     def pseudo_content(self) -> str:
         """The key of a result that has no content hash (the check did not read the file)."""
         return f"path:{self.path}:{self.size}:{self.mtime_ns}"
+
+
+def is_failed(report: Report) -> bool:
+    """True when the check of a file did not fully run (verdict ``error`` or an error noted)."""
+    return report.verdict.code is VerdictCode.ERROR or bool(report.errors)
 
 
 def file_state(path: str | os.PathLike[str]) -> FileState | None:
@@ -195,7 +199,7 @@ class ResultStore:
         self, scan: int, state: FileState | None, path: str, settings: str, report: Report
     ) -> None:
         """Store one result, the file's state and its place in the scan, in one transaction."""
-        failed = report.verdict.code is VerdictCode.ERROR or bool(report.errors)
+        failed = is_failed(report)
         if report.sha256 is not None:
             content = report.sha256
         elif state is not None:
@@ -224,38 +228,10 @@ class ResultStore:
                 "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
             )
 
-    def mark_seen(self, scan: int, path: str, state: FileState, settings: str) -> bool:
-        """Add an unchanged, already-checked file to a scan; False if it has no result."""
-        report = self.lookup(state, settings)
-        if report is None:
-            return False
-        content = report.sha256 or state.pseudo_content()
+    def add_to_scan(self, scan: int, path: str, state: FileState, stored: Report) -> None:
+        """Record that a scan met an unchanged file whose ``stored`` report it reuses."""
+        content = stored.sha256 or state.pseudo_content()
         self._db.execute("INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content))
-        return True
-
-    def scan_reports(self, scan: int, settings: str) -> Iterator[tuple[str, Report]]:
-        """(path, report) of every file of a scan, in path order."""
-        rows = self._db.execute(
-            "SELECT s.path, r.report FROM scan_files s JOIN results r "
-            "ON r.content = s.content AND r.settings = ? WHERE s.scan = ? ORDER BY s.path",
-            (settings, scan),
-        )
-        for path, text in rows:
-            report = Report.from_json(text)
-            yield path, report
-
-    def count_results(self) -> int:
-        """How many results the store holds (all scans and settings)."""
-        return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
-
-    def forget_failed(self, paths: Iterable[str], settings: str) -> None:
-        """Drop the failed results of these files (so they are checked again)."""
-        with self._transaction():
-            for path in paths:
-                self._db.execute(
-                    "DELETE FROM results WHERE settings=? AND failed=1 AND path=?",
-                    (settings, path),
-                )
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

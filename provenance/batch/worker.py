@@ -20,8 +20,12 @@ import sys
 from typing import IO, Any
 
 
-def _protocol_stream() -> IO[str]:
-    """A private duplicate of stdout for protocol lines; fd 1 then goes to stderr."""
+def protocol_stream() -> IO[str]:
+    """A private duplicate of stdout for protocol lines; fd 1 then goes to stderr.
+
+    For worker processes that talk JSON lines to their parent: whatever else writes to standard
+    output (C libraries included) lands on standard error instead of in the protocol.
+    """
     sys.stdout.flush()
     private = os.dup(1)
     os.dup2(2, 1)
@@ -56,7 +60,7 @@ def _send(stream: IO[str], message: dict[str, Any]) -> None:
 
 def main() -> int:
     """Serve check requests until stdin closes."""
-    out = _protocol_stream()
+    out = protocol_stream()
     first = sys.stdin.readline()
     if not first:
         return 0

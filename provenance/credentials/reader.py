@@ -405,9 +405,11 @@ def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> Credential
             trust_snapshot=snapshot,
             message=f"The C2PA library cannot read this format ({message}).",
         )
-    if "asset could not be parsed" in message.lower():
+    if isinstance(exc, c2pa.C2paError.Other) and "asset could not be parsed" in message.lower():
         # the container itself is damaged (e.g. a truncated JPEG): whether it carries
-        # credentials is unknown, so say "could not check", never "present"
+        # credentials is unknown, so say "could not check", never "present". The SDK raises
+        # the same Other class for broken manifests (no_alg.jpg: "unknown algorithm"), so only
+        # its message tells the two apart.
         return CredentialsEvidence(
             state=CredentialsState.NOT_CHECKED,
             trust_snapshot=snapshot,

@@ -22,6 +22,7 @@ __all__ = [
     "detail_lines",
     "signer_cell",
     "watermark_cell",
+    "watermark_name",
 ]
 
 _TRUST_LABELS = {
@@ -138,8 +139,13 @@ def csv_row(report: Report) -> dict[str, str]:
     }
 
 
+def watermark_name(mark: WatermarkEvidence) -> str:
+    """What a watermark evidence is called: ``keyed:<fingerprint>`` for a key, else the detector."""
+    return mark.mark if mark.detector == "keyed" and mark.mark else mark.detector
+
+
 def _watermark_line(mark: WatermarkEvidence) -> str:
-    name = mark.mark if mark.detector == "keyed" and mark.mark else mark.detector
+    name = watermark_name(mark)
     state = mark.state.value.replace("_", " ")
     figures = ""
     if mark.statistic is not None and mark.threshold is not None:
@@ -152,7 +158,7 @@ def _watermark_line(mark: WatermarkEvidence) -> str:
         if mark.state is WatermarkState.DETECTED and mark.detector != "keyed"
         else ""
     )
-    line = f"  watermark {name}: {state}{found}{figures}"
+    line = f"watermark {name}: {state}{found}{figures}"
     if mark.hypothesis:
         line += f" [{mark.hypothesis}]"
     return line
@@ -179,7 +185,7 @@ def detail_lines(report: Report) -> list[tuple[str, str]]:
             )
         )
     for mark in report.watermarks:
-        lines.append(("evidence", _watermark_line(mark).strip()))
+        lines.append(("evidence", _watermark_line(mark)))
         if mark.message:
             lines.append(("detail", mark.message))
         marked = [s for s in mark.segments if s.detected]

@@ -42,26 +42,13 @@ from provenance.watermark.dwtdct_search import (
     resize_to,
     search,
 )
-from provenance.watermark.options import (
-    DEFAULT_SAMPLING,
-    DETECTORS,
-    CropSearch,
-    WatermarkOptions,
-    key_fingerprint,
-    keyed_mark_name,
-)
+from provenance.watermark.options import CropSearch, WatermarkOptions, keyed_mark_name
 from provenance.watermark.payloads import Payload
 
 __all__ = [
-    "DEFAULT_SAMPLING",
-    "DETECTORS",
-    "CropSearch",
     "FrameRun",
-    "WatermarkOptions",
     "detect_frames",
     "detect_watermarks",
-    "key_fingerprint",
-    "keyed_mark_name",
 ]
 
 #: How many native generator sizes are tried per frame when resizing back.
@@ -95,9 +82,10 @@ class _DwtdctState:
     searched: bool = False
     highest_qp: float = 0.0
     subsampled: str | None = None
-    inconclusive_reasons: dict[str, int] = field(default_factory=dict)
-    # hypotheses some frame could not test, with the first reason given
+    inconclusive_reasons: set[str] = field(default_factory=set)
+    # hypotheses some frame could not test (with the first reason), and those some frame did
     untested: dict[str, str] = field(default_factory=dict)
+    tested: set[str] = field(default_factory=set)
     best: _Best | None = None
     frame_best: list[tuple[float | None, float]] = field(default_factory=list)
 
@@ -164,11 +152,10 @@ class _DwtdctState:
         best = -math.inf
         for result in results:
             if not result.decoded or result.z is None:
-                self.inconclusive_reasons[result.reason] = (
-                    self.inconclusive_reasons.get(result.reason, 0) + 1
-                )
+                self.inconclusive_reasons.add(result.reason)
                 self.untested.setdefault(result.hypothesis.name, result.reason)
                 continue
+            self.tested.add(result.hypothesis.name)
             self.tests += result.tests
             best = max(best, result.z)
             where = how
@@ -236,12 +223,13 @@ class _DwtdctState:
                 f"{self.compressed} of {self.frames_seen} frames were too compressed to carry "
                 f"the mark (mean quantiser above {policy.DWTDCT_MAX_QP:.0f}) and were skipped"
             )
-        if not detected and self.untested:
+        never = {name: why for name, why in self.untested.items() if name not in self.tested}
+        if not detected and never:
             # e.g. a picture flat under one channel order: a mark embedded under that
-            # hypothesis could not be read, whatever the others say
-            untested = "; ".join(f"{name}: {why}" for name, why in sorted(self.untested.items()))
+            # hypothesis could not be read on any frame, whatever the others say
+            untested = "; ".join(f"{name}: {why}" for name, why in sorted(never.items()))
             notes.append(
-                f"could not test under {len(self.untested)} embedding hypotheses ({untested}), "
+                f"could not test under {len(never)} embedding hypotheses ({untested}), "
                 "so a mark embedded that way is not ruled out"
             )
         if not detected and lossy_without_qp:
