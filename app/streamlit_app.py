@@ -9,22 +9,31 @@ Streamlit's ``server.maxUploadSize`` (500 MB in the repository's ``.streamlit/co
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
 
 import provenance
 from provenance.check import MEDIA_SUFFIXES
-from provenance.render.html import render_html
+from provenance.render.html import render_evidence_html
 from provenance.render.rows import (
+    NO_SIGNAL_CAVEAT,
+    action_rows,
     credentials_cell,
     detail_lines,
+    ingredient_tree,
+    media_rows,
     signer_cell,
+    trust_lines,
+    validation_rows,
+    version_rows,
     watermark_name,
 )
-from provenance.report import Report, VerdictCode, WatermarkState
+from provenance.report import MediaKind, Report, VerdictCode, WatermarkState
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
 ACCEPTED = tuple(
@@ -46,74 +55,153 @@ _BANNERS = {
 }
 
 
+def _markdown_text(text: str) -> str:
+    """``text`` with Markdown's special characters escaped (titles come from the file)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+
+
+def _picture(uri: str | None) -> bytes | None:
+    """The bytes of a ``data:`` URI picture from the report, or None."""
+    if not uri or not uri.startswith("data:image/") or ";base64," not in uri:
+        return None
+    return base64.b64decode(uri.split(";base64,", 1)[1])
+
+
+def _credentials(report: Report) -> None:
+    c = report.credentials
+    st.subheader("Content Credentials")
+    text, picture = st.columns([3, 2]) if c.thumbnail_data else (st.container(), None)
+    with text:
+        st.write(f"**State:** {credentials_cell(report)}")
+        st.write(f"**AI declaration:** {c.ai_declaration.value.replace('_', ' ')}")
+        if c.signer is not None:
+            st.write(f"**Signer:** {signer_cell(report)} ({c.signer.common_name or 'no name'})")
+            st.write(f"**Signed:** {c.signer.signing_time or 'no trusted time stamp'}")
+        if c.claim_generator:
+            st.write(f"**Claim generator:** {c.claim_generator}")
+        if c.message:
+            st.caption(c.message)
+    thumbnail = _picture(c.thumbnail_data)
+    if picture is not None and thumbnail is not None:
+        with picture:
+            st.image(thumbnail, caption="Thumbnail stored in the credentials")
+
+
+def _history(report: Report) -> None:
+    """The actions (with their digitalSourceType explained) and the ingredient tree."""
+    actions = action_rows(report)
+    if not actions and not report.credentials.history:
+        return
+    st.subheader("Actions and history")
+    if actions:
+        st.dataframe(
+            [{k: v for k, v in row.items() if any(r[k] for r in actions)} for row in actions],
+            hide_index=True,
+        )
+    history = report.credentials.history
+    if len(history) > 1 or any(m.ingredients for m in history):
+        st.markdown(
+            "\n".join(
+                f"{'    ' * depth}- {_markdown_text(text)}"
+                for depth, text in ingredient_tree(report)
+            )
+        )
+
+
+def _watermarks(report: Report) -> None:
+    st.subheader("Watermarks")
+    if not report.watermarks:
+        st.write("Not checked.")
+    for mark in report.watermarks:
+        label = watermark_name(mark)
+        state = mark.state.value.replace("_", " ")
+        figures = ""
+        if mark.statistic is not None and mark.threshold is not None:
+            p_value = f", p {mark.p_value:.3g}" if mark.p_value is not None else ""
+            figures = f" (z {mark.statistic:.1f}, threshold {mark.threshold:.1f}{p_value})"
+        text = f"**{label}:** {state}{figures}"
+        (st.error if mark.state is WatermarkState.DETECTED else st.write)(text)
+        if mark.message:
+            st.caption(mark.message)
+        frames = [f for f in mark.frames if f.time_seconds is not None]
+        if len(frames) >= 2:
+            st.line_chart(
+                {
+                    "seconds": [f.time_seconds for f in frames],
+                    "frame z": [f.statistic for f in frames],
+                    "threshold": [mark.threshold for _ in frames],
+                },
+                x="seconds",
+                y=["frame z", "threshold"],
+                color=["#1f4e8c", "#b00020"],
+                x_label="time (s)",
+                y_label="z",
+                height=220,
+            )
+            st.caption("Each sampled frame's z over time; the red line is the file's threshold.")
+        strongest = mark.strongest_frame
+        if (
+            strongest is not None
+            and report.media is not None
+            and report.media.kind is MediaKind.VIDEO
+        ):
+            picture = _picture(strongest.preview)
+            when = (
+                f" at {strongest.time_seconds:.2f} s" if strongest.time_seconds is not None else ""
+            )
+            caption = f"Strongest frame: frame {strongest.index}{when}, z {strongest.statistic:.1f}"
+            if picture is not None:
+                st.image(picture, caption=caption, width=360)
+            else:
+                st.caption(caption)
+
+
 def show(report: Report) -> None:
     """Render one report."""
     code = report.verdict.code
     banner = _BANNERS.get(code, st.info)
     banner(f"**{code.value}**: {report.verdict.summary}")
-    st.caption(
-        "No signal proves nothing: most AI-generated media carries no credentials or watermark, "
-        "and both can be stripped."
-    )
-    left, right = st.columns(2)
+    st.caption(NO_SIGNAL_CAVEAT)
+    left, right = st.columns(2, gap="large")
     with left:
-        st.subheader("Content Credentials")
-        c = report.credentials
-        st.write(f"**State:** {credentials_cell(report)}")
-        st.write(f"**AI declaration:** {c.ai_declaration.value.replace('_', ' ')}")
-        if c.signer is not None:
-            st.write(f"**Signer:** {signer_cell(report)} ({c.signer.common_name or 'no name'})")
-            st.write(f"**Signed:** {c.signer.signing_time or 'no trusted time'}")
-        if c.claim_generator:
-            st.write(f"**Claim generator:** {c.claim_generator}")
-        if c.message:
-            st.caption(c.message)
+        _credentials(report)
     with right:
-        st.subheader("Watermarks")
-        if not report.watermarks:
-            st.write("Not checked.")
-        for mark in report.watermarks:
-            label = watermark_name(mark)
-            state = mark.state.value.replace("_", " ")
-            figures = ""
-            if mark.statistic is not None:
-                figures = f" (z {mark.statistic:.1f}, threshold {mark.threshold:.1f}, p {mark.p_value:.2g})"
-            text = f"**{label}:** {state}{figures}"
-            (st.error if mark.state is WatermarkState.DETECTED else st.write)(text)
-            if mark.message:
-                st.caption(mark.message)
-            if mark.segments:
-                st.line_chart(
-                    {"z": [s.z for s in mark.segments]},
-                    x_label="segment (s)",
-                    y_label="z",
-                )
+        _watermarks(report)
+    _history(report)
     with st.expander("All evidence"):
         for _kind, line in detail_lines(report):
             st.write(line)
+    validation = validation_rows(report)
+    if validation:
+        failures = sum(1 for row in validation if row["result"] == "failure")
+        with st.expander(f"Validation codes ({len(validation)}, {failures} failures)"):
+            st.dataframe(validation, hide_index=True)
     with st.expander("Media and hashes"):
-        st.write(f"**SHA-256:** `{report.sha256}`")
-        if report.media is not None:
-            st.json(report.media.to_dict())
+        st.table({name: [value] for name, value in media_rows(report)})
+    with st.expander("Trust snapshot and versions"):
+        for line in trust_lines(report):
+            st.write(line)
+        st.table({name: [value] for name, value in version_rows(report)})
     with st.expander("Raw JSON report"):
-        st.json(report.to_dict())
+        st.json(report.to_dict(), expanded=False)
     stem = Path(report.path).stem or "report"
-    st.download_button(
-        "Download the JSON report",
-        json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
-        file_name=f"{stem}.provenance.json",
-        mime="application/json",
-        on_click="ignore",  # downloading must not rerun the page (and the check)
-    )
-    st.download_button(
-        "Download the HTML evidence report",
-        render_html(
-            [report], title=f"Evidence report: {report.path}", facts={"tool": report.tool_version}
-        ),
-        file_name=f"{stem}.provenance.html",
-        mime="text/html",
-        on_click="ignore",
-    )
+    json_column, html_column = st.columns(2)
+    with json_column:
+        st.download_button(
+            "Download the JSON report",
+            json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
+            file_name=f"{stem}.provenance.json",
+            mime="application/json",
+            on_click="ignore",  # downloading must not rerun the page (and the check)
+        )
+    with html_column:
+        st.download_button(
+            "Download the HTML evidence report",
+            render_evidence_html([report]),
+            file_name=f"{stem}.provenance.html",
+            mime="text/html",
+            on_click="ignore",
+        )
 
 
 def main() -> None:
@@ -140,7 +228,9 @@ def main() -> None:
         )
         return
     keys = tuple(k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k)
-    options = provenance.CheckOptions(watermarks=provenance.WatermarkOptions(keys=keys))
+    options = provenance.CheckOptions(
+        watermarks=provenance.WatermarkOptions(keys=keys), previews=True
+    )
     with st.spinner(f"Checking {upload.name} ..."):
         report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
     show(report)

@@ -7,8 +7,8 @@ Usage::
 Writes into OUTDIR:
 
 * ``ai_generated_signed.mp4``: synthetic clip with a C2PA manifest declaring
-  ``trainedAlgorithmicMedia`` (softwareAgent "provenance-checker demo generator"), signed by
-  the demo PKI.
+  ``trainedAlgorithmicMedia`` (softwareAgent "provenance-checker demo generator") and carrying
+  a thumbnail picture, signed by the demo PKI.
 * ``ai_generated_tampered.mp4``: the same signed clip with one byte of its media data flipped.
 * ``ai_edited_with_history.mp4``: a clip whose manifest says it was edited with AI
   (``c2pa.edited``, ``compositeWithTrainedAlgorithmicMedia``) from a parent clip that carries
@@ -91,6 +91,10 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
         # 1. AI-declared clip, signed.
         ai_seed = seed
         raw_ai = _clip(scratch / "ai_raw.mp4", seed=ai_seed)
+        # a generator stores a small picture of its output; C2PA makes none for video itself
+        thumbnail = write_image(
+            scratch / "ai_thumbnail.jpg", width=320, height=180, seed=ai_seed, quality=80
+        )
         ai_signed = sign_file(
             raw_ai,
             outdir / "ai_generated_signed.mp4",
@@ -98,6 +102,7 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
             digital_source_type=IPTC + "trainedAlgorithmicMedia",
             software_agent=GENERATOR_AGENT,
             title="ai_generated_signed.mp4",
+            thumbnail=thumbnail,
         )
         entries.append(
             _entry(

@@ -114,6 +114,10 @@ class CheckOptions:
     """Which watermark detectors run, on which frames (see :class:`WatermarkOptions`)."""
     trust: TrustMaterial | None = field(default=None, compare=False)
     """Already-loaded trust material (skips loading; useful for many checks)."""
+    previews: bool = False
+    """Embed small pictures in the report as ``data:`` URIs: the credential thumbnail and each
+    watermark's strongest frame (for the web page and the HTML evidence report; about 20-60 KB
+    per picture, so off for scans)."""
 
     def load_trust(self) -> TrustMaterial:
         """The trust material these options describe (loaded once per call)."""
@@ -324,10 +328,11 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             sidecar=opts.sidecar,
             fragments=opts.fragments,
             fetch_remote=opts.fetch_remote,
+            thumbnail=opts.previews,
         )
     watermarks: tuple[WatermarkEvidence, ...] = ()
     if not opts.credentials_only:
-        watermarks = _watermarks(source, media, opts.watermarks, errors)
+        watermarks = _watermarks(source, media, opts.watermarks, errors, previews=opts.previews)
     return _report(
         source,
         started=started,
@@ -342,7 +347,12 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
 
 
 def _watermarks(
-    source: Path, media: MediaInfo | None, options: WatermarkOptions, errors: list[CheckError]
+    source: Path,
+    media: MediaInfo | None,
+    options: WatermarkOptions,
+    errors: list[CheckError],
+    *,
+    previews: bool = False,
 ) -> tuple[WatermarkEvidence, ...]:
     """Run the watermark detectors on the file's frames; failures become errors + states."""
     from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
@@ -365,6 +375,7 @@ def _watermarks(
             options,
             video_codec=media.video_codec,
             duration_seconds=media.duration_seconds,
+            previews=previews,
         )
     except MediaError as exc:
         errors.append(CheckError("watermark", "frames", str(exc)))

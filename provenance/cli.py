@@ -23,6 +23,7 @@ from rich.console import Console
 
 from provenance._version import __version__
 from provenance.batch.engine import Engine
+from provenance.batch.outputs import write_evidence_html
 from provenance.check import CheckOptions, check, iter_media_files
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
@@ -274,6 +275,18 @@ def check_command(
     crop_search: CropSearchOption = CropSearch.AUTO,
     resize_search: ResizeSearchOption = True,
     fetch_remote: FetchRemoteOption = False,
+    evidence_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help=(
+                "Also write a self-contained HTML evidence report to this file: hashes, "
+                "credentials in detail, watermark figures with a per-frame chart and the "
+                "strongest frame, credential thumbnail, trust snapshot and versions."
+            ),
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Check files for Content Credentials, AI declarations and AI-generator watermarks."""
     wanted = _parse_fail_on(fail_on)
@@ -292,6 +305,7 @@ def check_command(
         fetch_remote=fetch_remote,
         credentials_only=credentials_only,
         watermarks=watermarks,
+        previews=evidence_html is not None,
     )
     try:
         options = dataclasses.replace(options, trust=options.load_trust())
@@ -307,6 +321,8 @@ def check_command(
         if output_format is OutputFormat.JSONL:
             sys.stdout.write(to_jsonl([report]))
             sys.stdout.flush()
+    if evidence_html is not None and reports:
+        write_evidence_html(evidence_html, reports)
     if output_format is OutputFormat.JSON:
         sys.stdout.write(to_json(reports) + "\n")
     elif output_format is OutputFormat.TABLE:

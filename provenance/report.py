@@ -46,13 +46,14 @@ __all__ = [
     "Verdict",
     "VerdictCode",
     "WatermarkEvidence",
+    "WatermarkFrame",
     "WatermarkSegment",
     "WatermarkState",
     "json_schema",
     "load_schema",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 _T = TypeVar("_T")
 
@@ -388,6 +389,9 @@ class CredentialsEvidence(_Serialisable):
     embedded: bool | None = None
     thumbnail: str | None = None
     """Resource identifier of the active manifest's thumbnail, when there is one."""
+    thumbnail_data: str | None = None
+    """The thumbnail itself as a ``data:`` URI, only when previews were asked for
+    (``CheckOptions.previews``); None otherwise."""
     trust_snapshot: TrustSnapshot | None = None
     message: str | None = None
     """Plain-language note: why the state is what it is, or the SDK's error message."""
@@ -407,6 +411,23 @@ class WatermarkSegment(_Serialisable):
 
 
 @dataclass(frozen=True)
+class WatermarkFrame(_Serialisable):
+    """One decoded frame's score for one mark."""
+
+    index: int
+    """0-based presentation-order position of the frame in its stream (0 for an image)."""
+    time_seconds: float | None
+    """Presentation time from the stream's start; None for images and untimed streams."""
+    statistic: float
+    """The frame's own z: its best over the detector's hypotheses (for a pooled entry, the
+    best of the frames it stands for)."""
+    picture_type: str | None = None
+    preview: str | None = None
+    """A small JPEG of the frame as a ``data:`` URI, only for the strongest frame and only when
+    previews were asked for (``CheckOptions.previews``)."""
+
+
+@dataclass(frozen=True)
 class WatermarkEvidence(_Serialisable):
     """One watermark detector's result for one mark (filled by the watermark detectors)."""
 
@@ -422,6 +443,11 @@ class WatermarkEvidence(_Serialisable):
     hypotheses_tested: int = 0
     frames_used: int = 0
     segments: tuple[WatermarkSegment, ...] = ()
+    frames: tuple[WatermarkFrame, ...] = ()
+    """Each decoded frame's score in presentation order; above 600 frames, neighbours are
+    pooled (each entry keeps the best of those it stands for), so the strongest stays."""
+    strongest_frame: WatermarkFrame | None = None
+    """The frame with the highest single-frame score."""
     message: str | None = None
 
 

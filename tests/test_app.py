@@ -70,3 +70,48 @@ def test_nothing_of_the_upload_persists(demo_corpus: Path) -> None:
     at = _page_after_upload("unsigned.mp4", (demo_corpus / "unsigned.mp4").read_bytes())
     assert "**no_signal**" in _texts(at)
     assert set(Path(tempfile.gettempdir()).glob("provenance-*")) == before
+
+
+def test_credentials_show_actions_history_and_validation_codes(demo_corpus: Path) -> None:
+    name = "ai_edited_with_history.mp4"
+    at = _page_after_upload(name, (demo_corpus / name).read_bytes())
+    text = _texts(at)
+    assert "**ai_edited**" in text
+    # the actions table: each action with its digitalSourceType explained
+    tables = [element.value for element in at.dataframe]
+    actions = next(t for t in tables if "digitalSourceType" in t.columns)
+    edited = actions[actions["action"] == "c2pa.edited"].iloc[0]
+    assert edited["digitalSourceType"] == "compositeWithTrainedAlgorithmicMedia"
+    assert "generative-AI" in edited["meaning"]
+    # the ingredient tree: the parent clip and its own capture manifest, nested
+    tree = next(m.value for m in at.markdown if "parentOf" in m.value)
+    lines = tree.replace("\\", "").splitlines()
+    assert lines[1].startswith("    - parentOf: camera_original.mp4")
+    assert lines[2].startswith("        - parent: camera_original.mp4")
+    # validation codes, failures first, each explained
+    codes = next(t for t in tables if "code" in t.columns)
+    assert codes.iloc[0]["result"] == "failure"
+    assert codes["meaning"].str.len().min() > 10
+    assert any("Validation codes" in e.label for e in at.expander)
+
+
+def test_thumbnail_and_strongest_frame_are_shown(
+    demo_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVENANCE_MARK_KEY", "provenance-checker demo key")
+    name = "ai_generated_signed.mp4"
+    at = _page_after_upload(name, (demo_corpus / name).read_bytes())
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "Thumbnail stored in the credentials" in captions
+    assert any(c.startswith("Strongest frame: frame ") for c in captions)
+
+    name = "keyed_watermarked.mp4"
+    at = _page_after_upload(name, (demo_corpus / name).read_bytes())
+    text = _texts(at)
+    assert "**ai_watermark**" in text
+    assert "keyed:" in text
+    assert "detected (z " in text
+    assert at.get("vega_lite_chart")  # the per-frame score chart
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert captions == [c for c in captions if c.startswith("Strongest frame: frame ")]
+    assert captions  # no thumbnail: the clip carries no credentials

@@ -1,13 +1,16 @@
 """End to end: the Streamlit server on 127.0.0.1, Debian's Chromium driven by Playwright.
 
 Uploads a signed AI clip from the generated demo corpus, waits for the verdict, asserts its
-text and keeps a screenshot in ``tests/_artifacts/app_verdict.png``. Chromium is a Debian
+text and the pictures (credential thumbnail, strongest frame), downloads the HTML evidence
+report through the browser and checks it, and keeps a screenshot of the whole page in
+``tests/_artifacts/app_verdict.png``. Chromium is a Debian
 package the Makefile installs; without it (or Playwright) the test skips with the reason,
 except in CI (``CI=true``), where it fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -38,7 +41,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path) -> None:
+def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     _require(chromium is not None, "Chromium is not installed (make test installs it)")
     _require(
@@ -56,6 +59,7 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path) -> None:
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PROVENANCE_MARK_KEY": "provenance-checker demo key"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -78,13 +82,46 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path) -> None:
             # the page streams its elements: wait for the last one before reading the page
             page.get_by_text("Download the HTML evidence report").wait_for(timeout=60_000)
             body = page.locator("body").inner_text()
-            assert "Credentials declare" in body or "AI" in body
+            assert "AI-generated, as declared by its Content Credentials" in body
             assert "No signal proves nothing" in body
+            assert "trainedAlgorithmicMedia" in body
             assert "Download the HTML evidence report" in body
+            # the credential thumbnail and the strongest frame, as pictures the browser decoded
+            for caption in ("Thumbnail stored in the credentials", "Strongest frame: frame"):
+                page.get_by_text(caption).first.wait_for(timeout=30_000)
+            widths = page.locator("img").evaluate_all("images => images.map(i => i.naturalWidth)")
+            # the 320x180 thumbnail as stored; the frame preview shown 360 wide
+            assert sorted(widths) == [320, 360], widths
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shot = ARTIFACTS / "app_verdict.png"
+            # Streamlit scrolls inside its own container: a tall viewport shows the whole page
+            height = page.evaluate(
+                "() => Math.max(...[...document.querySelectorAll('section, div')]"
+                ".map(e => e.scrollHeight))"
+            )
+            page.set_viewport_size({"width": 1400, "height": min(int(height) + 80, 6000)})
+            page.wait_for_timeout(500)
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
+            # the evidence report, downloaded as a user would, then opened offline
+            with page.expect_download() as download:
+                page.get_by_text("Download the HTML evidence report").click()
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            assert saved.name == "ai_generated_signed.provenance.html"
+            evidence = saved.read_text("utf-8")
+            digest = hashlib.sha256(clip.read_bytes()).hexdigest()
+            assert digest in evidence
+            assert "Thumbnail stored in the credentials" in evidence
+            offline = browser.new_page()
+            offline.goto(saved.as_uri())
+            assert offline.locator("h1").first.inner_text() == (
+                "Evidence report: ai_generated_signed.mp4"
+            )
+            decoded = offline.locator("img").evaluate_all(
+                "images => images.map(i => i.complete && i.naturalWidth > 0)"
+            )
+            assert decoded == [True, True]
             browser.close()
     finally:
         server.terminate()

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from provenance.render.html import render_html
+from provenance.render.html import render_evidence_html, render_html
 from provenance.render.rows import CSV_FIELDS, csv_row
 from provenance.report import Report
 
-__all__ = ["write_csv", "write_html", "write_jsonl"]
+__all__ = ["write_csv", "write_evidence_html", "write_html", "write_jsonl"]
 
 
 def _atomic_write(destination: Path, text: str) -> None:
@@ -53,3 +53,8 @@ def write_html(
 ) -> None:
     """The self-contained HTML report (:func:`~provenance.render.html.render_html`)."""
     _atomic_write(destination, render_html(reports, facts=facts))
+
+
+def write_evidence_html(destination: Path, reports: Sequence[Report]) -> None:
+    """The self-contained evidence report (:func:`~provenance.render.html.render_evidence_html`)."""
+    _atomic_write(destination, render_evidence_html(reports))

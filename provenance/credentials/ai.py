@@ -31,6 +31,7 @@ from provenance.report import (
 
 __all__ = [
     "CATEGORY_ORDER",
+    "SOURCE_TYPE_MEANINGS",
     "classify_store",
     "locate_manifests",
     "normalise_source_type",
@@ -64,6 +65,30 @@ _CAPTURE = {
     "print",
 }
 _INCEPTION_ACTIONS = {"c2pa.created", "c2pa.opened"}
+
+#: Plain-language meaning of the IPTC digital source types (the term after the last ``/``).
+SOURCE_TYPE_MEANINGS = {
+    "trainedAlgorithmicMedia": "made by a generative AI model",
+    "trainedAlgorithmicData": "data made by a generative AI model",
+    "compositeWithTrainedAlgorithmicMedia": "combines generative-AI elements with other media",
+    "compositeSynthetic": "a composite that includes synthetic (AI or computer-made) elements",
+    "algorithmicMedia": "made by an algorithm without a trained model (e.g. procedural)",
+    "algorithmicallyEnhanced": "captured media improved by algorithms (e.g. denoising)",
+    "dataDrivenMedia": "made from data (e.g. a chart or a sonification)",
+    "digitalCapture": "captured by a digital camera or recorder",
+    "computationalCapture": "captured with computational processing (e.g. a phone's HDR)",
+    "compositeCapture": "several captures combined (e.g. panorama, focus stacking)",
+    "negativeFilm": "scanned from a film negative",
+    "positiveFilm": "scanned from a slide or positive film",
+    "print": "scanned from a print",
+    "humanEdits": "edited by a person",
+    "minorHumanEdits": "lightly edited by a person",
+    "digitalCreation": "created by a person with digital tools",
+    "digitalArt": "digital art made by a person (may contain generative AI)",
+    "composite": "a composite of several elements (may contain generative AI)",
+    "screenCapture": "a screen capture (may contain generative AI)",
+    "virtualRecording": "a recording of a virtual scene (may contain generative AI)",
+}
 
 _EXPLICIT_AI_TEXT = re.compile(
     r"\bAI[-\s]?generated\b|\bgenerated\s+(?:by|with|using)\s+(?:an?\s+)?(?:AI|artificial intelligence)\b"

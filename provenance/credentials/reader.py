@@ -45,6 +45,8 @@ NOT_EMBEDDABLE_FAMILIES = {
 #: Scope of validation codes a signer recorded for an ingredient when it was added.
 RECORDED_SCOPE = "ingredient_recorded"
 
+#: Thumbnails larger than this are not embedded in a report.
+_THUMBNAIL_LIMIT = 2 * 1024 * 1024
 _REMOTE_URL = re.compile(r"(https?://\S+)")
 _contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
 _contexts_lock = threading.Lock()
@@ -243,6 +245,7 @@ def read_credentials(
     sidecar: Path | None = None,
     fragments: Sequence[Path] = (),
     fetch_remote: bool = False,
+    thumbnail: bool = False,
 ) -> CredentialsEvidence:
     """Look for Content Credentials in ``path`` and validate them offline.
 
@@ -260,6 +263,9 @@ def read_credentials(
         fMP4 media fragments that belong to this init segment.
     fetch_remote
         Allow fetching a remote manifest over the network. Off by default.
+    thumbnail
+        Also extract the active manifest's thumbnail into ``thumbnail_data`` (a ``data:``
+        URI), when it has one.
     """
     import c2pa
 
@@ -304,6 +310,7 @@ def read_credentials(
             results = store.get("validation_results")
             embedded = bool(reader.is_embedded())
             remote_url = None if embedded else reader.get_remote_url()
+            thumbnail_data = _thumbnail_data(reader, store) if thumbnail else None
     except c2pa.C2paError as exc:
         return _from_error(exc, snapshot, fetch_remote)
     except OSError as exc:
@@ -352,7 +359,8 @@ def read_credentials(
         trust_status = TrustStatus.UNTRUSTED
         source = TrustSource.NONE
 
-    thumbnail = active.get("thumbnail") if isinstance(active.get("thumbnail"), Mapping) else None
+    thumbnail_ref = active.get("thumbnail")
+    thumbnail_ref = thumbnail_ref if isinstance(thumbnail_ref, Mapping) else None
     return CredentialsEvidence(
         state=CredentialsState.PRESENT,
         integrity=integrity,
@@ -371,10 +379,38 @@ def read_credentials(
         soft_bindings=ai.soft_bindings(store),
         remote_manifest_url=remote_url or None,
         embedded=embedded,
-        thumbnail=str(thumbnail.get("identifier")) if thumbnail else None,
+        thumbnail=str(thumbnail_ref.get("identifier")) if thumbnail_ref else None,
+        thumbnail_data=thumbnail_data,
         trust_snapshot=snapshot,
         message=note,
     )
+
+
+def _thumbnail_data(reader: Any, store: Mapping[str, Any]) -> str | None:
+    """The active manifest's thumbnail as a ``data:`` URI; None when it has none or it cannot
+    be read (a missing picture never fails a check)."""
+    import io
+
+    import c2pa
+
+    from provenance.media.preview import data_uri  # OpenCV: only when previews are asked for
+
+    active = (store.get("manifests") or {}).get(store.get("active_manifest")) or {}
+    reference = active.get("thumbnail")
+    if not isinstance(reference, Mapping) or not reference.get("identifier"):
+        return None
+    mime_type = str(reference.get("format") or "image/jpeg")
+    if "/" not in mime_type:
+        mime_type = f"image/{mime_type}"
+    buffer = io.BytesIO()
+    try:
+        reader.resource_to_stream(str(reference["identifier"]), buffer)
+    except c2pa.C2paError:
+        return None
+    data = buffer.getvalue()
+    if not data or len(data) > _THUMBNAIL_LIMIT:
+        return None
+    return data_uri(data, mime_type)
 
 
 def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> CredentialsEvidence:

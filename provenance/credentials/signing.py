@@ -78,6 +78,7 @@ def sign_file(
     mime_type: str | None = None,
     parent: Path | None = None,
     extra_assertions: Sequence[dict[str, Any]] = (),
+    thumbnail: Path | None = None,
 ) -> Path:
     """Embed a signed C2PA manifest in a copy of ``source``, written to ``destination``.
 
@@ -110,6 +111,9 @@ def sign_file(
         is carried into the new store, so the result has a history.
     extra_assertions
         More assertions (``{"label": ..., "data": ...}`` dicts) to add as they are.
+    thumbnail
+        A JPEG or PNG picture stored as the manifest's thumbnail (the C2PA library makes one
+        itself for still images, never for video).
 
     Returns
     -------
@@ -131,6 +135,8 @@ def sign_file(
         raise ValueError(f"sign_file: destination must differ from source ({source})")
     if parent is not None and not Path(parent).is_file():
         raise ValueError(f"sign_file: parent {parent} is not a file")
+    if thumbnail is not None and not Path(thumbnail).is_file():
+        raise ValueError(f"sign_file: thumbnail {thumbnail} is not a file")
     if action != "c2pa.created" and parent is None:
         raise ValueError(
             f"sign_file: action {action!r} needs parent= (the first action of a manifest must be "
@@ -146,6 +152,11 @@ def sign_file(
         claim_generator=claim_generator,
         extra_assertions=extra_assertions,
     )
+    if thumbnail is not None:
+        manifest["thumbnail"] = {
+            "format": mime_type_for(Path(thumbnail)),
+            "identifier": Path(thumbnail).name,
+        }
     algorithm = getattr(c2pa.C2paSigningAlg, pki.algorithm.upper(), None)
     if algorithm is None:
         raise ValueError(f"sign_file: c2pa does not know the signing algorithm {pki.algorithm!r}")
@@ -168,6 +179,9 @@ def sign_file(
                         mime_type_for(Path(parent)),
                         parent_stream,
                     )
+            if thumbnail is not None:
+                with Path(thumbnail).open("rb") as thumbnail_stream:
+                    builder.add_resource(Path(thumbnail).name, thumbnail_stream)
             with source.open("rb") as source_stream, destination.open("w+b") as output:
                 builder.sign(signer, mime, source_stream, output)
     except c2pa.C2paError as error:

@@ -1,6 +1,11 @@
-"""A self-contained HTML report of many files: counts, a sortable and filterable table, and
-each file's evidence. One file, no network assets (styles and script are inline), readable
-offline and safe to mail around: every value from a report is HTML-escaped.
+"""Self-contained HTML reports, readable offline and safe to mail around: no network assets
+(styles, script and pictures are inline) and every value from a report is HTML-escaped.
+
+* :func:`render_html`: many files (``provenance scan --html``): counts, a sortable and
+  filterable table, and each file's evidence lines.
+* :func:`render_evidence_html`: the full evidence of one or a few files (``provenance check
+  --html`` and the web page's download): hashes, credentials in detail, watermark figures with
+  a per-frame chart, pictures, trust snapshot and versions.
 """
 
 from __future__ import annotations
@@ -10,10 +15,23 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provenance.render.rows import credentials_cell, detail_lines, signer_cell, watermark_cell
-from provenance.report import Report, VerdictCode
+from provenance.render.rows import (
+    NO_SIGNAL_CAVEAT,
+    action_rows,
+    credentials_cell,
+    detail_lines,
+    ingredient_tree,
+    media_rows,
+    signer_cell,
+    trust_lines,
+    validation_rows,
+    version_rows,
+    watermark_cell,
+    watermark_name,
+)
+from provenance.report import Report, VerdictCode, WatermarkEvidence, WatermarkState
 
-__all__ = ["render_html"]
+__all__ = ["render_evidence_html", "render_html", "score_chart_svg"]
 
 _COLOURS = {
     VerdictCode.AI_DECLARED: "#b00020",
@@ -144,4 +162,265 @@ def render_html(
         )
     parts.append("</tbody></table>")
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- evidence report
+
+_EVIDENCE_STYLE = """
+body{font:14px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
+max-width:1100px;padding:0 16px;color:#111}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
+h3{font-size:15px;margin:18px 0 6px}.meta{color:#555}
+.banner{border-left:6px solid;padding:10px 14px;margin:14px 0;background:#fafafa}
+.banner b{font-size:16px}.caveat{color:#555;font-style:italic}
+table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{border-bottom:1px solid #eee;padding:5px 8px;text-align:left;vertical-align:top}
+th{background:#f6f6f6}td.k{width:200px;color:#555}code{word-break:break-all}
+.tree{list-style:none;padding-left:0}.tree li{margin:2px 0}
+tr.failure td:first-child{color:#b00020;font-weight:600}
+.pictures{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+figure{margin:0}figcaption{color:#555;font-size:12px}img{max-width:480px;border:1px solid #ddd}
+svg{background:#fff;border:1px solid #eee}.detected{color:#b00020;font-weight:600}
+li.conflict{color:#92400e;font-weight:600}li.error{color:#92400e}li.note,li.detail{color:#666}
+"""
+
+
+def _pairs(rows: Sequence[tuple[str, str]]) -> str:
+    cells = "".join(f'<tr><td class="k">{_e(k)}</td><td>{_e(v)}</td></tr>' for k, v in rows)
+    return f"<table>{cells}</table>"
+
+
+def _table(rows: Sequence[Mapping[str, str]], *, row_class: str | None = None) -> str:
+    if not rows:
+        return "<p>None.</p>"
+    columns = [name for name in rows[0] if any(row.get(name) for row in rows)]  # no empty ones
+    head = "".join(f"<th>{_e(name)}</th>" for name in columns)
+    body = "".join(
+        f'<tr class="{_e(row.get(row_class, "")) if row_class else ""}">'
+        + "".join(f"<td>{_e(row.get(name))}</td>" for name in columns)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _image(uri: str | None, caption: str) -> str:
+    # only data: URIs are embedded: the report never points at anything outside itself
+    if not uri or not uri.startswith("data:image/"):
+        return ""
+    return f'<figure><img src="{_e(uri)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
+
+
+def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 180) -> str:
+    """An inline SVG of the per-frame scores over time with the threshold; empty when there
+    are fewer than two frames."""
+    points = list(mark.frames)
+    if len(points) < 2:
+        return ""
+    timed = all(f.time_seconds is not None for f in points)
+    xs = [
+        float(f.time_seconds) if timed and f.time_seconds is not None else float(f.index)
+        for f in points
+    ]
+    ys = [f.statistic for f in points]
+    top = max(*ys, mark.threshold or 0.0) * 1.1 or 1.0
+    bottom = min(0.0, min(ys))
+    left, right, pad = 44, 12, 20
+    span = (max(xs) - min(xs)) or 1.0
+
+    def sx(x: float) -> float:
+        return left + (x - min(xs)) / span * (width - left - right)
+
+    def sy(y: float) -> float:
+        return pad + (top - y) / (top - bottom) * (height - 2 * pad)
+
+    line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
+    parts = [
+        f'<svg role="img" aria-label="{_e(watermark_name(mark))} score per frame" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{left}" y1="{sy(bottom):.1f}" x2="{width - right}" y2="{sy(bottom):.1f}" stroke="#999"/>',
+        f'<line x1="{left}" y1="{pad}" x2="{left}" y2="{sy(bottom):.1f}" stroke="#999"/>',
+        f'<text x="4" y="{pad + 4}" font-size="11">z {top:.0f}</text>',
+        f'<text x="4" y="{sy(bottom):.1f}" font-size="11">{bottom:.0f}</text>',
+        f'<text x="{width - right}" y="{height - 4}" font-size="11" text-anchor="end">'
+        f"{max(xs):.2f} s</text>"
+        if timed
+        else f"frame {max(xs):.0f}</text>",
+        f'<text x="{left}" y="{height - 4}" font-size="11">{min(xs):.2f}</text>'
+        if timed
+        else f'<text x="{left}" y="{height - 4}" font-size="11">{min(xs):.0f}</text>',
+    ]
+    if mark.threshold is not None:
+        y = sy(mark.threshold)
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            'stroke="#b00020" stroke-dasharray="5,4"/>'
+            f'<text x="{width - right}" y="{y - 4:.1f}" font-size="11" fill="#b00020" '
+            f'text-anchor="end">threshold {mark.threshold:.1f}</text>'
+        )
+    parts.append(f'<polyline fill="none" stroke="#1f4e8c" stroke-width="1.5" points="{line}"/>')
+    strongest = mark.strongest_frame
+    for x, y, frame in zip(xs, ys, points, strict=True):
+        colour = (
+            "#b00020" if strongest is not None and frame.index == strongest.index else "#1f4e8c"
+        )
+        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _frame_caption(mark: WatermarkEvidence) -> str:
+    frame = mark.strongest_frame
+    if frame is None:
+        return ""
+    when = f" at {frame.time_seconds:.2f} s" if frame.time_seconds is not None else ""
+    kind = f" ({frame.picture_type})" if frame.picture_type else ""
+    return f"Strongest frame: frame {frame.index}{kind}{when}, z {frame.statistic:.1f}"
+
+
+def _watermark_section(mark: WatermarkEvidence) -> str:
+    state = mark.state.value.replace("_", " ")
+    rows = [("result", state)]
+    if mark.mark and mark.state is WatermarkState.DETECTED:
+        rows.append(("mark", mark.mark))
+    if mark.statistic is not None:
+        rows.append(("statistic (z)", f"{mark.statistic:.2f}"))
+    if mark.threshold is not None:
+        rows.append(("threshold", f"{mark.threshold:.2f}"))
+    if mark.p_value is not None:
+        rows.append(("p-value", f"{mark.p_value:.3g}"))
+    if mark.false_positive_rate is not None:
+        rows.append(("false-positive rate", f"{mark.false_positive_rate:g} per file"))
+    if mark.hypothesis:
+        rows.append(("hypothesis", mark.hypothesis))
+    rows.append(("frames used", str(mark.frames_used)))
+    if mark.message:
+        rows.append(("notes", mark.message))
+    caption = _frame_caption(mark)
+    pictures = _image(mark.strongest_frame.preview if mark.strongest_frame else None, caption)
+    chart = score_chart_svg(mark)
+    parts = [
+        f'<h3 class="{"detected" if mark.state is WatermarkState.DETECTED else ""}">'
+        f"{_e(watermark_name(mark))}: {_e(state)}</h3>",
+        _pairs(rows),
+    ]
+    if chart or pictures:
+        figure = (
+            f"<figure>{chart}<figcaption>Each sampled frame's z over time; the dashed line "
+            "is the file's threshold.</figcaption></figure>"
+            if chart
+            else ""
+        )
+        parts.append(f'<div class="pictures">{figure}{pictures}</div>')
+    if caption and not pictures:
+        parts.append(f"<p>{_e(caption)}</p>")
+    marked = [s for s in mark.segments if s.detected]
+    if marked:
+        spans = ", ".join(f"{s.start_seconds:g}-{s.end_seconds:g} s" for s in marked)
+        parts.append(f"<p>Segments carrying the mark: {_e(spans)}</p>")
+    return "".join(parts)
+
+
+def _credentials_section(report: Report) -> str:
+    c = report.credentials
+    rows = [
+        ("state", credentials_cell(report)),
+        ("AI declaration", c.ai_declaration.value.replace("_", " ")),
+    ]
+    if c.signer is not None:
+        rows += [
+            ("signer (issuer)", signer_cell(report)),
+            ("signer (name)", c.signer.common_name or ""),
+            ("signing time", c.signer.signing_time or "no trusted time stamp"),
+            ("algorithm", c.signer.algorithm or ""),
+        ]
+    if c.claim_generator:
+        rows.append(("claim generator", c.claim_generator))
+    if c.title:
+        rows.append(("title", c.title))
+    if c.remote_manifest_url:
+        rows.append(("remote manifest", c.remote_manifest_url))
+    if c.message:
+        rows.append(("notes", c.message))
+    parts = ["<h2>Content Credentials</h2>", '<div class="pictures"><div>', _pairs(rows), "</div>"]
+    parts.append(_image(c.thumbnail_data, "Thumbnail stored in the credentials") + "</div>")
+    if c.history:
+        tree = "".join(
+            f'<li style="margin-left:{depth * 20}px">{_e(text)}</li>'
+            for depth, text in ingredient_tree(report)
+        )
+        parts += [
+            "<h3>Actions</h3>",
+            _table(action_rows(report)),
+            "<h3>History and ingredients</h3>",
+            f'<ul class="tree">{tree}</ul>',
+        ]
+    if c.validation_codes:
+        parts += ["<h3>Validation codes</h3>", _table(validation_rows(report), row_class="result")]
+    if c.soft_bindings:
+        bindings = [
+            {"algorithm": b.algorithm, "manifest": b.manifest_label} for b in c.soft_bindings
+        ]
+        parts += ["<h3>Soft bindings (referenced, not decoded)</h3>", _table(bindings)]
+    return "".join(parts)
+
+
+def _evidence_body(report: Report) -> str:
+    verdict = report.verdict
+    colour = _COLOURS[verdict.code]
+    items = "".join(
+        f'<li class="{_e(kind)}">{_e(text)}</li>' for kind, text in detail_lines(report)
+    )
+    parts = [
+        f'<div class="banner" style="border-color:{colour}"><b style="color:{colour}">'
+        f"{_e(verdict.code.value)}</b>: {_e(verdict.summary)}"
+        f'<div class="caveat">{_e(NO_SIGNAL_CAVEAT)}</div></div>',
+        f"<h2>Evidence</h2><ul>{items}</ul>",
+        "<h2>File and hashes</h2>",
+        _pairs(media_rows(report)),
+        _credentials_section(report),
+        "<h2>Watermarks</h2>",
+    ]
+    if report.watermarks:
+        parts += [_watermark_section(mark) for mark in report.watermarks]
+    else:
+        parts.append("<p>Not checked.</p>")
+    parts += [
+        "<h2>Trust snapshot</h2><ul>",
+        "".join(f"<li>{_e(line)}</li>" for line in trust_lines(report)),
+        "</ul><h2>Versions</h2>",
+        _pairs(version_rows(report)),
+    ]
+    return "".join(parts)
+
+
+def render_evidence_html(reports: Sequence[Report], *, title: str | None = None) -> str:
+    """A self-contained evidence report, one section per file: verdict and caveats, evidence,
+    hashes, Content Credentials (actions, history, validation codes, thumbnail), watermarks
+    (figures, per-frame chart, strongest frame), trust snapshot and versions.
+
+    Pictures are embedded as ``data:`` URIs when the reports carry them (checked with
+    ``CheckOptions(previews=True)``); nothing else is referenced.
+    """
+    if not reports:
+        raise ValueError("render_evidence_html needs at least one report")
+    heading = title or (
+        f"Evidence report: {reports[0].path}" if len(reports) == 1 else "Evidence report"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(heading)}</title><style>{_EVIDENCE_STYLE}</style></head><body>",
+        f"<h1>{_e(heading)}</h1>",
+        f'<p class="meta">provenance-checker {_e(reports[0].tool_version)} &middot; '
+        f"{len(reports)} file{'s' if len(reports) != 1 else ''}</p>",
+    ]
+    for report in reports:
+        if len(reports) > 1:
+            parts.append(f"<h1>{_e(report.path)}</h1>")
+        parts.append(f"<section>{_evidence_body(report)}</section>")
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -6,9 +6,12 @@ reads the same everywhere.
 
 from __future__ import annotations
 
+from provenance.credentials.ai import SOURCE_TYPE_MEANINGS
 from provenance.report import (
     CredentialsState,
+    ManifestSummary,
     Report,
+    SignalLocation,
     StatusKind,
     TrustSource,
     WatermarkEvidence,
@@ -17,10 +20,18 @@ from provenance.report import (
 
 __all__ = [
     "CSV_FIELDS",
+    "NO_SIGNAL_CAVEAT",
+    "action_rows",
     "credentials_cell",
     "csv_row",
     "detail_lines",
+    "ingredient_tree",
+    "manifest_name",
+    "media_rows",
     "signer_cell",
+    "trust_lines",
+    "validation_rows",
+    "version_rows",
     "watermark_cell",
     "watermark_name",
 ]
@@ -203,3 +214,171 @@ def detail_lines(report: Report) -> list[tuple[str, str]]:
     lines += [("error", f"error [{e.stage}/{e.code}]: {e.message}") for e in report.errors]
     lines += [("note", f"note: {caveat}") for caveat in verdict.caveats]
     return lines
+
+
+#: The caveat every rendering of a verdict carries.
+NO_SIGNAL_CAVEAT = (
+    "No signal proves nothing: most AI-generated media carries no credentials or watermark, "
+    "and both can be stripped."
+)
+
+_LOCATIONS = {
+    SignalLocation.ACTIVE: "this file",
+    SignalLocation.PARENT: "parent",
+    SignalLocation.INGREDIENT: "component",
+    SignalLocation.UNLINKED: "unlinked",
+}
+
+
+def manifest_name(manifest: ManifestSummary) -> str:
+    """A manifest in a few words: where it sits, its title and the tool that made it."""
+    where = _LOCATIONS[manifest.location]
+    title = manifest.title or manifest.label.rsplit(":", 1)[-1][:8]
+    tool = f" by {manifest.claim_generator}" if manifest.claim_generator else ""
+    return f"{where}: {title}{tool}"
+
+
+def action_rows(report: Report) -> list[dict[str, str]]:
+    """Every action of every manifest, active first, with its digitalSourceType explained."""
+    rows = []
+    for manifest in report.credentials.history:
+        for action in manifest.actions:
+            source = action.digital_source_type or ""
+            rows.append(
+                {
+                    "manifest": manifest_name(manifest),
+                    "action": action.action,
+                    "digitalSourceType": source,
+                    "meaning": SOURCE_TYPE_MEANINGS.get(source, "not a known IPTC term")
+                    if source
+                    else "",
+                    "software agent": action.software_agent or "",
+                    "when": action.when or "",
+                    "description": action.description or "",
+                }
+            )
+    return rows
+
+
+def ingredient_tree(report: Report) -> list[tuple[int, str]]:
+    """The manifest history as an indented tree, (depth, text), from the active manifest down
+    through its ingredients; manifests no ingredient links to are listed last as unlinked."""
+    credentials = report.credentials
+    by_label = {m.label: m for m in credentials.history}
+    lines: list[tuple[int, str]] = []
+    seen: set[str] = set()
+
+    def walk(manifest: ManifestSummary, depth: int) -> None:
+        seen.add(manifest.label)
+        signer = manifest.signer
+        signed = f"; signed by {signer.issuer or signer.common_name}" if signer else ""
+        actions = ", ".join(
+            a.action + (f" ({a.digital_source_type})" if a.digital_source_type else "")
+            for a in manifest.actions
+        )
+        lines.append(
+            (depth, manifest_name(manifest) + signed + (f"; actions: {actions}" if actions else ""))
+        )
+        for ingredient in manifest.ingredients:
+            kind = f" [{ingredient.format}]" if ingredient.format else ""
+            own = by_label.get(ingredient.manifest_label or "")
+            label = f"{ingredient.relationship or 'ingredient'}: {ingredient.title or '(untitled)'}"
+            if own is None:
+                lines.append((depth + 1, f"{label}{kind}, without Content Credentials"))
+            elif own.label in seen:
+                lines.append((depth + 1, f"{label}{kind}, manifest shown above"))
+            else:
+                lines.append((depth + 1, f"{label}{kind}, with its own manifest:"))
+                walk(own, depth + 2)
+
+    active = by_label.get(credentials.active_manifest or "")
+    if active is not None:
+        walk(active, 0)
+    for manifest in credentials.history:
+        if manifest.label not in seen:
+            walk(manifest, 0)
+    return lines
+
+
+_KIND_ORDER = {StatusKind.FAILURE: 0, StatusKind.INFORMATIONAL: 1, StatusKind.SUCCESS: 2}
+
+
+def validation_rows(report: Report) -> list[dict[str, str]]:
+    """Every validation code, failures first, with our explanation and the library's message."""
+    codes = sorted(report.credentials.validation_codes, key=lambda c: _KIND_ORDER[c.kind])
+    return [
+        {
+            "result": code.kind.value,
+            "code": code.code,
+            "meaning": code.explanation,
+            "where": code.scope.replace("_", " "),
+            "library message": code.detail or "",
+        }
+        for code in codes
+    ]
+
+
+def trust_lines(report: Report) -> list[str]:
+    """Which trust material the check used, and how old it is."""
+    snapshot = report.credentials.trust_snapshot
+    if snapshot is None:
+        return ["No trust material was recorded for this check."]
+    lists = ", ".join(_TRUST_LABELS[s] or s.value for s in snapshot.lists) or "none"
+    lines = [f"Trust lists loaded: {lists}"]
+    if snapshot.snapshot_date:
+        how = {"recorded": "recorded by 'provenance trust update'", "file_mtime": "file dates"}
+        age = f", {snapshot.age_days} days old" if snapshot.age_days is not None else ""
+        lines.append(
+            f"Snapshot of {snapshot.snapshot_date}{age} "
+            f"({how.get(snapshot.date_source, snapshot.date_source)})"
+        )
+    else:
+        lines.append("Snapshot date: unknown")
+    if snapshot.anchor_counts:
+        counts = ", ".join(f"{name} {count}" for name, count in snapshot.anchor_counts.items())
+        lines.append(f"Anchors: {counts}")
+    if snapshot.directory:
+        lines.append(f"Trust directory: {snapshot.directory}")
+    return lines
+
+
+def media_rows(report: Report) -> list[tuple[str, str]]:
+    """File facts and hashes as (name, value) pairs."""
+    rows = [("file", report.path), ("SHA-256", report.sha256 or "not computed")]
+    if report.size_bytes is not None:
+        rows.append(("size", f"{report.size_bytes:,} bytes"))
+    media = report.media
+    if media is not None:
+        rows.append(("kind", media.kind.value))
+        if media.container:
+            rows.append(("container", media.container))
+        if media.video_codec:
+            rows.append(("video codec", media.video_codec))
+        if media.width and media.height:
+            rows.append(("picture", f"{media.width} x {media.height}"))
+        if media.fps:
+            rows.append(("frame rate", f"{media.fps:g} fps"))
+        if media.duration_seconds is not None:
+            rows.append(("duration", f"{media.duration_seconds:.2f} s"))
+        if media.frame_count is not None:
+            estimated = " (estimated)" if media.frame_count_estimated else ""
+            rows.append(("frames", f"{media.frame_count}{estimated}"))
+        if media.rotation_degrees:
+            rows.append(("rotation", f"{media.rotation_degrees} degrees"))
+        if media.pixel_format:
+            rows.append(("pixel format", media.pixel_format))
+        if media.has_audio:
+            rows.append(("audio", media.audio_codec or "yes"))
+    return rows
+
+
+def version_rows(report: Report) -> list[tuple[str, str]]:
+    """The versions a report depends on: the tool, its engines and the report schema."""
+    rows = [("provenance-checker", report.tool_version)]
+    rows += [
+        (name, version)
+        for name, version in report.engine_versions.items()
+        if name != "provenance-checker"
+    ]
+    rows += [("report schema", report.schema_version), ("checked at", report.checked_at)]
+    return rows

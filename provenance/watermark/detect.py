@@ -22,6 +22,7 @@ How frames are combined:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -31,7 +32,12 @@ from pathlib import Path
 from provenance.errors import MediaError
 from provenance.media.frames import FrameSampler, SampledFrame
 from provenance.media.prefetch import prefetched
-from provenance.report import WatermarkEvidence, WatermarkSegment, WatermarkState
+from provenance.report import (
+    WatermarkEvidence,
+    WatermarkFrame,
+    WatermarkSegment,
+    WatermarkState,
+)
 from provenance.watermark import keyed, policy
 from provenance.watermark.dwtdct_search import (
     SearchResult,
@@ -53,6 +59,59 @@ __all__ = [
 
 #: How many native generator sizes are tried per frame when resizing back.
 _RESIZE_CANDIDATES = 3
+
+
+#: Most per-frame scores kept in a report; beyond this, neighbours are pooled.
+FRAME_SCORES_LIMIT = 600
+
+
+class _FrameScores:
+    """Each frame's score in bounded memory, and the strongest frame.
+
+    Above :data:`FRAME_SCORES_LIMIT` entries, neighbouring entries are pooled pairwise (the
+    stronger one stands for both) and later frames are pooled in groups of the same size, so
+    every entry covers the same number of frames and no peak is lost. With ``keep_pixels`` the
+    strongest frame itself is kept (one frame's arrays) for its preview.
+    """
+
+    def __init__(self, keep_pixels: bool) -> None:
+        self.keep_pixels = keep_pixels
+        self.entries: list[WatermarkFrame] = []
+        self.group = 1
+        self._pending: WatermarkFrame | None = None
+        self._pending_count = 0
+        self.strongest: WatermarkFrame | None = None
+        self.strongest_pixels: SampledFrame | None = None
+
+    def add(self, frame: SampledFrame, z: float) -> None:
+        entry = WatermarkFrame(frame.index, frame.time_seconds, round(z, 3), frame.picture_type)
+        if self.strongest is None or z > self.strongest.statistic:
+            self.strongest = entry
+            self.strongest_pixels = frame if self.keep_pixels else None
+        if self._pending is None or entry.statistic > self._pending.statistic:
+            self._pending = entry
+        self._pending_count += 1
+        if self._pending_count < self.group:
+            return
+        self.entries.append(self._pending)
+        self._pending, self._pending_count = None, 0
+        if len(self.entries) > FRAME_SCORES_LIMIT:
+            self.entries = [
+                max(self.entries[i : i + 2], key=lambda e: e.statistic)
+                for i in range(0, len(self.entries), 2)
+            ]
+            self.group *= 2
+
+    def scores(self) -> tuple[WatermarkFrame, ...]:
+        tail = [self._pending] if self._pending is not None else []
+        return tuple(self.entries + tail)
+
+    def strongest_frame(self) -> WatermarkFrame | None:
+        if self.strongest is None or self.strongest_pixels is None:
+            return self.strongest
+        from provenance.media.preview import frame_preview
+
+        return dataclasses.replace(self.strongest, preview=frame_preview(self.strongest_pixels))
 
 
 # --------------------------------------------------------------------------- dwtDct
@@ -88,6 +147,7 @@ class _DwtdctState:
     tested: set[str] = field(default_factory=set)
     best: _Best | None = None
     frame_best: list[tuple[float | None, float]] = field(default_factory=list)
+    scores: _FrameScores = field(default_factory=lambda: _FrameScores(False))
 
     def consider(
         self,
@@ -146,6 +206,7 @@ class _DwtdctState:
             self.frames_decoded += 1
         if math.isfinite(max(native_z, resized_z)):
             self.frame_best.append((frame.time_seconds, max(native_z, resized_z)))
+            self.scores.add(frame, max(native_z, resized_z))
 
     def _take(self, results: Sequence[SearchResult], frame: SampledFrame, how: str) -> float:
         """Record one batch of results; return the best z (-inf when none was decoded)."""
@@ -250,6 +311,8 @@ class _DwtdctState:
             hypotheses_tested=self.tests,
             frames_used=self.frames_decoded,
             segments=segments,
+            frames=self.scores.scores(),
+            strongest_frame=self.scores.strongest_frame(),
             message="; ".join(notes) + ".",
         )
 
@@ -286,6 +349,7 @@ def _max_segments(
 class _KeyedState:
     key: str
     accumulator: keyed.KeyedAccumulator
+    scores: _FrameScores
     flat: int = 0
     small: int = 0
 
@@ -297,7 +361,9 @@ class _KeyedState:
         if float(luma.std()) < 1.0:
             self.flat += 1
             return
-        self.accumulator.add(keyed.score_frame(luma, self.key), frame.time_seconds)
+        peak = self.accumulator.add(keyed.score_frame(luma, self.key), frame.time_seconds)
+        if math.isfinite(peak):
+            self.scores.add(frame, peak)
 
     def evidence(self) -> WatermarkEvidence:
         name = keyed_mark_name(self.key)
@@ -358,6 +424,8 @@ class _KeyedState:
             hypotheses_tested=result.tests,
             frames_used=result.frames,
             segments=segments,
+            frames=self.scores.scores(),
+            strongest_frame=self.scores.strongest_frame(),
             message=message,
         )
 
@@ -382,11 +450,21 @@ def detect_frames(
     kind: str,
     duration_seconds: float | None = None,
     lossy_without_qp: bool = False,
+    previews: bool = False,
 ) -> tuple[WatermarkEvidence, ...]:
-    """Run the chosen detectors over already-sampled frames (colour needed for dwtDct)."""
+    """Run the chosen detectors over already-sampled frames (colour needed for dwtDct).
+
+    With ``previews``, each evidence's strongest frame carries a small JPEG of itself.
+    """
     active = options.active
     dwt = (
-        _DwtdctState(options.chosen_payloads(), options.crop_search, options.resize_search, kind)
+        _DwtdctState(
+            options.chosen_payloads(),
+            options.crop_search,
+            options.resize_search,
+            kind,
+            scores=_FrameScores(previews),
+        )
         if "dwtdct" in active
         else None
     )
@@ -394,7 +472,10 @@ def detect_frames(
     if duration_seconds:
         seconds = max(seconds, duration_seconds / 240)
     keyed_states = (
-        [_KeyedState(key, keyed.KeyedAccumulator(seconds=seconds)) for key in options.keys]
+        [
+            _KeyedState(key, keyed.KeyedAccumulator(seconds=seconds), _FrameScores(previews))
+            for key in options.keys
+        ]
         if "keyed" in active
         else []
     )
@@ -420,8 +501,11 @@ def detect_watermarks(
     *,
     video_codec: str | None = None,
     duration_seconds: float | None = None,
+    previews: bool = False,
 ) -> FrameRun:
     """Sample ``path``'s frames once and run the chosen detectors.
+
+    With ``previews``, each evidence's strongest frame carries a small JPEG of itself.
 
     Raises
     ------
@@ -458,5 +542,6 @@ def detect_watermarks(
         kind=sampler.kind or "video",
         duration_seconds=duration_seconds,
         lossy_without_qp=lossy_without_qp,
+        previews=previews,
     )
     return FrameRun(evidence, sampler.frames_yielded, sampler.error, sampler.truncated)

@@ -340,8 +340,11 @@ class KeyedAccumulator:
         """Shifts x scales searched in one surface set."""
         return hypotheses_per_frame(self.scales)
 
-    def add(self, frame: FrameScore, time_seconds: float | None = None) -> None:
-        """Add one frame's surfaces; ``time_seconds`` places it on the timeline (None: not)."""
+    def add(self, frame: FrameScore, time_seconds: float | None = None) -> float:
+        """Add one frame's surfaces; ``time_seconds`` places it on the timeline (None: not).
+
+        Returns the frame's own peak z (its best shift and scale).
+        """
         if frame.scales != self.scales:
             raise ValueError(f"frame scales {frame.scales} differ from {self.scales}")
         surfaces = [surface.astype(np.float64) for surface in frame.surfaces]
@@ -355,7 +358,7 @@ class KeyedAccumulator:
             self._best = (peak, self.frames, index, shift)
         self.frames += 1
         if time_seconds is None:
-            return
+            return peak
         key = int(max(time_seconds, 0.0) // self.seconds)
         window = self._windows.get(key)
         if window is None:
@@ -367,6 +370,7 @@ class KeyedAccumulator:
             window.best_frame_z = max(window.best_frame_z, peak)
         while len(self._windows) > self.max_segments:
             self._merge_windows()
+        return peak
 
     def _merge_windows(self) -> None:
         merged: dict[int, _Window] = {}
