@@ -73,7 +73,12 @@ def _credentials(report: Report) -> None:
     text, picture = st.columns([3, 2]) if c.thumbnail_data else (st.container(), None)
     with text:
         st.write(f"**State:** {credentials_cell(report)}")
-        st.write(f"**AI declaration:** {c.ai_declaration.value.replace('_', ' ')}")
+        declared = c.ai_declaration.value.replace("_", " ")
+        if c.ai_signals:  # the strongest signal: what was declared, and where
+            signal = c.ai_signals[0]
+            where = signal.location.value.replace("_", " ")
+            declared += f" ({signal.field} {signal.value}, {where})"
+        st.write(f"**AI declaration:** {_markdown_text(declared)}")
         if c.signer is not None:
             st.write(f"**Signer:** {signer_cell(report)} ({c.signer.common_name or 'no name'})")
             st.write(f"**Signed:** {c.signer.signing_time or 'no trusted time stamp'}")
