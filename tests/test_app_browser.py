@@ -74,6 +74,8 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path, tmp_path:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_text("Is this clip AI-generated?").wait_for(timeout=60_000)
             page.locator("input[type=file]").set_input_files(str(clip))
@@ -81,6 +83,10 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path, tmp_path:
             verdict.wait_for(timeout=120_000)
             # the page streams its elements: wait for the last one before reading the page
             page.get_by_text("Download the HTML evidence report").wait_for(timeout=60_000)
+            # nothing leaves the machine: every request the page made went to our own server
+            local = (f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/", "data:", "blob:")
+            assert requests
+            assert [url for url in requests if not url.startswith(local)] == []
             body = page.locator("body").inner_text()
             assert "AI-generated, as declared by its Content Credentials" in body
             assert "No signal proves nothing" in body
