@@ -33,7 +33,14 @@ from provenance.render.rows import (
     version_rows,
     watermark_name,
 )
-from provenance.report import MediaKind, Report, VerdictCode, WatermarkState
+from provenance.report import (
+    CredentialsState,
+    MediaKind,
+    Report,
+    TrustSource,
+    VerdictCode,
+    WatermarkState,
+)
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
 ACCEPTED = tuple(
@@ -43,6 +50,12 @@ ACCEPTED = tuple(
         if suffix not in {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa"}
     )
 )
+_TRUST_SOURCES = {
+    TrustSource.OFFICIAL: "the official C2PA Trust List",
+    TrustSource.INTERIM: "the legacy interim trust list (frozen; still used by the public Verify site)",
+    TrustSource.USER: "your own trust anchors",
+    TrustSource.NONE: "none: no loaded trust list vouches for this signer",
+}
 _BANNERS = {
     VerdictCode.AI_DECLARED: st.error,
     VerdictCode.AI_EDITED: st.error,
@@ -73,6 +86,8 @@ def _credentials(report: Report) -> None:
     text, picture = st.columns([3, 2]) if c.thumbnail_data else (st.container(), None)
     with text:
         st.write(f"**State:** {credentials_cell(report)}")
+        if c.state is CredentialsState.PRESENT:
+            st.write(f"**Trust source:** {_TRUST_SOURCES[c.trust_source]}")
         declared = c.ai_declaration.value.replace("_", " ")
         if c.ai_signals:  # the strongest signal: what was declared, and where
             signal = c.ai_signals[0]
@@ -104,7 +119,12 @@ def _history(report: Report) -> None:
             hide_index=True,
         )
     history = report.credentials.history
-    if len(history) > 1 or any(m.ingredients for m in history):
+    if len(history) == 1 and not history[0].ingredients:
+        st.caption(
+            "One manifest and no ingredients: the credentials do not record what this file "
+            "was made from."
+        )
+    elif history:
         st.markdown(
             "\n".join(
                 f"{'    ' * depth}- {_markdown_text(text)}"

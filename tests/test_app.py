@@ -115,3 +115,22 @@ def test_thumbnail_and_strongest_frame_are_shown(
     captions = [c for image in at.get("image") for c in image.captions]
     assert captions == [c for c in captions if c.startswith("Strongest frame: frame ")]
     assert captions  # no thumbnail: the clip carries no credentials
+
+
+def test_trust_source_is_named(
+    demo_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.credentials.trust import add_user_anchor
+
+    name = "ai_generated_signed.mp4"
+    data = (demo_corpus / name).read_bytes()
+    text = _texts(_page_after_upload(name, data))
+    assert "**Trust source:** none: no loaded trust list vouches for this signer" in text
+    # with the demo root among the user's anchors, the same clip is trusted through them
+    trust_dir = tmp_path / "trust"
+    add_user_anchor(demo_corpus / "pki" / "root.pem", trust_dir)
+    monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(trust_dir))
+    text = _texts(_page_after_upload(name, data))
+    assert "**State:** intact, trusted (user anchors)" in text
+    assert "**Trust source:** your own trust anchors" in text
+    assert "One manifest and no ingredients" in text
