@@ -116,8 +116,8 @@ class CheckOptions:
     """Already-loaded trust material (skips loading; useful for many checks)."""
     previews: bool = False
     """Embed small pictures in the report as ``data:`` URIs: the credential thumbnail and each
-    watermark's strongest frame (for the web page and the HTML evidence report; about 20-60 KB
-    per picture, so off for scans)."""
+    watermark's strongest frame (for the web page and the HTML evidence report; 20-400 KB per
+    picture, so off for scans)."""
 
     def load_trust(self) -> TrustMaterial:
         """The trust material these options describe (loaded once per call)."""

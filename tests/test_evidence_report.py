@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import itertools
 import re
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak(tmp_path:
         frame = SampledFrame(index, index / 30, "P", False, 4, 4, luma)
         scores.add(frame, z)
     entries = scores.scores()
-    assert len(entries) <= FRAME_SCORES_LIMIT + 1
+    assert len(entries) <= FRAME_SCORES_LIMIT
+    # every full entry stands for the same number of frames: 4 consecutive indices
+    full = entries[:-1]  # the last is the pending, partly filled group
+    steps = {b.index // 4 - a.index // 4 for a, b in itertools.pairwise(full)}
+    assert steps == {1}
     assert scores.group == 4  # pooled twice: every entry stands for 4 frames
     assert [e.index for e in entries] == sorted(e.index for e in entries)
     peak = max(entries, key=lambda e: e.statistic)

@@ -68,7 +68,7 @@ FRAME_SCORES_LIMIT = 600
 class _FrameScores:
     """Each frame's score in bounded memory, and the strongest frame.
 
-    Above :data:`FRAME_SCORES_LIMIT` entries, neighbouring entries are pooled pairwise (the
+    At :data:`FRAME_SCORES_LIMIT` entries, neighbouring entries are pooled pairwise (the
     stronger one stands for both) and later frames are pooled in groups of the same size, so
     every entry covers the same number of frames and no peak is lost. With ``keep_pixels`` the
     strongest frame itself is kept (one frame's arrays) for its preview.
@@ -95,7 +95,7 @@ class _FrameScores:
             return
         self.entries.append(self._pending)
         self._pending, self._pending_count = None, 0
-        if len(self.entries) > FRAME_SCORES_LIMIT:
+        if len(self.entries) >= FRAME_SCORES_LIMIT:  # an even count: pairs cover equal spans
             self.entries = [
                 max(self.entries[i : i + 2], key=lambda e: e.statistic)
                 for i in range(0, len(self.entries), 2)
