@@ -10,8 +10,6 @@ Streamlit's ``server.maxUploadSize`` (500 MB in the repository's ``.streamlit/co
 from __future__ import annotations
 
 import base64
-import json
-import os
 import re
 from pathlib import Path
 
@@ -23,24 +21,24 @@ from provenance.render.html import render_evidence_html
 from provenance.render.rows import (
     NO_SIGNAL_CAVEAT,
     action_rows,
-    credentials_cell,
+    credentials_rows,
     detail_lines,
     ingredient_tree,
     media_rows,
-    signer_cell,
+    non_empty_columns,
+    strongest_frame_caption,
     trust_lines,
     validation_rows,
     version_rows,
     watermark_name,
 )
 from provenance.report import (
-    CredentialsState,
     MediaKind,
     Report,
-    TrustSource,
     VerdictCode,
     WatermarkState,
 )
+from provenance.watermark.options import environment_keys
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
 ACCEPTED = tuple(
@@ -50,12 +48,6 @@ ACCEPTED = tuple(
         if suffix not in {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa"}
     )
 )
-_TRUST_SOURCES = {
-    TrustSource.OFFICIAL: "the official C2PA Trust List",
-    TrustSource.INTERIM: "the legacy interim trust list (frozen; still used by the public Verify site)",
-    TrustSource.USER: "your own trust anchors",
-    TrustSource.NONE: "none: no loaded trust list vouches for this signer",
-}
 _BANNERS = {
     VerdictCode.AI_DECLARED: st.error,
     VerdictCode.AI_EDITED: st.error,
@@ -69,8 +61,9 @@ _BANNERS = {
 
 
 def _markdown_text(text: str) -> str:
-    """``text`` with Markdown's special characters escaped (titles come from the file)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+    """``text`` with the Markdown characters that could format or link escaped (titles and
+    names come from the file)."""
+    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
 
 
 def _picture(uri: str | None) -> bytes | None:
@@ -83,25 +76,13 @@ def _picture(uri: str | None) -> bytes | None:
 def _credentials(report: Report) -> None:
     c = report.credentials
     st.subheader("Content Credentials")
-    text, picture = st.columns([3, 2]) if c.thumbnail_data else (st.container(), None)
+    thumbnail = _picture(c.thumbnail_data)
+    text, picture = st.columns([3, 2]) if thumbnail else (st.container(), None)
     with text:
-        st.write(f"**State:** {credentials_cell(report)}")
-        if c.state is CredentialsState.PRESENT:
-            st.write(f"**Trust source:** {_TRUST_SOURCES[c.trust_source]}")
-        declared = c.ai_declaration.value.replace("_", " ")
-        if c.ai_signals:  # the strongest signal: what was declared, and where
-            signal = c.ai_signals[0]
-            where = signal.location.value.replace("_", " ")
-            declared += f" ({signal.field} {signal.value}, {where})"
-        st.write(f"**AI declaration:** {_markdown_text(declared)}")
-        if c.signer is not None:
-            st.write(f"**Signer:** {signer_cell(report)} ({c.signer.common_name or 'no name'})")
-            st.write(f"**Signed:** {c.signer.signing_time or 'no trusted time stamp'}")
-        if c.claim_generator:
-            st.write(f"**Claim generator:** {c.claim_generator}")
+        for name, value in credentials_rows(report):
+            st.write(f"**{name}:** {_markdown_text(value)}")
         if c.message:
             st.caption(c.message)
-    thumbnail = _picture(c.thumbnail_data)
     if picture is not None and thumbnail is not None:
         with picture:
             st.image(thumbnail, caption="Thumbnail stored in the credentials")
@@ -109,22 +90,19 @@ def _credentials(report: Report) -> None:
 
 def _history(report: Report) -> None:
     """The actions (with their digitalSourceType explained) and the ingredient tree."""
-    actions = action_rows(report)
-    if not actions and not report.credentials.history:
+    history = report.credentials.history
+    if not history:
         return
     st.subheader("Actions and history")
+    actions = action_rows(report)
     if actions:
-        st.dataframe(
-            [{k: v for k, v in row.items() if any(r[k] for r in actions)} for row in actions],
-            hide_index=True,
-        )
-    history = report.credentials.history
+        st.dataframe(actions, hide_index=True, column_order=non_empty_columns(actions))
     if len(history) == 1 and not history[0].ingredients:
         st.caption(
             "One manifest and no ingredients: the credentials do not record what this file "
             "was made from."
         )
-    elif history:
+    else:
         st.markdown(
             "\n".join(
                 f"{'    ' * depth}- {_markdown_text(text)}"
@@ -171,10 +149,7 @@ def _watermarks(report: Report) -> None:
             and report.media.kind is MediaKind.VIDEO
         ):
             picture = _picture(strongest.preview)
-            when = (
-                f" at {strongest.time_seconds:.2f} s" if strongest.time_seconds is not None else ""
-            )
-            caption = f"Strongest frame: frame {strongest.index}{when}, z {strongest.statistic:.1f}"
+            caption = strongest_frame_caption(mark)
             if picture is not None:
                 st.image(picture, caption=caption, width=360)
             else:
@@ -202,11 +177,11 @@ def show(report: Report) -> None:
         with st.expander(f"Validation codes ({len(validation)}, {failures} failures)"):
             st.dataframe(validation, hide_index=True)
     with st.expander("Media and hashes"):
-        st.table({name: [value] for name, value in media_rows(report)})
+        st.table(dict(media_rows(report)))
     with st.expander("Trust snapshot and versions"):
         for line in trust_lines(report):
             st.write(line)
-        st.table({name: [value] for name, value in version_rows(report)})
+        st.table(dict(version_rows(report)))
     with st.expander("Raw JSON report"):
         st.json(report.to_dict(), expanded=False)
     stem = Path(report.path).stem or "report"
@@ -214,7 +189,7 @@ def show(report: Report) -> None:
     with json_column:
         st.download_button(
             "Download the JSON report",
-            json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
+            lambda: report.to_json(indent=2),  # made on click, not on every render
             file_name=f"{stem}.provenance.json",
             mime="application/json",
             on_click="ignore",  # downloading must not rerun the page (and the check)
@@ -222,7 +197,7 @@ def show(report: Report) -> None:
     with html_column:
         st.download_button(
             "Download the HTML evidence report",
-            render_evidence_html([report]),
+            lambda: render_evidence_html([report]),
             file_name=f"{stem}.provenance.html",
             mime="text/html",
             on_click="ignore",
@@ -252,9 +227,8 @@ def main() -> None:
             f"image: {', '.join(ACCEPTED)}."
         )
         return
-    keys = tuple(k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k)
     options = provenance.CheckOptions(
-        watermarks=provenance.WatermarkOptions(keys=keys), previews=True
+        watermarks=provenance.WatermarkOptions(keys=environment_keys()), previews=True
     )
     with st.spinner(f"Checking {upload.name} ..."):
         report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)

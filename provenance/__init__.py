@@ -41,14 +41,15 @@ from provenance.report import (
 from provenance.watermark.options import CropSearch, WatermarkOptions
 
 if TYPE_CHECKING:
-    from provenance.batch.engine import Engine, ScanItem, ScanOptions, scan
+    from provenance.batch import Engine
+    from provenance.batch.engine import ScanItem, ScanOptions, scan
     from provenance.batch.pool import ScanError
     from provenance.batch.settings import ScanSettings
     from provenance.batch.walk import WalkOptions
 
 # Batch-scan names load on first use: ``import provenance`` stays light for single checks.
 _LAZY = {
-    "Engine": "provenance.batch.engine",
+    "Engine": "provenance.batch",
     "ScanItem": "provenance.batch.engine",
     "ScanOptions": "provenance.batch.engine",
     "scan": "provenance.batch.engine",

@@ -355,8 +355,6 @@ def _watermarks(
     previews: bool = False,
 ) -> tuple[WatermarkEvidence, ...]:
     """Run the watermark detectors on the file's frames; failures become errors + states."""
-    from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
-
     active = options.active
     if not active:
         return ()
@@ -369,6 +367,8 @@ def _watermarks(
         return options.not_checked(
             f"Not checked: an {media.kind.value} file has no frames to look at."
         )
+    from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
+
     try:
         run = detect_watermarks(
             source,

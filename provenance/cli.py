@@ -22,15 +22,19 @@ import typer
 from rich.console import Console
 
 from provenance._version import __version__
-from provenance.batch.engine import Engine
-from provenance.batch.outputs import write_evidence_html
+from provenance.batch import Engine
 from provenance.check import CheckOptions, check, iter_media_files
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
 from provenance.media.sampling import Sampling
 from provenance.render import render_details, render_table, to_json, to_jsonl
 from provenance.report import Report, TrustSource, VerdictCode
-from provenance.watermark.options import CropSearch, WatermarkOptions
+from provenance.watermark.options import (
+    DEFAULT_SAMPLING,
+    CropSearch,
+    WatermarkOptions,
+    environment_keys,
+)
 
 __all__ = [
     "EXIT_FAILED_CHECK",
@@ -90,6 +94,19 @@ def _main(
     ] = False,
 ) -> None:
     """Check media for evidence of AI generation."""
+
+
+def _stdout_console() -> Console:
+    """Standard output; piped output (logs, CI) gets a wide table, not rich's 80 columns."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _trust_sources(chosen: list[TrustSource]) -> tuple[TrustSource, ...] | None:
+    """``--trust-list`` choices as trust sources: None (all installed) when none was given,
+    ``()`` for ``none``."""
+    if not chosen:
+        return None
+    return tuple(choice for choice in chosen if choice is not TrustSource.NONE)
 
 
 def _parse_fail_on(values: list[str]) -> set[VerdictCode]:
@@ -270,7 +287,7 @@ def check_command(
     detector: DetectorOption = [],  # noqa: B006
     keys: KeysOption = [],  # noqa: B006
     key_files: KeyFilesOption = [],  # noqa: B006
-    sampling: SamplingOption = "evenly:8",
+    sampling: SamplingOption = str(DEFAULT_SAMPLING),
     max_frames: MaxFramesOption = None,
     crop_search: CropSearchOption = CropSearch.AUTO,
     resize_search: ResizeSearchOption = True,
@@ -293,9 +310,7 @@ def check_command(
     watermarks = _watermark_options(
         detector, keys, key_files, sampling, max_frames, crop_search, resize_search
     )
-    sources: tuple[TrustSource, ...] | None = None
-    if trust_list:
-        sources = tuple(choice for choice in trust_list if choice is not TrustSource.NONE)
+    sources = _trust_sources(trust_list)
     options = CheckOptions(
         trust_dir=trust_dir,
         trust_sources=sources,
@@ -313,8 +328,7 @@ def check_command(
         _stderr.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     reports: list[Report] = []
-    # piped output (logs, CI) gets a wide table instead of rich's 80-column default
-    stdout = Console(width=None if sys.stdout.isatty() else 160)
+    stdout = _stdout_console()
     for path in iter_media_files(paths):
         report = check(path, options)
         reports.append(report)
@@ -322,6 +336,8 @@ def check_command(
             sys.stdout.write(to_jsonl([report]))
             sys.stdout.flush()
     if evidence_html is not None and reports:
+        from provenance.batch.outputs import write_evidence_html
+
         write_evidence_html(evidence_html, reports)
     if output_format is OutputFormat.JSON:
         sys.stdout.write(to_json(reports) + "\n")
@@ -471,7 +487,7 @@ def scan_command(
     detector: DetectorOption = [],  # noqa: B006
     keys: KeysOption = [],  # noqa: B006
     key_files: KeyFilesOption = [],  # noqa: B006
-    sampling: SamplingOption = "evenly:8",
+    sampling: SamplingOption = str(DEFAULT_SAMPLING),
     max_frames: MaxFramesOption = None,
     crop_search: CropSearchOption = CropSearch.AUTO,
     resize_search: ResizeSearchOption = True,
@@ -487,6 +503,7 @@ def scan_command(
     watermarks = _watermark_options(
         detector, keys, key_files, sampling, max_frames, crop_search, resize_search
     )
+    sources = _trust_sources(trust_list)
     try:
         options = ScanOptions(
             jobs=jobs or usable_cpus(),
@@ -497,25 +514,21 @@ def scan_command(
             rescan=rescan,
             engine=engine,
             scheduler=scheduler,
+            walk=WalkOptions(
+                include=tuple(include),
+                exclude=tuple(exclude),
+                follow_links=follow_links,
+                sniff=sniff,
+            ),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     request = ScanRequest(
         paths=[str(p) for p in paths or []],
         from_file=from_file,
-        walk=WalkOptions(
-            include=tuple(include),
-            exclude=tuple(exclude),
-            follow_links=follow_links,
-            sniff=sniff,
-        ),
         settings=ScanSettings(
             trust_dir=str(trust_dir) if trust_dir else None,
-            trust_sources=(
-                tuple(c.value for c in trust_list if c is not TrustSource.NONE)
-                if trust_list
-                else None
-            ),
+            trust_sources=(None if sources is None else tuple(source.value for source in sources)),
             anchors=tuple(str(a.resolve()) for a in anchors),
             credentials_only=credentials_only,
             fetch_remote=fetch_remote,
@@ -535,9 +548,8 @@ def scan_command(
     )
     from provenance.batch.pool import ScanError
 
-    stdout = Console(width=None if sys.stdout.isatty() else 160)
     try:
-        reports = run_scan(request, stdout=stdout, stderr=_stderr)
+        reports = run_scan(request, stdout=_stdout_console(), stderr=_stderr)
     except (ValueError, OSError, ScanError) as exc:
         _stderr.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
@@ -553,7 +565,6 @@ def _watermark_options(
     crop_search: CropSearch,
     resize_search: bool,
 ) -> WatermarkOptions:
-    import os
 
     chosen: tuple[str, ...] | None = None
     if detectors:
@@ -564,7 +575,7 @@ def _watermark_options(
         secrets += [line.strip() for line in key_file.read_text("utf-8").splitlines()]
     secrets = [k for k in secrets if k]
     if not secrets and chosen is not None and "keyed" in chosen:
-        secrets = [k for k in [os.environ.get("PROVENANCE_MARK_KEY", "").strip()] if k]
+        secrets = list(environment_keys())
     try:
         return WatermarkOptions(
             detectors=chosen,

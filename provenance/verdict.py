@@ -26,7 +26,13 @@ from provenance.report import (
     WatermarkState,
 )
 
-__all__ = ["PRIORITY", "STALE_TRUST_DAYS", "derive_verdict"]
+__all__ = [
+    "NO_SIGNAL_CAVEAT",
+    "PRIORITY",
+    "STALE_TRUST_DAYS",
+    "TRUST_SOURCE_NAMES",
+    "derive_verdict",
+]
 
 #: Which label becomes the primary verdict when several match (first wins).
 PRIORITY: tuple[VerdictCode, ...] = (
@@ -47,16 +53,18 @@ PRIORITY: tuple[VerdictCode, ...] = (
 #: Trust lists older than this many days earn a caveat.
 STALE_TRUST_DAYS = 90
 
-_SOURCE_NAMES = {
+#: Where a signer's trust came from, in words.
+TRUST_SOURCE_NAMES = {
     TrustSource.OFFICIAL: "the official C2PA Trust List",
     TrustSource.INTERIM: "the legacy interim trust list (as used by the Verify site)",
     TrustSource.USER: "your own trust anchors",
-    TrustSource.NONE: "no trust list",
+    TrustSource.NONE: "none: no loaded trust list vouches for this signer",
 }
 
-_NOTHING_PROVEN = (
-    "Absence of a signal proves nothing: most AI-generated media carries no credentials or "
-    "watermark, and both can be stripped."
+#: The caveat every verdict without an AI signal carries, and every rendering shows.
+NO_SIGNAL_CAVEAT = (
+    "No signal proves nothing: most AI-generated media carries no credentials or watermark, "
+    "and both can be stripped."
 )
 
 
@@ -65,7 +73,7 @@ def _signer_phrase(credentials: CredentialsEvidence) -> str:
     name = (signer.issuer or signer.common_name) if signer else None
     who = f"'{name}'" if name else "an unnamed signer"
     if credentials.trust is TrustStatus.TRUSTED:
-        return f"signed by {who}, trusted through {_SOURCE_NAMES[credentials.trust_source]}"
+        return f"signed by {who}, trusted through {TRUST_SOURCE_NAMES[credentials.trust_source]}"
     if credentials.trust is TrustStatus.SIGNER_INVALID:
         return (
             f"signed by {who} whose certificate is not valid (expired, revoked or non-conformant)"
@@ -228,7 +236,7 @@ def derive_verdict(
     caveats: list[str] = []
     ai_codes = {VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_WATERMARK}
     if not ai_codes & set(labels):
-        caveats.append(_NOTHING_PROVEN)
+        caveats.append(NO_SIGNAL_CAVEAT)
     if (
         any(c in labels for c in ai_codes)
         and credentials.trust is not TrustStatus.TRUSTED

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, load_sample_corpus_module, skip_or_fail
 
 
 def _shared_location() -> Path:
@@ -30,9 +30,7 @@ def require_shared() -> Path:
             f"shared fixtures folder not found at {location}; check out ../shared next to the "
             "project or set PROVENANCE_SHARED_DIR"
         )
-        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
-            pytest.fail(f"{reason} (CI=true: the shared folder is required)", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(reason)
     return location
 
 
@@ -61,17 +59,12 @@ def _isolated_trust_dir(
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The generated demo corpus (``datasets/sample_corpus.py``, seed 0), built once."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(
-        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sample_corpus"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
     folder = tmp_path_factory.mktemp("demo") / "corpus"
-    module.build_sample_corpus(folder, seed=0)
+    load_sample_corpus_module().build_sample_corpus(folder, seed=0)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_key(demo_corpus: Path) -> str:
+    """The demo corpus's keyed-mark key, as the corpus writes it (``demo-key.txt``)."""
+    return (demo_corpus / "demo-key.txt").read_text("utf-8").strip()

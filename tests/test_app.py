@@ -36,10 +36,10 @@ def _texts(at: testing.AppTest) -> str:
 @pytest.mark.parametrize(
     ("name", "verdict", "evidence"),
     [
-        ("ai_generated_signed.mp4", "ai_declared", "provenance-checker demo"),
-        ("ai_generated_tampered.mp4", "credentials_tampered", "tampered"),
+        ("ai_generated_signed.mp4", "ai_declared", "trainedAlgorithmicMedia"),
+        ("ai_generated_tampered.mp4", "credentials_tampered", "**State:** tampered"),
         ("unsigned.mp4", "no_signal", "No Content Credentials"),
-        ("sdxl_watermarked.png", "ai_watermark", "detected"),
+        ("sdxl_watermarked.png", "ai_watermark", "**dwtdct:** detected (z "),
     ],
 )
 def test_each_kind_of_result_shows_its_verdict_and_evidence(
@@ -96,9 +96,9 @@ def test_credentials_show_actions_history_and_validation_codes(demo_corpus: Path
 
 
 def test_thumbnail_and_strongest_frame_are_shown(
-    demo_corpus: Path, monkeypatch: pytest.MonkeyPatch
+    demo_corpus: Path, demo_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PROVENANCE_MARK_KEY", "provenance-checker demo key")
+    monkeypatch.setenv("PROVENANCE_MARK_KEY", demo_key)
     name = "ai_generated_signed.mp4"
     at = _page_after_upload(name, (demo_corpus / name).read_bytes())
     captions = [c for image in at.get("image") for c in image.captions]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,16 +22,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, chromium_path, skip_or_fail
+
 ARTIFACTS = REPO / "tests" / "_artifacts"
-
-
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
-        pytest.fail(f"{reason}; CI needs the real browser", pytrace=False)
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -41,14 +33,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path, tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    _require(chromium is not None, "Chromium is not installed (make test installs it)")
-    _require(
-        importlib.util.find_spec("playwright") is not None
-        and importlib.util.find_spec("streamlit") is not None,
-        "playwright or streamlit is not installed (pip install -e '.[dev,app]')",
-    )
+def test_upload_in_a_real_browser_shows_the_verdict(
+    demo_corpus: Path, demo_key: str, tmp_path: Path
+) -> None:
+    chromium = chromium_path()
+    if chromium is None:
+        skip_or_fail("Chromium is not installed (make test installs it)")
+    if (
+        importlib.util.find_spec("playwright") is None
+        or importlib.util.find_spec("streamlit") is None
+    ):
+        skip_or_fail("playwright or streamlit is not installed (pip install -e '.[dev,app]')")
     from playwright.sync_api import sync_playwright
 
     clip = demo_corpus / "ai_generated_signed.mp4"
@@ -59,7 +54,7 @@ def test_upload_in_a_real_browser_shows_the_verdict(demo_corpus: Path, tmp_path:
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PROVENANCE_MARK_KEY": "provenance-checker demo key"},
+        env={**os.environ, "PROVENANCE_MARK_KEY": demo_key},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import itertools
 import re
 from pathlib import Path
+from xml.dom import minidom
 
 import av
 import cv2
@@ -21,10 +23,8 @@ from provenance.media.frames import FrameSampler, Sampling, SamplingMode
 from provenance.media.preview import PREVIEW_SIDE, picture_of
 from provenance.render import rows
 from provenance.render.html import render_evidence_html, score_chart_svg
-from provenance.report import MediaKind, Report, WatermarkState
+from provenance.report import Report, WatermarkState
 from provenance.watermark.detect import FRAME_SCORES_LIMIT, _FrameScores
-
-DEMO_KEY = "provenance-checker demo key"  # datasets/sample_corpus.py's demonstration key
 
 
 def _decode(uri: str) -> np.ndarray:
@@ -39,14 +39,17 @@ def _keyed(report: Report):  # type: ignore[no-untyped-def]
     return next(w for w in report.watermarks if w.detector == "keyed")
 
 
-def _with_key(previews: bool = True) -> CheckOptions:
-    return CheckOptions(watermarks=WatermarkOptions(keys=(DEMO_KEY,)), previews=previews)
+@functools.cache
+def _checked(path: Path, *, key: str | None = None, previews: bool = True) -> Report:
+    """The report of ``path`` (with the keyed mark when ``key`` is given), checked once."""
+    keys = (key,) if key else ()
+    return check(path, CheckOptions(watermarks=WatermarkOptions(keys=keys), previews=previews))
 
 
 # --------------------------------------------------------------------------- per-frame scores
 
 
-def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak(tmp_path: Path) -> None:
+def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak() -> None:
     from provenance.media.frames import SampledFrame
 
     luma = np.zeros((4, 4), np.uint8)
@@ -72,9 +75,9 @@ def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak(tmp_path:
 
 
 def test_keyed_clip_has_per_frame_scores_and_a_strongest_frame_preview(
-    demo_corpus: Path,
+    demo_corpus: Path, demo_key: str
 ) -> None:
-    marked = _keyed(check(demo_corpus / "keyed_watermarked.mp4", _with_key()))
+    marked = _keyed(_checked(demo_corpus / "keyed_watermarked.mp4", key=demo_key))
     assert marked.state is WatermarkState.DETECTED
     assert len(marked.frames) == marked.frames_used == 8
     times = [f.time_seconds for f in marked.frames]
@@ -91,14 +94,14 @@ def test_keyed_clip_has_per_frame_scores_and_a_strongest_frame_preview(
     assert preview.shape[:2] == (270, PREVIEW_SIDE)  # 640x360 scaled to 480 wide
 
     # the negative side: an unmarked clip's frames all stay under the file's threshold
-    plain = _keyed(check(demo_corpus / "unsigned.mp4", _with_key()))
+    plain = _keyed(_checked(demo_corpus / "unsigned.mp4", key=demo_key))
     assert plain.state is WatermarkState.NOT_DETECTED
     assert len(plain.frames) == 8
     assert max(f.statistic for f in plain.frames) < plain.threshold  # type: ignore[operator]
 
 
-def test_previews_are_only_made_when_asked_for(demo_corpus: Path) -> None:
-    report = check(demo_corpus / "ai_generated_signed.mp4", _with_key(previews=False))
+def test_previews_are_only_made_when_asked_for(demo_corpus: Path, demo_key: str) -> None:
+    report = _checked(demo_corpus / "ai_generated_signed.mp4", key=demo_key, previews=False)
     assert report.credentials.thumbnail is not None
     assert report.credentials.thumbnail_data is None
     mark = _keyed(report)
@@ -126,18 +129,18 @@ def test_preview_colours_match_the_decoder(demo_corpus: Path) -> None:
 
 
 def test_credential_thumbnail_is_extracted(demo_corpus: Path) -> None:
-    signed = check(demo_corpus / "ai_generated_signed.mp4", CheckOptions(previews=True))
+    signed = _checked(demo_corpus / "ai_generated_signed.mp4")
     thumbnail = _decode(signed.credentials.thumbnail_data or "")
     assert thumbnail.shape[:2] == (180, 320)
-    image = check(demo_corpus / "camera_signed.jpg", CheckOptions(previews=True))
+    image = _checked(demo_corpus / "camera_signed.jpg")
     assert image.credentials.thumbnail_data is not None  # made by the C2PA library itself
-    unsigned = check(demo_corpus / "unsigned.mp4", CheckOptions(previews=True))
+    unsigned = _checked(demo_corpus / "unsigned.mp4")
     assert unsigned.credentials.thumbnail is None
     assert unsigned.credentials.thumbnail_data is None
 
 
 def test_actions_history_and_validation_codes_are_explained(demo_corpus: Path) -> None:
-    report = check(demo_corpus / "ai_edited_with_history.mp4")
+    report = _checked(demo_corpus / "ai_edited_with_history.mp4", previews=False)
     actions = rows.action_rows(report)
     edited = next(a for a in actions if a["action"] == "c2pa.edited")
     assert edited["digitalSourceType"] == "compositeWithTrainedAlgorithmicMedia"
@@ -162,8 +165,8 @@ def test_actions_history_and_validation_codes_are_explained(demo_corpus: Path) -
 # --------------------------------------------------------------------------- HTML
 
 
-def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path) -> None:
-    report = check(demo_corpus / "ai_generated_signed.mp4", _with_key())
+def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_key: str) -> None:
+    report = _checked(demo_corpus / "ai_generated_signed.mp4", key=demo_key)
     page = render_evidence_html([report])
     assert "<h1>Evidence report: " in page
     assert "ai_declared" in page
@@ -187,7 +190,7 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path) -> No
 
 
 def test_evidence_report_escapes_what_comes_from_the_file(demo_corpus: Path) -> None:
-    report = check(demo_corpus / "ai_edited_with_history.mp4")
+    report = _checked(demo_corpus / "ai_edited_with_history.mp4", previews=False)
     hostile = dataclasses.replace(
         report,
         path="<script>alert(1)</script>.mp4",
@@ -204,14 +207,23 @@ def test_evidence_report_escapes_what_comes_from_the_file(demo_corpus: Path) -> 
     )
 
 
-def test_score_chart_marks_the_threshold_and_the_strongest_frame(demo_corpus: Path) -> None:
-    mark = _keyed(check(demo_corpus / "keyed_watermarked.mp4", _with_key(previews=False)))
+def test_score_chart_marks_the_threshold_and_the_strongest_frame(
+    demo_corpus: Path, demo_key: str
+) -> None:
+    mark = _keyed(_checked(demo_corpus / "keyed_watermarked.mp4", key=demo_key))
     svg = score_chart_svg(mark)
     assert svg.count("<circle") == len(mark.frames)
     assert svg.count('fill="#b00020"/>') == 1  # the strongest frame's dot
     assert f"threshold {mark.threshold:.1f}" in svg
     single = dataclasses.replace(mark, frames=mark.frames[:1])
     assert score_chart_svg(single) == ""  # one frame is no timeline
+    # well-formed with and without timestamps (untimed frames are placed by index)
+    untimed = dataclasses.replace(
+        mark, frames=tuple(dataclasses.replace(f, time_seconds=None) for f in mark.frames)
+    )
+    for chart in (svg, score_chart_svg(untimed)):
+        minidom.parseString(chart)
+    assert f"frame {mark.frames[-1].index}</text>" in score_chart_svg(untimed)
 
 
 def test_check_writes_the_evidence_report(demo_corpus: Path, tmp_path: Path) -> None:
@@ -232,8 +244,7 @@ def test_check_writes_the_evidence_report(demo_corpus: Path, tmp_path: Path) -> 
     assert "ai_edited" in page
     assert "ai_watermark" in page
     assert "parentOf: camera_original.mp4" in page
-    # the still image's strongest "frame" is the image itself: its preview is embedded
+    # the still image's strongest "frame" is the image itself: its preview is embedded,
+    # in the image's section (sections follow the files' order)
     assert page.count('src="data:image/jpeg;base64,') == 1
-    report = check(demo_corpus / "sdxl_watermarked.png")
-    assert report.media is not None
-    assert report.media.kind is MediaKind.IMAGE
+    assert page.split("<section>")[2].count('src="data:image/jpeg;base64,') == 1

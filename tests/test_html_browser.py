@@ -6,7 +6,6 @@ skips with the reason, except in CI (``CI=true``), where it fails.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,18 +15,16 @@ import pytest
 from provenance.batch.engine import Engine, ScanOptions, scan
 from provenance.batch.outputs import write_html
 from provenance.media.synth import write_clip
+from tests.support import chromium_path, skip_or_fail
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     driver_path = shutil.which("chromedriver")
     if chromium is None or driver_path is None:
-        reason = "Chromium and chromedriver are not installed (make setup installs them)"
-        if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
-            pytest.fail(f"{reason}; CI needs the real browser", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail("Chromium and chromedriver are not installed (make test installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -35,7 +34,6 @@ from provenance.report import (
 )
 from provenance.watermark.options import WatermarkOptions
 
-REPO = Path(__file__).resolve().parents[1]
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 COMPOSITE_AI = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 
@@ -214,26 +212,18 @@ def test_check_bytes_matches_check(signed: dict[str, Path], pki: PKIFiles) -> No
     assert from_bytes.verdict.code is from_path.verdict.code is VerdictCode.AI_DECLARED
 
 
-def test_sample_corpus_gives_the_documented_verdicts(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.build_sample_corpus(tmp_path / "corpus", seed=0)
-    manifest = json.loads((tmp_path / "corpus" / "MANIFEST.json").read_text())
-    options = CheckOptions(extra_anchors=(tmp_path / "corpus" / manifest["trust_anchor"],))
+def test_sample_corpus_gives_the_documented_verdicts(demo_corpus: Path) -> None:
+    manifest = json.loads((demo_corpus / "MANIFEST.json").read_text())
+    options = CheckOptions(extra_anchors=(demo_corpus / manifest["trust_anchor"],))
     seen = set()
     for entry in manifest["files"]:
         chosen = options
         if "key_file" in entry:
-            key = (tmp_path / "corpus" / entry["key_file"]).read_text().strip()
+            key = (demo_corpus / entry["key_file"]).read_text().strip()
             chosen = dataclasses.replace(options, watermarks=WatermarkOptions(keys=(key,)))
-            without_key = check(tmp_path / "corpus" / entry["path"], options)
+            without_key = check(demo_corpus / entry["path"], options)
             assert without_key.verdict.code is VerdictCode.NO_SIGNAL
-        report = check(tmp_path / "corpus" / entry["path"], chosen)
+        report = check(demo_corpus / entry["path"], chosen)
         assert report.verdict.code.value == entry["expected"]["verdict"], entry["path"]
         assert bool(report.verdict.conflicts) == entry["expected"].get("conflict", False)
         assert report.errors == ()

@@ -27,8 +27,6 @@ from provenance.media.synth import write_clip
 from provenance.report import VerdictCode
 from tests.malformed import good_files, malformed_files
 
-INLINE = ScanOptions(engine=Engine.INLINE)
-
 
 def _big_image(path: Path) -> Path:
     """A 4K picture: its check (crop search) takes seconds and over 300 MiB."""
@@ -150,13 +148,11 @@ def test_malformed_corpus_gives_one_record_per_file_and_exit_code_3(tmp_path: Pa
     expected = {str(p): check(p).verdict.code for p in good}
     store = tmp_path / "scan.db"
     out = tmp_path / "out.jsonl"
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
          "--jsonl", str(out), "--jobs", "2", "--timeout", "60", "--no-progress"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-    assert time.monotonic() - started < 600
     assert result.returncode == 3, result.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     paths = [line["path"] for line in lines]
@@ -232,7 +228,6 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> Non
     scan_process = subprocess.Popen(
         [*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    before: dict[str, str] = {}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and scan_process.poll() is None:
         if store.exists():
@@ -386,7 +381,9 @@ def test_dask_engine_uses_an_existing_scheduler(
     ) as cluster:
         options = ScanOptions(engine=Engine.DASK, scheduler=cluster.scheduler_address)
         items = {Path(i.path).name: i for i in scan([clip, broken], options=options)}
-        with distributed.Client(cluster) as client:  # the cluster ran them, and is still up
+        # the cluster's scheduler ran the checks (the engine names its tasks), and is still up
+        assert "provenance-check" in cluster.scheduler.task_prefixes
+        with distributed.Client(cluster) as client:
             assert sum(client.nthreads().values()) == 2
     assert items["a.mp4"].report.verdict.code is VerdictCode.NO_SIGNAL
     assert items["b.mp4"].report.verdict.code is VerdictCode.ERROR
@@ -411,7 +408,6 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
     request = ScanRequest(
         paths=[str(folder)],
         from_file=None,
-        walk=WalkOptions(),
         settings=ScanSettings(),
         options=ScanOptions(engine=Engine.INLINE),
         progress=True,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import c2pa
@@ -29,11 +27,11 @@ from provenance.credentials.signing import mime_type_for, sign_file
 from provenance.media import bmff
 from provenance.media.synth import write_clip, write_image
 from provenance.watermark import SDXL, dwtdct
+from tests.support import load_sample_corpus_module
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 OFFLINE = {"remote_manifest_fetch": False, "ocsp_fetch": False}
 UNTRUSTED = "signingCredential.untrusted"
-CORPUS_SCRIPT = Path(__file__).resolve().parents[1] / "datasets" / "sample_corpus.py"
 
 
 def reader_settings(pki: PKIFiles | None) -> dict[str, Any]:
@@ -370,19 +368,10 @@ def test_iter_boxes_reads_largesize_boxes() -> None:
 # --------------------------------------------------------------------------- sample corpus
 
 
-def load_corpus_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sample_corpus", CORPUS_SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
     import av
 
-    module = load_corpus_module()
+    module = load_sample_corpus_module()
     written = module.build_sample_corpus(tmp_path, seed=7)
     manifest = json.loads((tmp_path / "MANIFEST.json").read_text(encoding="utf-8"))
     assert written[-1] == tmp_path / "MANIFEST.json"

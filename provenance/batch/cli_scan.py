@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.batch.engine import ScanOptions, scan
-from provenance.batch.settings import ScanSettings
+from provenance.batch.settings import ScanSettings, lists_as_tuples
 from provenance.batch.store import ResultStore
 from provenance.batch.walk import WalkOptions, read_path_list
 from provenance.render.text import verdict_style
@@ -41,13 +41,12 @@ __all__ = ["ScanRequest", "run_scan"]
 class ScanRequest:
     """The ``scan`` command's options, parsed: what to scan, how, and where to report it.
 
-    On ``resume`` the paths, walk and settings come from the store instead (the keys are
-    still taken from ``settings``: they are never stored).
+    On ``resume`` the paths, walk (``options.walk``) and settings come from the store instead
+    (the keys are still taken from ``settings``: they are never stored).
     """
 
     paths: list[str]
     from_file: str | None
-    walk: WalkOptions
     settings: ScanSettings
     options: ScanOptions
     resume: bool = False
@@ -80,17 +79,9 @@ def _resumed(
             f"the interrupted scan used {len(wanted_keys)} keyed-mark key(s) "
             f"({', '.join(wanted_keys) or 'none'}); give the same keys with --key-file"
         )
-    for name in ("trust_sources", "anchors", "detectors"):
-        if public.get(name) is not None:
-            public[name] = tuple(public[name])
-    settings = ScanSettings(**public, keys=tuple(given))
+    settings = ScanSettings.from_dict({**public, "keys": list(given)})
     recorded: dict[str, Any] = record.inputs.get("walk", {})
-    walk = WalkOptions(
-        include=tuple(recorded.get("include", ())),
-        exclude=tuple(recorded.get("exclude", ())),
-        follow_links=bool(recorded.get("follow_links", False)),
-        sniff=bool(recorded.get("sniff", True)),
-    )
+    walk = WalkOptions(**lists_as_tuples(recorded))
     return list(record.inputs.get("paths", [])), walk, settings
 
 
@@ -107,7 +98,7 @@ def run_scan(request: ScanRequest, *, stdout: Console, stderr: Console) -> list[
                 paths += list(read_path_list(listing))
         if not paths:
             raise ValueError("nothing to scan: give files or folders, --from FILE, or --resume")
-        walk, settings = request.walk, request.settings
+        walk, settings = request.options.walk, request.settings
     options = dataclasses.replace(request.options, walk=walk)
     inputs = {"paths": paths, "walk": dataclasses.asdict(walk)}
     started = time.monotonic()

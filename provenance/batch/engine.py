@@ -15,28 +15,23 @@ with progress, outputs and exit codes. Engines:
 from __future__ import annotations
 
 import dataclasses
-import enum
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from provenance.batch import Engine
 from provenance.batch.pool import Outcome, ScanError, Task, WorkerPool
 from provenance.batch.settings import ScanSettings
 from provenance.batch.store import FileState, ResultStore, file_state, is_failed
 from provenance.batch.walk import WalkOptions, iter_scan_paths
 from provenance.report import CheckError, Report
 
+if TYPE_CHECKING:
+    from provenance.check import CheckOptions
+
 __all__ = ["Engine", "ScanItem", "ScanOptions", "scan", "usable_cpus"]
-
-
-class Engine(enum.StrEnum):
-    """Where the per-file checks run."""
-
-    LOCAL = "local"
-    DASK = "dask"
-    INLINE = "inline"
 
 
 def usable_cpus() -> int:
@@ -143,10 +138,11 @@ def scan(
     conf = settings or ScanSettings()
     opts = options or ScanOptions()
     try:
-        trust = conf.check_options().load_trust()
+        check_options = conf.check_options()  # loads the trust material
     except Exception as exc:  # unusable trust settings would make every result wrong
         raise ScanError(f"the scan's trust settings cannot be used: {exc}") from None
-    fingerprint = conf.fingerprint(trust)
+    assert check_options.trust is not None
+    fingerprint = conf.fingerprint(check_options.trust)
     given = [str(path) for path in paths]
     files = [str(path) for path in iter_scan_paths(given, opts.walk)]
     store = ResultStore(opts.store) if opts.store is not None else None
@@ -161,7 +157,7 @@ def scan(
         todo: list[tuple[str, FileState | None]] = []
         cached: list[ScanItem] = []
         for path in files:
-            state = file_state(path)
+            state = file_state(path) if store is not None else None
             if store is not None and state is not None and not opts.rescan:
                 stored = store.lookup(state, fingerprint)
                 if stored is not None and not (opts.retry_errors and is_failed(stored)):
@@ -175,7 +171,7 @@ def scan(
             on_planned(len(files))
         yield from cached
         states = dict(todo)
-        for outcome in _run(conf, opts, [path for path, _ in todo]):
+        for outcome in _run(conf, check_options, opts, [path for path, _ in todo]):
             path = outcome.task.path
             if store is not None:
                 store.put(scan_id, states.get(path), path, fingerprint, outcome.report)
@@ -187,12 +183,14 @@ def scan(
             store.close()
 
 
-def _run(settings: ScanSettings, opts: ScanOptions, paths: list[str]) -> Iterator[Outcome]:
+def _run(
+    settings: ScanSettings, check_options: CheckOptions, opts: ScanOptions, paths: list[str]
+) -> Iterator[Outcome]:
     tasks = (Task(number, path) for number, path in enumerate(paths))
     if not paths:
         return
     if opts.engine is Engine.INLINE:
-        yield from _run_inline(settings, tasks)
+        yield from _run_inline(check_options, tasks)
     elif opts.engine is Engine.DASK:
         from provenance.batch.dask_engine import run_dask
 
@@ -207,10 +205,9 @@ def _run(settings: ScanSettings, opts: ScanOptions, paths: list[str]) -> Iterato
             yield from pool.run(tasks)
 
 
-def _run_inline(settings: ScanSettings, tasks: Iterable[Task]) -> Iterator[Outcome]:
+def _run_inline(options: CheckOptions, tasks: Iterable[Task]) -> Iterator[Outcome]:
     from provenance.check import check, failed_report
 
-    options = settings.check_options()
     for task in tasks:
         try:
             report = check(task.path, options)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.render.html import render_evidence_html, render_html
+from provenance.render.machine import to_jsonl
 from provenance.render.rows import CSV_FIELDS, csv_row
 from provenance.report import Report
 
@@ -35,7 +36,7 @@ def _atomic_write(destination: Path, text: str) -> None:
 
 def write_jsonl(destination: Path, reports: Sequence[Report]) -> None:
     """One report per line, as :meth:`~provenance.report.Report.to_json` writes it."""
-    _atomic_write(destination, "".join(report.to_json() + "\n" for report in reports))
+    _atomic_write(destination, to_jsonl(reports))
 
 
 def write_csv(destination: Path, reports: Sequence[Report]) -> None:

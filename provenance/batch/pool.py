@@ -123,12 +123,7 @@ class WorkerPool:
         timeout: float | None = None,
         memory_mb: int | None = None,
     ) -> None:
-        if jobs < 1:
-            raise ValueError(f"jobs must be at least 1, got {jobs}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
-        if memory_mb is not None and memory_mb < 64:
-            raise ValueError(f"memory_mb must be at least 64, got {memory_mb}")
+        # the limits come from ScanOptions, which validates them
         self.settings = settings
         self.jobs = jobs
         self.timeout = timeout
@@ -244,27 +239,22 @@ class WorkerPool:
             except OSError:
                 pass  # the worker died: its closed pipe is noticed below
 
-        for worker in list(self._workers):
-            feed(worker)
+        def feed_idle() -> None:  # a replaced worker's successor is idle too
+            for worker in self._workers:
+                if worker.task is None:
+                    feed(worker)
+
+        feed_idle()
         while any(worker.task is not None for worker in self._workers):
             for key, _events in self._selector.select(timeout=_POLL_SECONDS):
-                worker = key.data
-                outcome = self._receive(worker)
+                outcome = self._receive(key.data)
                 if outcome is None:
                     continue
                 yield outcome
-                live = worker if worker in self._workers else None
-                if live is not None and live.task is None:
-                    feed(live)
-                else:  # replaced after a crash: feed its successor
-                    for other in self._workers:
-                        if other.task is None:
-                            feed(other)
+                feed_idle()
             for outcome in self._enforce_limits():
                 yield outcome
-                for other in self._workers:
-                    if other.task is None:
-                        feed(other)
+                feed_idle()
 
     def _receive(self, worker: _Worker) -> Outcome | None:
         assert worker.process.stdout is not None

@@ -20,13 +20,23 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.media.sampling import Sampling
 from provenance.report import TrustSource
-from provenance.watermark.options import DEFAULT_SAMPLING, CropSearch, WatermarkOptions
+from provenance.watermark.options import (
+    DEFAULT_SAMPLING,
+    CropSearch,
+    WatermarkOptions,
+    key_fingerprint,
+)
 
 if TYPE_CHECKING:
     from provenance.check import CheckOptions
     from provenance.credentials.trust import TrustMaterial
 
-__all__ = ["ScanSettings"]
+__all__ = ["ScanSettings", "lists_as_tuples"]
+
+
+def lists_as_tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON data for a frozen dataclass: its lists back as tuples."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,8 @@ class ScanSettings:
             resize_search=self.resize_search,
         )
 
-    def check_options(self, trust: TrustMaterial | None = None) -> CheckOptions:
-        """Options for :func:`~provenance.check.check` (trust loaded here unless given)."""
+    def check_options(self) -> CheckOptions:
+        """Options for :func:`~provenance.check.check`, with the trust material loaded."""
         from provenance.check import CheckOptions
 
         options = CheckOptions(
@@ -93,7 +103,7 @@ class ScanSettings:
             credentials_only=self.credentials_only,
             watermarks=self.watermark_options(),
         )
-        return dataclasses.replace(options, trust=trust or options.load_trust())
+        return dataclasses.replace(options, trust=options.load_trust())
 
     def to_json(self) -> str:
         """JSON text (keys included: this travels to workers, never into reports)."""
@@ -102,16 +112,15 @@ class ScanSettings:
     @classmethod
     def from_json(cls, text: str) -> ScanSettings:
         """Parse :meth:`to_json` output."""
-        data: dict[str, Any] = json.loads(text)
-        for name in ("trust_sources", "anchors", "detectors", "keys"):
-            if data.get(name) is not None:
-                data[name] = tuple(data[name])
-        return cls(**data)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanSettings:
+        """Settings from :func:`dataclasses.asdict`-style data (lists become tuples)."""
+        return cls(**lists_as_tuples(data))
 
     def public(self) -> dict[str, Any]:
         """The settings with each key replaced by its fingerprint (for stores and reports)."""
-        from provenance.watermark.options import key_fingerprint
-
         data = asdict(self)
         data["keys"] = [key_fingerprint(key) for key in self.keys]
         return data

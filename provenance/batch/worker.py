@@ -67,12 +67,15 @@ def main() -> int:
     hello = json.loads(first)
     _limit_memory(hello.get("memory_mb"))
     try:
-        import cv2
+        from provenance.batch.settings import ScanSettings
+        from provenance.check import check
 
-        cv2.setNumThreads(1)  # one file per process: no thread pool per worker
-        from provenance.batch.job import check_path, prepare
+        settings = ScanSettings.from_json(hello["settings"])
+        if not settings.credentials_only:  # OpenCV is only loaded for the frames
+            import cv2
 
-        prepare(hello["settings"])
+            cv2.setNumThreads(1)  # one file per process: no thread pool per worker
+        options = settings.check_options()  # trust material loaded once per worker
     except Exception as exc:  # settings or trust material unusable: say so and stop
         _send(out, {"fatal": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -80,7 +83,7 @@ def main() -> int:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            report = check_path(request["path"], hello["settings"])
+            report = check(request["path"], options).to_dict()
         except MemoryError:
             _send(out, {"id": request["id"], "memory": True})
             continue

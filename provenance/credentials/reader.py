@@ -310,7 +310,13 @@ def read_credentials(
             results = store.get("validation_results")
             embedded = bool(reader.is_embedded())
             remote_url = None if embedded else reader.get_remote_url()
-            thumbnail_data = _thumbnail_data(reader, store) if thumbnail else None
+            active_label = store.get("active_manifest")
+            active: Mapping[str, Any] = (store.get("manifests") or {}).get(active_label) or {}
+            thumbnail_ref = active.get("thumbnail")
+            thumbnail_ref = thumbnail_ref if isinstance(thumbnail_ref, Mapping) else None
+            thumbnail_data = (
+                _thumbnail_data(reader, thumbnail_ref) if thumbnail and thumbnail_ref else None
+            )
     except c2pa.C2paError as exc:
         return _from_error(exc, snapshot, fetch_remote)
     except OSError as exc:
@@ -338,8 +344,6 @@ def read_credentials(
     locations = ai.locate_manifests(store)
     declaration, signals = ai.classify_store(store, locations)
     history = ai.summarise_manifests(store, locations)
-    active_label = store.get("active_manifest")
-    active: Mapping[str, Any] = (store.get("manifests") or {}).get(active_label) or {}
     active_summary = next((m for m in history if m.label == active_label), None)
     if failures & codes.SIGNER_INVALID_CODES:
         trust_status = TrustStatus.SIGNER_INVALID
@@ -359,8 +363,6 @@ def read_credentials(
         trust_status = TrustStatus.UNTRUSTED
         source = TrustSource.NONE
 
-    thumbnail_ref = active.get("thumbnail")
-    thumbnail_ref = thumbnail_ref if isinstance(thumbnail_ref, Mapping) else None
     return CredentialsEvidence(
         state=CredentialsState.PRESENT,
         integrity=integrity,
@@ -386,25 +388,24 @@ def read_credentials(
     )
 
 
-def _thumbnail_data(reader: Any, store: Mapping[str, Any]) -> str | None:
-    """The active manifest's thumbnail as a ``data:`` URI; None when it has none or it cannot
-    be read (a missing picture never fails a check)."""
+def _thumbnail_data(reader: Any, reference: Mapping[str, Any]) -> str | None:
+    """The thumbnail a manifest references, as a ``data:`` URI; None when it cannot be read
+    (a missing picture never fails a check)."""
     import io
 
     import c2pa
 
-    from provenance.media.preview import data_uri  # OpenCV: only when previews are asked for
+    from provenance.media.preview import data_uri
 
-    active = (store.get("manifests") or {}).get(store.get("active_manifest")) or {}
-    reference = active.get("thumbnail")
-    if not isinstance(reference, Mapping) or not reference.get("identifier"):
+    identifier = reference.get("identifier")
+    if not identifier:
         return None
     mime_type = str(reference.get("format") or "image/jpeg")
     if "/" not in mime_type:
         mime_type = f"image/{mime_type}"
     buffer = io.BytesIO()
     try:
-        reader.resource_to_stream(str(reference["identifier"]), buffer)
+        reader.resource_to_stream(str(identifier), buffer)
     except c2pa.C2paError:
         return None
     data = buffer.getvalue()

@@ -5,11 +5,12 @@ credential thumbnail this way)."""
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:  # OpenCV and numpy load on first use: data_uri needs neither
+    import numpy as np
 
-from provenance.media.frames import SampledFrame
+    from provenance.media.frames import SampledFrame
 
 __all__ = ["PREVIEW_SIDE", "data_uri", "frame_preview", "picture_of"]
 
@@ -25,6 +26,9 @@ def data_uri(data: bytes, mime_type: str) -> str:
 def picture_of(frame: SampledFrame) -> np.ndarray:
     """The frame's pixels for display: (height, width, 3) BGR uint8, or (height, width) grey
     when only the luma plane was decoded."""
+    import cv2
+    import numpy as np
+
     if frame.bgr is not None:
         return frame.bgr
     if frame.chroma is None:
@@ -44,6 +48,8 @@ def picture_of(frame: SampledFrame) -> np.ndarray:
 
 def frame_preview(frame: SampledFrame, *, side: int = PREVIEW_SIDE, quality: int = 85) -> str:
     """A JPEG of the frame, its longest side at most ``side`` pixels, as a ``data:`` URI."""
+    import cv2
+
     picture = picture_of(frame)
     height, width = picture.shape[:2]
     scale = side / max(height, width)

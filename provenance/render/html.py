@@ -18,11 +18,15 @@ from typing import Any
 from provenance.render.rows import (
     NO_SIGNAL_CAVEAT,
     action_rows,
+    ai_declaration_cell,
     credentials_cell,
+    credentials_rows,
     detail_lines,
     ingredient_tree,
     media_rows,
+    non_empty_columns,
     signer_cell,
+    strongest_frame_caption,
     trust_lines,
     validation_rows,
     version_rows,
@@ -48,7 +52,14 @@ _COLOURS = {
     VerdictCode.ERROR: "#92400e",
 }
 
-_STYLE = """
+# evidence line kinds (see rows.detail_lines), in both documents
+_ITEM_STYLE = (
+    "li.conflict{color:#92400e;font-weight:600}li.error{color:#92400e}"
+    "li.note,li.detail{color:#666}\n"
+)
+
+_STYLE = (
+    """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#111}
 h1{font-size:20px;margin:0 0 4px}.meta{color:#555;margin-bottom:16px}
 .counts{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}
@@ -62,9 +73,10 @@ th.asc:after{content:" \\25B2"}th.desc:after{content:" \\25BC"}
 tr.file{cursor:pointer}tr.file:hover{background:#fafafa}
 .verdict{font-weight:600;white-space:nowrap}.path{word-break:break-all}
 tr.detail td{background:#fbfbfb;padding:8px 24px}tr.detail ul{margin:0;padding-left:18px}
-li.conflict{color:#92400e;font-weight:600}li.error{color:#92400e}li.note,li.detail{color:#666}
 li.detail{list-style:none;margin-left:12px}.note-top{color:#555;margin:8px 0}
 """
+    + _ITEM_STYLE
+)
 
 _SCRIPT = """
 (function(){
@@ -98,21 +110,25 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def render_html(
-    reports: Sequence[Report],
-    *,
-    title: str = "provenance-checker scan",
-    facts: Mapping[str, Any] | None = None,
-) -> str:
-    """The HTML document for these reports; ``facts`` are shown under the title."""
-    counts = Counter(report.verdict.code for report in reports)
-    parts = [
+def _document_head(title: str, style: str) -> list[str]:
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{_e(title)}</title><style>{style}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
     ]
+
+
+def _detail_items(report: Report) -> str:
+    """The report's evidence lines as ``<li>`` items classed by kind."""
+    return "".join(f'<li class="{_e(kind)}">{_e(text)}</li>' for kind, text in detail_lines(report))
+
+
+def render_html(reports: Sequence[Report], *, facts: Mapping[str, Any] | None = None) -> str:
+    """The HTML document for these reports; ``facts`` are shown under the title."""
+    counts = Counter(report.verdict.code for report in reports)
+    parts = _document_head("provenance-checker scan", _STYLE)
     if facts:
         parts.append(
             '<div class="meta">'
@@ -146,17 +162,14 @@ def render_html(
             f'<td class="path">{_e(report.path)}</td>'
             f'<td class="verdict" style="color:{_COLOURS[code]}">{_e(code.value)}</td>'
             f"<td>{_e(credentials_cell(report))}</td>"
-            f"<td>{_e(report.credentials.ai_declaration.value.replace('_', ' '))}</td>"
+            f"<td>{_e(ai_declaration_cell(report))}</td>"
             f"<td>{_e(signer_cell(report))}</td>"
             f"<td>{_e(watermark_cell(report))}</td>"
             f'<td data-sort="{report.elapsed_seconds:.6f}">{report.elapsed_seconds:.2f}</td></tr>'
         )
-        items = "".join(
-            f'<li class="{_e(kind)}">{_e(text)}</li>' for kind, text in detail_lines(report)
-        )
         parts.append(
             '<tr class="detail" hidden><td colspan="7">'
-            f"<p><b>{_e(report.verdict.summary)}</b></p><ul>{items}</ul>"
+            f"<p><b>{_e(report.verdict.summary)}</b></p><ul>{_detail_items(report)}</ul>"
             f'<p class="meta">sha256 {_e(report.sha256)} &middot; checked {_e(report.checked_at)}'
             f" &middot; provenance-checker {_e(report.tool_version)}</p></td></tr>"
         )
@@ -167,7 +180,8 @@ def render_html(
 
 # --------------------------------------------------------------------------- evidence report
 
-_EVIDENCE_STYLE = """
+_EVIDENCE_STYLE = (
+    """
 body{font:14px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1100px;padding:0 16px;color:#111}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
@@ -182,8 +196,9 @@ tr.failure td:first-child{color:#b00020;font-weight:600}
 .pictures{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
 figure{margin:0}figcaption{color:#555;font-size:12px}img{max-width:480px;border:1px solid #ddd}
 svg{background:#fff;border:1px solid #eee}.detected{color:#b00020;font-weight:600}
-li.conflict{color:#92400e;font-weight:600}li.error{color:#92400e}li.note,li.detail{color:#666}
 """
+    + _ITEM_STYLE
+)
 
 
 def _pairs(rows: Sequence[tuple[str, str]]) -> str:
@@ -194,7 +209,7 @@ def _pairs(rows: Sequence[tuple[str, str]]) -> str:
 def _table(rows: Sequence[Mapping[str, str]], *, row_class: str | None = None) -> str:
     if not rows:
         return "<p>None.</p>"
-    columns = [name for name in rows[0] if any(row.get(name) for row in rows)]  # no empty ones
+    columns = non_empty_columns(rows)
     head = "".join(f"<th>{_e(name)}</th>" for name in columns)
     body = "".join(
         f'<tr class="{_e(row.get(row_class, "")) if row_class else ""}">'
@@ -236,6 +251,10 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
         return pad + (top - y) / (top - bottom) * (height - 2 * pad)
 
     line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
+    if timed:
+        first, last = f"{min(xs):.2f}", f"{max(xs):.2f} s"
+    else:
+        first, last = f"{min(xs):.0f}", f"frame {max(xs):.0f}"
     parts = [
         f'<svg role="img" aria-label="{_e(watermark_name(mark))} score per frame" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -245,12 +264,8 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
         f'<text x="4" y="{pad + 4}" font-size="11">z {top:.0f}</text>',
         f'<text x="4" y="{sy(bottom):.1f}" font-size="11">{bottom:.0f}</text>',
         f'<text x="{width - right}" y="{height - 4}" font-size="11" text-anchor="end">'
-        f"{max(xs):.2f} s</text>"
-        if timed
-        else f"frame {max(xs):.0f}</text>",
-        f'<text x="{left}" y="{height - 4}" font-size="11">{min(xs):.2f}</text>'
-        if timed
-        else f'<text x="{left}" y="{height - 4}" font-size="11">{min(xs):.0f}</text>',
+        f"{last}</text>",
+        f'<text x="{left}" y="{height - 4}" font-size="11">{first}</text>',
     ]
     if mark.threshold is not None:
         y = sy(mark.threshold)
@@ -271,15 +286,6 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
     return "".join(parts)
 
 
-def _frame_caption(mark: WatermarkEvidence) -> str:
-    frame = mark.strongest_frame
-    if frame is None:
-        return ""
-    when = f" at {frame.time_seconds:.2f} s" if frame.time_seconds is not None else ""
-    kind = f" ({frame.picture_type})" if frame.picture_type else ""
-    return f"Strongest frame: frame {frame.index}{kind}{when}, z {frame.statistic:.1f}"
-
-
 def _watermark_section(mark: WatermarkEvidence) -> str:
     state = mark.state.value.replace("_", " ")
     rows = [("result", state)]
@@ -298,7 +304,7 @@ def _watermark_section(mark: WatermarkEvidence) -> str:
     rows.append(("frames used", str(mark.frames_used)))
     if mark.message:
         rows.append(("notes", mark.message))
-    caption = _frame_caption(mark)
+    caption = strongest_frame_caption(mark)
     pictures = _image(mark.strongest_frame.preview if mark.strongest_frame else None, caption)
     chart = score_chart_svg(mark)
     parts = [
@@ -325,25 +331,9 @@ def _watermark_section(mark: WatermarkEvidence) -> str:
 
 def _credentials_section(report: Report) -> str:
     c = report.credentials
-    rows = [
-        ("state", credentials_cell(report)),
-        ("AI declaration", c.ai_declaration.value.replace("_", " ")),
-    ]
-    if c.signer is not None:
-        rows += [
-            ("signer (issuer)", signer_cell(report)),
-            ("signer (name)", c.signer.common_name or ""),
-            ("signing time", c.signer.signing_time or "no trusted time stamp"),
-            ("algorithm", c.signer.algorithm or ""),
-        ]
-    if c.claim_generator:
-        rows.append(("claim generator", c.claim_generator))
-    if c.title:
-        rows.append(("title", c.title))
-    if c.remote_manifest_url:
-        rows.append(("remote manifest", c.remote_manifest_url))
+    rows = credentials_rows(report)
     if c.message:
-        rows.append(("notes", c.message))
+        rows.append(("Notes", c.message))
     parts = ["<h2>Content Credentials</h2>", '<div class="pictures"><div>', _pairs(rows), "</div>"]
     parts.append(_image(c.thumbnail_data, "Thumbnail stored in the credentials") + "</div>")
     if c.history:
@@ -370,14 +360,11 @@ def _credentials_section(report: Report) -> str:
 def _evidence_body(report: Report) -> str:
     verdict = report.verdict
     colour = _COLOURS[verdict.code]
-    items = "".join(
-        f'<li class="{_e(kind)}">{_e(text)}</li>' for kind, text in detail_lines(report)
-    )
     parts = [
         f'<div class="banner" style="border-color:{colour}"><b style="color:{colour}">'
         f"{_e(verdict.code.value)}</b>: {_e(verdict.summary)}"
         f'<div class="caveat">{_e(NO_SIGNAL_CAVEAT)}</div></div>',
-        f"<h2>Evidence</h2><ul>{items}</ul>",
+        f"<h2>Evidence</h2><ul>{_detail_items(report)}</ul>",
         "<h2>File and hashes</h2>",
         _pairs(media_rows(report)),
         _credentials_section(report),
@@ -396,7 +383,7 @@ def _evidence_body(report: Report) -> str:
     return "".join(parts)
 
 
-def render_evidence_html(reports: Sequence[Report], *, title: str | None = None) -> str:
+def render_evidence_html(reports: Sequence[Report]) -> str:
     """A self-contained evidence report, one section per file: verdict and caveats, evidence,
     hashes, Content Credentials (actions, history, validation codes, thumbnail), watermarks
     (figures, per-frame chart, strongest frame), trust snapshot and versions.
@@ -406,15 +393,9 @@ def render_evidence_html(reports: Sequence[Report], *, title: str | None = None)
     """
     if not reports:
         raise ValueError("render_evidence_html needs at least one report")
-    heading = title or (
-        f"Evidence report: {reports[0].path}" if len(reports) == 1 else "Evidence report"
-    )
+    heading = f"Evidence report: {reports[0].path}" if len(reports) == 1 else "Evidence report"
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(heading)}</title><style>{_EVIDENCE_STYLE}</style></head><body>",
-        f"<h1>{_e(heading)}</h1>",
+        *_document_head(heading, _EVIDENCE_STYLE),
         f'<p class="meta">provenance-checker {_e(reports[0].tool_version)} &middot; '
         f"{len(reports)} file{'s' if len(reports) != 1 else ''}</p>",
     ]

@@ -6,6 +6,8 @@ reads the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from provenance.credentials.ai import SOURCE_TYPE_MEANINGS
 from provenance.report import (
     CredentialsState,
@@ -17,18 +19,23 @@ from provenance.report import (
     WatermarkEvidence,
     WatermarkState,
 )
+from provenance.verdict import NO_SIGNAL_CAVEAT, TRUST_SOURCE_NAMES
 
 __all__ = [
     "CSV_FIELDS",
     "NO_SIGNAL_CAVEAT",
     "action_rows",
+    "ai_declaration_cell",
     "credentials_cell",
+    "credentials_rows",
     "csv_row",
     "detail_lines",
     "ingredient_tree",
     "manifest_name",
     "media_rows",
+    "non_empty_columns",
     "signer_cell",
+    "strongest_frame_caption",
     "trust_lines",
     "validation_rows",
     "version_rows",
@@ -58,6 +65,11 @@ def credentials_cell(report: Report) -> str:
     trust = c.trust.value.replace("_", " ")
     source = _TRUST_LABELS[c.trust_source]
     return f"{c.integrity.value}, {trust}" + (f" ({source})" if source else "")
+
+
+def ai_declaration_cell(report: Report) -> str:
+    """What the credentials declare about AI, in words (``generative ai``, ``none``, ...)."""
+    return report.credentials.ai_declaration.value.replace("_", " ")
 
 
 def signer_cell(report: Report) -> str:
@@ -216,12 +228,6 @@ def detail_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
-#: The caveat every rendering of a verdict carries.
-NO_SIGNAL_CAVEAT = (
-    "No signal proves nothing: most AI-generated media carries no credentials or watermark, "
-    "and both can be stripped."
-)
-
 _LOCATIONS = {
     SignalLocation.ACTIVE: "this file",
     SignalLocation.PARENT: "parent",
@@ -318,12 +324,55 @@ def validation_rows(report: Report) -> list[dict[str, str]]:
     ]
 
 
+def credentials_rows(report: Report) -> list[tuple[str, str]]:
+    """The Content Credentials in brief, as (name, value) pairs: state, trust source, AI
+    declaration with its strongest signal, signer, signing time, claim generator."""
+    c = report.credentials
+    rows = [("State", credentials_cell(report))]
+    if c.state is CredentialsState.PRESENT:
+        rows.append(("Trust source", TRUST_SOURCE_NAMES[c.trust_source]))
+    declared = ai_declaration_cell(report)
+    if c.ai_signals:  # the strongest signal: what was declared, and where
+        signal = c.ai_signals[0]
+        declared += f" ({signal.field} {signal.value}, {signal.location.value.replace('_', ' ')})"
+    rows.append(("AI declaration", declared))
+    if c.signer is not None:
+        rows += [
+            ("Signer", f"{signer_cell(report)} ({c.signer.common_name or 'no name'})"),
+            ("Signed", c.signer.signing_time or "no trusted time stamp"),
+        ]
+        if c.signer.algorithm:
+            rows.append(("Algorithm", c.signer.algorithm))
+    if c.claim_generator:
+        rows.append(("Claim generator", c.claim_generator))
+    if c.title:
+        rows.append(("Title", c.title))
+    if c.remote_manifest_url:
+        rows.append(("Remote manifest", c.remote_manifest_url))
+    return rows
+
+
+def non_empty_columns(rows: Sequence[Mapping[str, str]]) -> list[str]:
+    """The columns of ``rows`` (the first row's keys, in order) with a value in some row."""
+    return [name for name in rows[0] if any(row.get(name) for row in rows)] if rows else []
+
+
+def strongest_frame_caption(mark: WatermarkEvidence) -> str:
+    """``Strongest frame: frame N (type) at T s, z Z``; empty without a strongest frame."""
+    frame = mark.strongest_frame
+    if frame is None:
+        return ""
+    kind = f" ({frame.picture_type})" if frame.picture_type else ""
+    when = f" at {frame.time_seconds:.2f} s" if frame.time_seconds is not None else ""
+    return f"Strongest frame: frame {frame.index}{kind}{when}, z {frame.statistic:.1f}"
+
+
 def trust_lines(report: Report) -> list[str]:
     """Which trust material the check used, and how old it is."""
     snapshot = report.credentials.trust_snapshot
     if snapshot is None:
         return ["No trust material was recorded for this check."]
-    lists = ", ".join(_TRUST_LABELS[s] or s.value for s in snapshot.lists) or "none"
+    lists = ", ".join(_TRUST_LABELS[s] for s in snapshot.lists) or "none"
     lines = [f"Trust lists loaded: {lists}"]
     if snapshot.snapshot_date:
         how = {"recorded": "recorded by 'provenance trust update'", "file_mtime": "file dates"}

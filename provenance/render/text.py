@@ -8,7 +8,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from provenance.render.rows import credentials_cell, detail_lines, signer_cell, watermark_cell
+from provenance.render.rows import (
+    ai_declaration_cell,
+    credentials_cell,
+    detail_lines,
+    signer_cell,
+    watermark_cell,
+)
 from provenance.report import (
     Report,
     VerdictCode,
@@ -53,7 +59,7 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
             report.path,
             Text(code.value, style=verdict_style(code)),
             credentials_cell(report),
-            report.credentials.ai_declaration.value.replace("_", " "),
+            ai_declaration_cell(report),
             signer_cell(report),
             watermark_cell(report),
         )

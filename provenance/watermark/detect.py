@@ -82,10 +82,12 @@ class _FrameScores:
         self._pending_count = 0
         self.strongest: WatermarkFrame | None = None
         self.strongest_pixels: SampledFrame | None = None
+        self._strongest_z = -math.inf  # unrounded: the entries' statistics are rounded
 
     def add(self, frame: SampledFrame, z: float) -> None:
         entry = WatermarkFrame(frame.index, frame.time_seconds, round(z, 3), frame.picture_type)
-        if self.strongest is None or z > self.strongest.statistic:
+        if z > self._strongest_z:
+            self._strongest_z = z
             self.strongest = entry
             self.strongest_pixels = frame if self.keep_pixels else None
         if self._pending is None or entry.statistic > self._pending.statistic:
@@ -122,8 +124,6 @@ class _Best:
     z: float
     payload: str
     hypothesis: str
-    frame_index: int
-    picture_type: str
     matched_bits: int | None
     payload_bits: int
 
@@ -134,6 +134,7 @@ class _DwtdctState:
     crop_search: CropSearch
     resize_search: bool
     kind: str
+    scores: _FrameScores
     tests: int = 0
     frames_decoded: int = 0
     frames_seen: int = 0
@@ -147,21 +148,17 @@ class _DwtdctState:
     tested: set[str] = field(default_factory=set)
     best: _Best | None = None
     frame_best: list[tuple[float | None, float]] = field(default_factory=list)
-    scores: _FrameScores = field(default_factory=lambda: _FrameScores(False))
 
     def consider(
         self,
         z: float,
         payload: str,
         hypothesis: str,
-        frame: SampledFrame,
         matched: int | None,
         bits: int,
     ) -> None:
         if self.best is None or z > self.best.z:
-            self.best = _Best(
-                z, payload, hypothesis, frame.index, frame.picture_type, matched, bits
-            )
+            self.best = _Best(z, payload, hypothesis, matched, bits)
 
     def add(self, frame: SampledFrame) -> None:
         self.frames_seen += 1
@@ -180,13 +177,13 @@ class _DwtdctState:
         else:
             assert frame.bgr is not None
             results = aligned(frame.bgr, self.payloads)
-        native_z = self._take(results, frame, "")
+        native_z = self._take(results, "")
         if frame.bgr is not None and (
             self.crop_search is CropSearch.ON
             or (self.crop_search is CropSearch.AUTO and self.kind == "image")
         ):
             self.searched = True
-            native_z = max(native_z, self._take(search(frame.bgr, self.payloads), frame, ""))
+            native_z = max(native_z, self._take(search(frame.bgr, self.payloads), ""))
         # Resized copies can show a mark (a generator's output scaled down, or up), but a frame
         # too small to decode at its own size stays inconclusive when they show nothing.
         resized_z = -math.inf
@@ -199,16 +196,15 @@ class _DwtdctState:
                 else:
                     assert frame.bgr is not None
                     results = aligned(resize_to(frame.bgr, size), self.payloads)
-                resized_z = max(
-                    resized_z, self._take(results, frame, f", resized to {size[0]}x{size[1]}")
-                )
+                resized_z = max(resized_z, self._take(results, f", resized to {size[0]}x{size[1]}"))
         if math.isfinite(native_z):
             self.frames_decoded += 1
-        if math.isfinite(max(native_z, resized_z)):
-            self.frame_best.append((frame.time_seconds, max(native_z, resized_z)))
-            self.scores.add(frame, max(native_z, resized_z))
+        frame_z = max(native_z, resized_z)
+        if math.isfinite(frame_z):
+            self.frame_best.append((frame.time_seconds, frame_z))
+            self.scores.add(frame, frame_z)
 
-    def _take(self, results: Sequence[SearchResult], frame: SampledFrame, how: str) -> float:
+    def _take(self, results: Sequence[SearchResult], how: str) -> float:
         """Record one batch of results; return the best z (-inf when none was decoded)."""
         best = -math.inf
         for result in results:
@@ -229,7 +225,6 @@ class _DwtdctState:
                 result.z,
                 result.payload,
                 result.hypothesis.name + where,
-                frame,
                 result.matched_bits,
                 result.payload_bits,
             )
@@ -265,8 +260,10 @@ class _DwtdctState:
         best = self.best
         p_value = min(1.0, self.tests * 0.5 * math.erfc(best.z / math.sqrt(2.0)))
         detected = best.z >= threshold
+        strongest = self.scores.strongest  # the frame the best z came from
+        assert strongest is not None
         where = (
-            f"frame {best.frame_index} ({best.picture_type})"
+            f"frame {strongest.index} ({strongest.picture_type})"
             if self.kind == "video"
             else "the image"
         )

@@ -357,8 +357,11 @@ class KeyedAccumulator:
         if peak > self._best[0]:
             self._best = (peak, self.frames, index, shift)
         self.frames += 1
-        if time_seconds is None:
-            return peak
+        if time_seconds is not None:
+            self._add_to_window(surfaces, peak, time_seconds)
+        return peak
+
+    def _add_to_window(self, surfaces: list[np.ndarray], peak: float, time_seconds: float) -> None:
         key = int(max(time_seconds, 0.0) // self.seconds)
         window = self._windows.get(key)
         if window is None:
@@ -370,7 +373,6 @@ class KeyedAccumulator:
             window.best_frame_z = max(window.best_frame_z, peak)
         while len(self._windows) > self.max_segments:
             self._merge_windows()
-        return peak
 
     def _merge_windows(self) -> None:
         merged: dict[int, _Window] = {}

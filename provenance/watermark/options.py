@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import os
 from dataclasses import dataclass
 
 from provenance.media.sampling import Sampling, SamplingMode
@@ -17,17 +18,28 @@ from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
 __all__ = [
     "DEFAULT_SAMPLING",
     "DETECTORS",
+    "KEY_ENVIRONMENT",
     "CropSearch",
     "WatermarkOptions",
+    "environment_keys",
     "key_fingerprint",
     "keyed_mark_name",
 ]
+
+#: Environment variable that may hold a keyed-mark key (keeps it off command lines).
+KEY_ENVIRONMENT = "PROVENANCE_MARK_KEY"
 
 #: Detector names accepted by :class:`WatermarkOptions` and ``--detector``.
 DETECTORS = ("dwtdct", "keyed")
 
 #: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
 DEFAULT_SAMPLING = Sampling(SamplingMode.EVENLY, 8)
+
+
+def environment_keys() -> tuple[str, ...]:
+    """The keyed-mark key in ``$PROVENANCE_MARK_KEY``, if one is set (blanks stripped)."""
+    key = os.environ.get(KEY_ENVIRONMENT, "").strip()
+    return (key,) if key else ()
 
 
 class CropSearch(enum.StrEnum):
