@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -51,6 +52,22 @@ def emit_section(section: str, output: str, name: str) -> None:
     print(f"wrote the {name} section of {output}", file=sys.stderr)
 
 
+def _command(name: str) -> str:
+    """The command that made the figures: the script with the options it was given (the
+    ``--output`` destination left out)."""
+    given = sys.argv[1:]
+    kept: list[str] = []
+    skip = False
+    for argument in given:
+        if skip:
+            skip = False
+        elif argument == "--output":
+            skip = True
+        elif not argument.startswith("--output="):
+            kept.append(argument)
+    return shlex.join(["python", f"benchmarks/{name}.py", *kept])
+
+
 def section_head(name: str, title: str, versions: str) -> list[str]:
     """The first lines of a benchmark's section: marker, title, when and how, machine, versions.
 
@@ -60,7 +77,7 @@ def section_head(name: str, title: str, versions: str) -> list[str]:
         f"<!-- {name}:start -->",
         f"## {title}",
         "",
-        f"*{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `python benchmarks/{name}.py`.*",
+        f"*{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `{_command(name)}`.*",
         "",
         f"- **Machine:** {len(os.sched_getaffinity(0))} CPUs usable, {cpu_model()}.",
         f"- **Versions:** python {platform.python_version()}, {versions}.",
