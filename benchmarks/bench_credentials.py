@@ -42,10 +42,10 @@ from _results import cpu_model, emit_section  # sibling module of the benchmark 
 
 import provenance
 from provenance import CheckOptions, CredentialsState, Integrity, TrustSource, TrustStatus
-from provenance.credentials.pki import PKIFiles, generate_pki
-from provenance.credentials.signing import sign_file
 from provenance.credentials.trust import TrustMaterial, load_trust
-from provenance.media.synth import write_clip, write_image
+from provenance.testing.pki import PKIFiles, generate_pki
+from provenance.testing.signing import sign_file
+from provenance.testing.synth import write_clip, write_image
 
 BENCH_NAME = "bench_credentials"
 START_MARK = f"<!-- {BENCH_NAME}:start -->"

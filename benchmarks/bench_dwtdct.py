@@ -50,7 +50,7 @@ import numpy as np
 from _results import cpu_model, emit_section  # sibling module of the benchmark scripts
 
 import provenance
-from provenance.media.synth import synthetic_frame
+from provenance.testing.synth import synthetic_frame
 from provenance.watermark import ALL_HYPOTHESES, PAYLOADS, SD1, SDXL, Hypothesis, decode, embed
 
 BENCH_NAME = "bench_dwtdct"

@@ -29,7 +29,7 @@ from provenance._version import __version__
 from provenance.batch.engine import ScanOptions, scan
 from provenance.batch.pool import Outcome, Task, WorkerPool, _rss_mb
 from provenance.batch.settings import ScanSettings
-from provenance.media.synth import write_clip
+from provenance.testing.synth import write_clip
 
 BENCH_NAME = "bench_scan"
 WORK = Path(__file__).resolve().parent / "_work" / "scan"

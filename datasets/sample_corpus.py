@@ -31,7 +31,7 @@ Writes into OUTDIR:
 Media are deterministic given ``--seed`` (byte for byte for ``unsigned.mp4``; the WebM
 container header holds a random segment UID, its decoded frames are identical); signatures,
 certificates and timestamps are not.
-The demo PKI is for demonstrations only (see :mod:`provenance.credentials.pki`).
+The demo PKI is for demonstrations only (see :mod:`provenance.testing.pki`).
 
 Importable by path (``datasets/`` is not a package)::
 
@@ -51,10 +51,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provenance.credentials.pki import generate_pki
-from provenance.credentials.signing import sign_file
-from provenance.credentials.tamper import flip_mdat_byte
-from provenance.media.synth import synthetic_frame, write_clip, write_image
+from provenance.testing.pki import generate_pki
+from provenance.testing.signing import sign_file
+from provenance.testing.synth import synthetic_frame, write_clip, write_image
+from provenance.testing.tamper import flip_mdat_byte
 from provenance.watermark import SDXL, dwtdct
 from provenance.watermark.keyed import mark_file
 

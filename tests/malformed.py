@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from provenance.media.synth import write_clip
+from provenance.testing.synth import write_clip
 
 
 def good_files(folder: Path) -> list[Path]:

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provenance.cli import app
-from provenance.media.synth import write_clip
+from provenance.testing.synth import write_clip
 
 runner = CliRunner()
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from provenance import CheckOptions, check
-from provenance.credentials.pki import generate_pki
-from provenance.credentials.signing import sign_file
 from provenance.media.frames import Sampling, SamplingMode
-from provenance.media.synth import CONTAINER_CODECS, write_clip
 from provenance.report import VerdictCode, WatermarkState
+from provenance.testing.pki import generate_pki
+from provenance.testing.signing import sign_file
+from provenance.testing.synth import CONTAINER_CODECS, write_clip
 from provenance.watermark import SDXL, dwtdct, keyed
 from provenance.watermark.detect import detect_watermarks
 from provenance.watermark.options import CropSearch, WatermarkOptions, key_fingerprint

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import provenance.watermark
-from provenance.media.synth import synthetic_frame
+from provenance.testing.synth import synthetic_frame
 from provenance.watermark import (
     ALL_HYPOTHESES,
     FLUX,

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from provenance.media.synth import synthetic_frame
+from provenance.testing.synth import synthetic_frame
 from provenance.watermark import (
     ALL_HYPOTHESES,
     INVOKEAI,

@@ -24,7 +24,7 @@ from provenance.media.frames import (
     evenly_spaced_indices,
     sample_frames,
 )
-from provenance.media.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
+from provenance.testing.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
 
 WIDTH, HEIGHT, FPS, SECONDS = 128, 72, 25, 1.0
 FRAMES = round(FPS * SECONDS)
@@ -84,7 +84,7 @@ def collect(path: Path, spec: str, **options: bool) -> list[SampledFrame]:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A 1 s synthetic clip per container, as provenance.media.synth writes them."""
+    """A 1 s synthetic clip per container, as provenance.testing.synth writes them."""
     folder = tmp_path_factory.mktemp("clips")
     return {
         suffix: write_clip(

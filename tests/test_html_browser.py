@@ -14,7 +14,7 @@ import pytest
 
 from provenance.batch.engine import Engine, ScanOptions, scan
 from provenance.batch.outputs import write_html
-from provenance.media.synth import write_clip
+from provenance.testing.synth import write_clip
 from tests.support import chromium_path, skip_or_fail
 
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance.media.frames import Sampling, SamplingMode, sample_frames
-from provenance.media.synth import write_clip
 from provenance.media.transcode import rewrite_luma
+from provenance.testing.synth import write_clip
 from provenance.watermark import keyed
 from provenance.watermark.policy import keyed_threshold, segment_threshold
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 import provenance.media
 from provenance.errors import MediaError, ProvenanceError
 from provenance.media import FileType, probe, sniff, sniff_path
-from provenance.media.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
 from provenance.report import MediaInfo, MediaKind
+from provenance.testing.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
 
 WIDTH, HEIGHT, FPS, SECONDS = 192, 108, 25, 0.8
 FRAMES = round(FPS * SECONDS)

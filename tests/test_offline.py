@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from provenance import CheckOptions, check
-from provenance.media.synth import write_clip
+from provenance.testing.synth import write_clip
 
 _INET = re.compile(r"(socket\(AF_INET6?\b|connect\(\d+, \{sa_family=AF_INET6?\b)")
 

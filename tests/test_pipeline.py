@@ -12,16 +12,6 @@ from pathlib import Path
 import pytest
 
 from provenance import CheckOptions, check, check_bytes
-from provenance.credentials.pki import PKIFiles, generate_pki
-from provenance.credentials.signing import sign_file
-from provenance.credentials.tamper import (
-    damage_manifest,
-    flip_jpeg_scan_byte,
-    flip_mdat_byte,
-    flip_moov_byte,
-    truncate,
-)
-from provenance.media.synth import write_clip, write_image
 from provenance.report import (
     AIDeclaration,
     CredentialsState,
@@ -31,6 +21,16 @@ from provenance.report import (
     TrustSource,
     TrustStatus,
     VerdictCode,
+)
+from provenance.testing.pki import PKIFiles, generate_pki
+from provenance.testing.signing import sign_file
+from provenance.testing.synth import write_clip, write_image
+from provenance.testing.tamper import (
+    damage_manifest,
+    flip_jpeg_scan_byte,
+    flip_mdat_byte,
+    flip_moov_byte,
+    truncate,
 )
 from provenance.watermark.options import WatermarkOptions
 

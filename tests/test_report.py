@@ -10,7 +10,6 @@ import pytest
 
 import provenance
 from provenance import CheckOptions, check
-from provenance.media.synth import write_clip, write_image
 from provenance.report import (
     AIDeclaration,
     AISignal,
@@ -26,6 +25,7 @@ from provenance.report import (
     json_schema,
     load_schema,
 )
+from provenance.testing.synth import write_clip, write_image
 
 
 def test_public_surface_is_curated_and_sorted() -> None:

@@ -23,8 +23,8 @@ from provenance.batch.engine import Engine, ScanOptions, scan
 from provenance.batch.pool import ScanError, Task, WorkerPool
 from provenance.batch.settings import ScanSettings
 from provenance.batch.walk import WalkOptions, iter_scan_paths
-from provenance.media.synth import write_clip
 from provenance.report import VerdictCode
+from provenance.testing.synth import write_clip
 from tests.malformed import good_files, malformed_files
 
 

@@ -16,16 +16,16 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provenance.credentials import tamper
-from provenance.credentials.pki import (
+from provenance.media import bmff
+from provenance.testing import tamper
+from provenance.testing.pki import (
     C2PA_EKU_OIDS,
     PKIFiles,
     generate_expired_pki,
     generate_pki,
 )
-from provenance.credentials.signing import mime_type_for, sign_file
-from provenance.media import bmff
-from provenance.media.synth import write_clip, write_image
+from provenance.testing.signing import mime_type_for, sign_file
+from provenance.testing.synth import write_clip, write_image
 from provenance.watermark import SDXL, dwtdct
 from tests.support import load_sample_corpus_module
 

@@ -5,7 +5,7 @@ Each function reads ``source``, writes a damaged copy to ``destination`` and ret
 produce "credentials present but tampered" files on demand. They are not a security tool.
 
 The results quoted in the docstrings were measured with c2pa-python 0.38.1 (c2pa-rs 0.91.3) on
-files signed by :func:`provenance.credentials.signing.sign_file`, read with
+files signed by :func:`provenance.testing.signing.sign_file`, read with
 ``remote_manifest_fetch`` and ``ocsp_fetch`` off. "Failure codes" are the ``code`` fields of
 ``Reader.get_validation_results()["activeManifest"]["failure"]``;
 ``signingCredential.untrusted`` also appears there whenever the signer is not anchored, and is

@@ -155,7 +155,7 @@ def generate_expired_pki(
     c2pa-python 0.38.1 **refuses to sign** with such a certificate
     (``C2paError.Signature``: "the certificate was not valid at time of signing", also with
     ``verify_after_sign`` off and with a callback signer), so
-    :func:`~provenance.credentials.signing.sign_file` raises ``ValueError`` with it. Use this
+    :func:`~provenance.testing.signing.sign_file` raises ``ValueError`` with it. Use this
     PKI to test certificate checks and that refusal; to make a signed file whose signer has
     expired, use ``generate_pki(valid_for=timedelta(seconds=2))`` and wait (see there).
     """

@@ -2,8 +2,8 @@
 
 The checker itself never signs anything; this module exists so the test suite and the demo
 corpus can make files whose credentials are known: AI-declared or capture-declared, with or
-without history, later tampered with :mod:`provenance.credentials.tamper`. Pair it with the
-throw-away certificates of :func:`provenance.credentials.pki.generate_pki`.
+without history, later tampered with :mod:`provenance.testing.tamper`. Pair it with the
+throw-away certificates of :func:`provenance.testing.pki.generate_pki`.
 
 Measured with c2pa-python 0.38.1 (c2pa-rs 0.91.3):
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance._version import __version__
-from provenance.credentials.pki import PKIFiles
+from provenance.testing.pki import PKIFiles
 
 __all__ = ["MIME_TYPES", "mime_type_for", "sign_file"]
 
@@ -90,7 +90,7 @@ def sign_file(
         Where the signed copy goes (overwritten). Must differ from ``source``.
     pki
         Certificate chain and key to sign with (see
-        :func:`~provenance.credentials.pki.generate_pki`).
+        :func:`~provenance.testing.pki.generate_pki`).
     digital_source_type
         IPTC/C2PA digital source type URI put on the main action (``None``: no source type;
         a v1 claim is then written so that ``c2pa.created`` stays acceptable).
