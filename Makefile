@@ -18,7 +18,7 @@ setup:
 # check it, trusting only the corpus's own demo root certificate, with its demo watermark key.
 demo: setup
 	rm -rf $(CORPUS)
-	$(BIN)/python datasets/sample_corpus.py $(CORPUS) --seed 0
+	$(BIN)/python -m datasets.sample_corpus $(CORPUS) --seed 0
 	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt
 
 # The web page for single uploads, on this machine only (http://127.0.0.1:8501); the upload

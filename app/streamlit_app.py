@@ -16,10 +16,10 @@ from pathlib import Path
 import streamlit as st
 
 import provenance
-from provenance.check import MEDIA_SUFFIXES
+from provenance.media.sniff import MEDIA_SUFFIXES, NON_PICTURE_SUFFIXES
 from provenance.render.html import render_evidence_html
+from provenance.render.look import banner
 from provenance.render.rows import (
-    NO_SIGNAL_CAVEAT,
     action_rows,
     credentials_rows,
     detail_lines,
@@ -35,29 +35,14 @@ from provenance.render.rows import (
 from provenance.report import (
     MediaKind,
     Report,
-    VerdictCode,
     WatermarkState,
 )
-from provenance.watermark.options import environment_keys
+from provenance.verdict import NO_SIGNAL_CAVEAT
+from provenance.watermark.keys import environment_keys
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
-ACCEPTED = tuple(
-    sorted(
-        suffix.lstrip(".")
-        for suffix in MEDIA_SUFFIXES
-        if suffix not in {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa"}
-    )
-)
-_BANNERS = {
-    VerdictCode.AI_DECLARED: st.error,
-    VerdictCode.AI_EDITED: st.error,
-    VerdictCode.AI_WATERMARK: st.error,
-    VerdictCode.CREDENTIALS_TAMPERED: st.error,
-    VerdictCode.CREDENTIALS_INVALID: st.warning,
-    VerdictCode.ERROR: st.warning,
-    VerdictCode.UNSUPPORTED: st.warning,
-    VerdictCode.CREDENTIALS_VALID_NO_AI: st.success,
-}
+ACCEPTED = tuple(sorted(suffix.lstrip(".") for suffix in MEDIA_SUFFIXES - NON_PICTURE_SUFFIXES))
+_BANNERS = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
 
 
 def _markdown_text(text: str) -> str:
@@ -159,8 +144,7 @@ def _watermarks(report: Report) -> None:
 def show(report: Report) -> None:
     """Render one report."""
     code = report.verdict.code
-    banner = _BANNERS.get(code, st.info)
-    banner(f"**{code.value}**: {report.verdict.summary}")
+    _BANNERS[banner(code)](f"**{code.value}**: {_markdown_text(report.verdict.summary)}")
     st.caption(NO_SIGNAL_CAVEAT)
     left, right = st.columns(2, gap="large")
     with left:
@@ -223,8 +207,8 @@ def main() -> None:
     suffix = Path(upload.name).suffix.lower().lstrip(".")
     if suffix not in ACCEPTED:
         st.error(
-            f"{upload.name}: .{suffix or '(none)'} files are not accepted. Upload a clip or an "
-            f"image: {', '.join(ACCEPTED)}."
+            f"{_markdown_text(upload.name)}: .{_markdown_text(suffix or '(none)')} files are not "
+            f"accepted. Upload a clip or an image: {', '.join(ACCEPTED)}."
         )
         return
     options = provenance.CheckOptions(

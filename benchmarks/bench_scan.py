@@ -26,9 +26,11 @@ import numpy as np
 from _results import emit_section, section_head  # sibling module of the benchmark scripts
 
 from provenance._version import __version__
-from provenance.batch.engine import ScanOptions, scan
+from provenance.batch.check_job import check_job, report_of
+from provenance.batch.engine import scan
 from provenance.batch.pool import Outcome, Task, WorkerPool, _rss_mb
-from provenance.batch.settings import ScanSettings
+from provenance.batch.scan_options import ScanOptions
+from provenance.options import CheckOptions
 from provenance.testing.synth import write_clip
 
 BENCH_NAME = "bench_scan"
@@ -94,15 +96,15 @@ def long_clip(path: Path, minutes: float) -> Path:
     return path
 
 
-#: Default check settings without any trust list (figures do not depend on what is installed).
-SETTINGS = ScanSettings(trust_sources=())
+#: Default check options without any trust list (figures do not depend on what is installed).
+OPTIONS = CheckOptions(trust_sources=())
 
 
 def timed_scan(paths: list[Path], jobs: int, store: Path | None) -> tuple[float, int]:
     """(seconds, records taken from the store) of one scan of ``paths``; every file must get
     its record."""
     started = time.perf_counter()
-    items = list(scan(paths, SETTINGS, ScanOptions(jobs=jobs, store=store)))
+    items = list(scan(paths, OPTIONS, ScanOptions(jobs=jobs, store=store)))
     seconds = time.perf_counter() - started
     if len(items) != len(paths):
         raise RuntimeError(f"the scan returned {len(items)} records for {len(paths)} files")
@@ -112,9 +114,10 @@ def timed_scan(paths: list[Path], jobs: int, store: Path | None) -> tuple[float,
 def peak_worker_mb(path: Path) -> tuple[float, float]:
     """(peak resident MiB of the worker, seconds) while it checks one file to the end."""
     peak = 0.0
-    with WorkerPool(SETTINGS, jobs=1) as pool:
+    with WorkerPool(check_job(OPTIONS), jobs=1) as pool:
         outcomes: list[Outcome] = []
-        runner = threading.Thread(target=lambda: outcomes.extend(pool.run([Task(0, str(path))])))
+        task = Task(0, {"path": str(path)})
+        runner = threading.Thread(target=lambda: outcomes.extend(pool.run([task])))
         started = time.perf_counter()
         runner.start()
         while runner.is_alive():
@@ -123,8 +126,9 @@ def peak_worker_mb(path: Path) -> tuple[float, float]:
             time.sleep(0.02)
         seconds = time.perf_counter() - started
     [outcome] = outcomes
-    if outcome.stopped or outcome.report.errors:  # a peak of a check that did not finish
-        raise RuntimeError(f"{path.name}: the check did not finish: {outcome.report.errors}")
+    report = report_of(outcome, str(path))
+    if outcome.stopped or report.errors:  # a peak of a check that did not finish
+        raise RuntimeError(f"{path.name}: the check did not finish: {report.errors}")
     return peak, seconds
 
 
@@ -176,7 +180,7 @@ def main() -> int:
         ),
         f"- **Corpus:** {len(files)} files: 1 s 320x240 clips (H.264 in mp4, mov, mkv; VP9 in "
         "every tenth, webm), 640x480 images "
-        "(jpg, png), 5 % truncated clips; default check settings, no trust list.",
+        "(jpg, png), 5 % truncated clips; default check options, no trust list.",
         f"- **Method:** `provenance.scan` with the local engine; median of {args.repeats} "
         "interleaved runs of 1 worker, 2 workers, and 2 workers with a fresh SQLite store; "
         "each run starts its own workers.",

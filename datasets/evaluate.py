@@ -1,9 +1,9 @@
-"""Evaluate the watermark detectors on a corpus built by ``datasets/build_corpus.py``.
+"""Evaluate the watermark detectors on a corpus built by ``python -m datasets.corpus``.
 
 Usage::
 
-    python datasets/evaluate.py CORPUS_DIR [--jobs N] [--output datasets/RESULTS.md]
-                                [--frames-per-clip N] [--sampling evenly:8]
+    python -m datasets.evaluate CORPUS_DIR [--jobs N] [--output datasets/RESULTS.md]
+                                           [--frames-per-clip N] [--sampling evenly:8]
 
 Two measurements, both printed and written to ``--output`` (Markdown):
 
@@ -15,10 +15,15 @@ Two measurements, both printed and written to ``--output`` (Markdown):
 2. **False positives.** Every unmarked item (originals and every attack) is checked the same
    way, with the corpus key and a decoy key: a file-level false positive is any ``detected``.
    Then, frame by frame, up to ``--frames-per-clip`` frames of every unmarked clip and every
-   unmarked image are scored on their own (the dwtDct robust z at the frame's own alignment,
-   plus the crop search on images; the keyed-mark peak for the corpus key), and compared with
-   the single-frame thresholds: at least 10,000 frames and images for the issue's target. The
-   bound a zero count supports is the "rule of three" (95 % upper bound 3 / N).
+   unmarked image are scored on their own by the shipped detectors, through the same routing
+   a check uses (:mod:`provenance.watermark.detect`): the dwtDct statistic at the frame's own
+   alignment (frames the detector skips, too compressed or with subsampled chroma, are not
+   scored, as in a check), the crop search on images, and the keyed-mark peak for the corpus
+   key; each is compared with the single-frame thresholds. The bound a zero count supports is
+   the "rule of three" (95 % upper bound 3 / N).
+
+Both run on the project's worker pool (:mod:`provenance.batch.pool`), one isolated process per
+``--jobs``.
 
 Importable by path (``datasets/`` is not a package); :func:`evaluate` returns the tables.
 """
@@ -27,37 +32,38 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import datetime as dt
 import json
 import math
-import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from provenance import CheckOptions, check
-from provenance.check import engine_versions
-from provenance.media.frames import FrameSampler, Sampling, SamplingMode
+from provenance._version import engine_versions
+from provenance.batch.pool import Job, Task, WorkerPool
+from provenance.media.sampling import Sampling, SamplingMode
+from provenance.report import Detector
 from provenance.watermark import keyed, policy
-from provenance.watermark.dwtdct import ALL_HYPOTHESES
-from provenance.watermark.dwtdct_search import aligned, aligned_chroma, search, search_tests
-from provenance.watermark.options import (
-    DEFAULT_SAMPLING,
-    CropSearch,
-    WatermarkOptions,
-    keyed_mark_name,
-)
+from provenance.watermark.detect import DetectorRun, sample_for
+from provenance.watermark.detector import DetectionContext
+from provenance.watermark.dwtdct_reference import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_search import search_tests
+from provenance.watermark.keys import keyed_mark_name
+from provenance.watermark.options import DEFAULT_SAMPLING, CropSearch, WatermarkOptions
 from provenance.watermark.payloads import PAYLOADS
 
-__all__ = ["evaluate", "main"]
+__all__ = ["evaluate", "main", "start"]
+
+#: The repository root, which the worker processes need on their path to import this module.
+REPO = Path(__file__).resolve().parents[1]
 
 DECOY_KEY = "decoy key that marked nothing"
 #: The keyed-mark attacks the issue sets targets for, with the target TPR.
@@ -75,7 +81,7 @@ def _load(corpus: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     manifest = corpus / "corpus.jsonl"
     if not manifest.is_file():
         raise SystemExit(
-            f"{manifest}: not found. Build a corpus first: python datasets/build_corpus.py DIR"
+            f"{manifest}: not found. Build a corpus first: python -m datasets.corpus DIR"
         )
     items = [json.loads(line) for line in manifest.read_text("utf-8").splitlines() if line]
     info_path = corpus / "CORPUS.json"
@@ -86,8 +92,7 @@ def _load(corpus: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 # --------------------------------------------------------------------------- file level
 
 
-def _check_item(job: tuple[str, dict[str, Any], str, str]) -> dict[str, Any]:
-    corpus, item, key, sampling = job
+def _check_item(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> dict[str, Any]:
     # A cropped dwtDct clip is only found with the crop search, which a user turns on for
     # video (--crop-search on); everything else is checked with the defaults.
     crop_search = CropSearch.AUTO
@@ -104,7 +109,7 @@ def _check_item(job: tuple[str, dict[str, Any], str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"path": item["path"], "seconds": time.perf_counter() - started}
     out["errors"] = [e.code for e in report.errors]
     for mark in report.watermarks:
-        if mark.detector == "dwtdct":
+        if mark.detector is Detector.DWTDCT:
             name = "dwtdct"
         elif mark.mark == keyed_mark_name(key):
             name = "keyed"
@@ -123,39 +128,51 @@ def _check_item(job: tuple[str, dict[str, Any], str, str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- frame level
 
 
-def _score_frames(job: tuple[str, dict[str, Any], str, int]) -> dict[str, Any]:
-    corpus, item, key, limit = job
-    path = Path(corpus) / item["path"]
-    sampling = Sampling(SamplingMode.ALL, max_frames=limit)
-    sampler = FrameSampler(path, sampling, colour="fallback", chroma=True)
-    dwt: list[float] = []
-    dwt_search: list[float] = []
-    keyed_peaks: list[float] = []
+def _frame_statistics(
+    path: Path, options: WatermarkOptions
+) -> tuple[str, int, dict[Detector, list[float]]]:
+    """(kind, frames read, each detector's statistic per frame it could score) of one file,
+    through the routing a check uses."""
+    sampler = sample_for(path, options)
+    run: DetectorRun | None = None
+    scored: dict[Detector, list[float]] = collections.defaultdict(list)
     frames = 0
     for frame in sampler:
         frames += 1
-        if frame.chroma is not None:
-            results = aligned_chroma(frame.chroma, full_range=frame.full_range)
-        elif frame.bgr is not None:
-            results = aligned(frame.bgr)
-        else:
-            results = []
-        values = [r.z for r in results if r.z is not None]
-        if values:
-            dwt.append(max(values))
-        if sampler.kind == "image" and frame.bgr is not None:
-            found = [r.z for r in search(frame.bgr) if r.z is not None]
-            if found:
-                dwt_search.append(max(found))
-        if min(frame.luma.shape) >= keyed.TILE and float(frame.luma.std()) >= 1.0:
-            keyed_peaks.append(keyed.score_frame(frame.luma, key).peak[0])
+        if run is None:  # the kind is known once a frame is out
+            run = DetectorRun(
+                options, DetectionContext("image" if sampler.kind == "image" else "video")
+            )
+        for detector, value in zip(run.detectors, run.add(frame), strict=True):
+            if value is not None:
+                scored[detector.name].append(value)
+    return sampler.kind or "video", frames, scored
+
+
+def _score_frames(corpus: str, item: Mapping[str, Any], key: str, limit: int) -> dict[str, Any]:
+    path = Path(corpus) / item["path"]
+    sampling = Sampling(SamplingMode.ALL, max_frames=limit)
+    # each frame at its own alignment: no crop search, no resizing back
+    own = WatermarkOptions(
+        keys=(key,), sampling=sampling, crop_search=CropSearch.OFF, resize_search=False
+    )
+    kind, frames, scored = _frame_statistics(path, own)
+    searched: list[float] = []
+    if kind == "image":
+        search = WatermarkOptions(
+            detectors=(Detector.DWTDCT,),
+            sampling=sampling,
+            crop_search=CropSearch.ON,
+            resize_search=False,
+        )
+        searched = _frame_statistics(path, search)[2][Detector.DWTDCT]
     return {
         "path": item["path"],
         "kind": item["kind"],
         "frames": frames,
-        "dwtdct": dwt,
-        "dwtdct_search": dwt_search,
-        "keyed": keyed_peaks,
+        "dwtdct": scored[Detector.DWTDCT],
+        "dwtdct_search": searched,
+        "keyed": scored[Detector.KEYED],
     }
 
 
@@ -344,24 +361,41 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
 # --------------------------------------------------------------------------- driver
 
 
-def _pool_map(function: Any, jobs: Iterable[Any], workers: int, label: str) -> list[Any]:
-    """``function`` over ``jobs``: in this process for one worker (what an importer by path
-    needs: nothing is re-imported), else in a forkserver pool; progress every 50 jobs."""
-    jobs = list(jobs)
+def start(setup: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """In a worker process of the pool: the handler of one measurement (``{"measure": "check"
+    or "frames", "item": ...}``)."""
+    import cv2
+
+    cv2.setNumThreads(1)  # one task per process
+    corpus, key = setup["corpus"], setup["key"]
+
+    def handle(payload: Mapping[str, Any]) -> dict[str, Any]:
+        if payload["measure"] == "check":
+            return _check_item(corpus, payload["item"], key, setup["sampling"])
+        return _score_frames(corpus, payload["item"], key, setup["frames_per_clip"])
+
+    return handle
+
+
+def _measure(
+    pool: WorkerPool, measure: str, items: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One measurement of every item on the pool, in item order; progress every 50."""
     started = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        if workers <= 1:
-            outcomes: Iterable[Any] = map(function, jobs)
-        else:
-            pool = stack.enter_context(multiprocessing.get_context("forkserver").Pool(workers))
-            outcomes = pool.imap_unordered(function, jobs, chunksize=1)
-        results = []
-        for done, result in enumerate(outcomes, 1):
-            results.append(result)
-            if done % 50 == 0 or done == len(jobs):
-                elapsed = time.perf_counter() - started
-                print(f"  {label}: {done}/{len(jobs)} in {elapsed:.0f} s", file=sys.stderr)
-    return results
+    tasks = (
+        Task(number, {"measure": measure, "item": dict(item)}) for number, item in enumerate(items)
+    )
+    results: dict[int, dict[str, Any]] = {}
+    for outcome in pool.run(tasks):
+        if outcome.result is None:
+            path = items[outcome.task.id]["path"]
+            raise RuntimeError(f"{measure} of {path} failed ({outcome.stopped}): {outcome.message}")
+        results[outcome.task.id] = dict(outcome.result)
+        done = len(results)
+        if done % 50 == 0 or done == len(items):
+            elapsed = time.perf_counter() - started
+            print(f"  {measure}: {done}/{len(items)} in {elapsed:.0f} s", file=sys.stderr)
+    return [results[number] for number in range(len(items))]
 
 
 def evaluate(
@@ -378,18 +412,17 @@ def evaluate(
         raise SystemExit(f"the corpus holds several keyed-mark keys ({len(keys)}); expected one")
     key = keys.pop() if keys else "corpus key"
     started = time.perf_counter()
-    by_path = {item["path"]: item for item in items}
-    checked = _pool_map(
-        _check_item, [(str(corpus), item, key, sampling) for item in items], jobs, "check"
-    )
-    pairs = [(by_path[result["path"]], result) for result in checked]
     unmarked = [item for item in items if item["mark"] == "none"]
-    scores = _pool_map(
-        _score_frames,
-        [(str(corpus), item, key, frames_per_clip) for item in unmarked],
-        jobs,
-        "frames",
-    )
+    setup = {
+        "corpus": str(Path(corpus).resolve()),
+        "key": key,
+        "sampling": sampling,
+        "frames_per_clip": frames_per_clip,
+    }
+    with WorkerPool(Job("datasets.evaluate:start", setup), jobs=jobs, python_path=[REPO]) as pool:
+        checked = _measure(pool, "check", items)
+        scores = _measure(pool, "frames", unmarked)
+    pairs = list(zip(items, checked, strict=True))
     frame_lines, frame_summary = _frame_fp_table(scores)
     elapsed = time.perf_counter() - started
     versions = engine_versions()
@@ -470,8 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         [
             "# Watermark detection: robustness and false positives",
             "",
-            "Written by `python datasets/evaluate.py` on a corpus from "
-            "`python datasets/build_corpus.py` (see datasets/README.md).",
+            "Written by `python -m datasets.evaluate` on a corpus from "
+            "`python -m datasets.corpus` (see datasets/README.md).",
             "",
             *result["head"],
             "",

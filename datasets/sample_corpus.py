@@ -2,7 +2,7 @@
 
 Usage::
 
-    python datasets/sample_corpus.py OUTDIR [--seed N]
+    python -m datasets.sample_corpus OUTDIR [--seed N]
 
 Writes into OUTDIR:
 
@@ -33,11 +33,10 @@ container header holds a random segment UID, its decoded frames are identical); 
 certificates and timestamps are not.
 The demo PKI is for demonstrations only (see :mod:`provenance.testing.pki`).
 
-Importable by path (``datasets/`` is not a package)::
+From Python (from the repository root)::
 
-    spec = importlib.util.spec_from_file_location("sample_corpus", "datasets/sample_corpus.py")
-    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
-    module.build_sample_corpus(outdir, seed=0)
+    from datasets.sample_corpus import build_sample_corpus
+    build_sample_corpus(outdir, seed=0)
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ from provenance.testing.pki import generate_pki
 from provenance.testing.signing import sign_file
 from provenance.testing.synth import synthetic_frame, write_clip, write_image
 from provenance.testing.tamper import flip_mdat_byte
-from provenance.watermark import SDXL, dwtdct
+from provenance.watermark import SDXL, dwtdct_embed
 from provenance.watermark.keyed import mark_file
 
 __all__ = ["CLIP_GEOMETRY", "DEMO_KEY", "KEY_FILE", "build_sample_corpus", "main"]
@@ -236,7 +235,7 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
 
     written = [outdir / entry["path"] for entry in entries]
     manifest = {
-        "generator": "datasets/sample_corpus.py",
+        "generator": "python -m datasets.sample_corpus",
         "seed": seed,
         "clip_geometry": CLIP_GEOMETRY,
         "trust_anchor": "pki/root.pem",
@@ -260,7 +259,7 @@ def _sdxl_image(path: Path, *, seed: int) -> Path:
     import numpy as np
 
     picture = np.ascontiguousarray(synthetic_frame(0, width=768, height=512, seed=seed)[:, :, ::-1])
-    marked = dwtdct.embed(picture, SDXL, domain="float32")
+    marked = dwtdct_embed.embed(picture, SDXL, domain="float32")
     cv2.imwrite(str(path), np.clip(np.rint(marked), 0, 255).astype(np.uint8))
     return path
 

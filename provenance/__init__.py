@@ -3,7 +3,8 @@
 >>> import provenance
 >>> report = provenance.check("clip.mp4")            # doctest: +SKIP
 >>> report.verdict.code, report.credentials.trust    # doctest: +SKIP
->>> for item in provenance.scan(["/media/inbox"]):  # doctest: +SKIP
+>>> options = provenance.CheckOptions(credentials_only=True)
+>>> for item in provenance.scan(["/media/inbox"], options):  # doctest: +SKIP
 ...     print(item.path, item.report.verdict.code)
 
 Checks are offline. Absence of a signal never means "authentic"; "could not check" is an
@@ -12,22 +13,25 @@ explicit state with a reason.
 
 from typing import TYPE_CHECKING
 
-from provenance._lazy import lazy_getattr
+from provenance._lazy import lazy_dir, lazy_getattr
 from provenance._version import __version__
-from provenance.check import CheckOptions, check, check_bytes
+from provenance.check import check, check_bytes
 from provenance.credentials.trust import TrustMaterial, load_trust
 from provenance.errors import (
     InputError,
     MediaError,
     NetworkError,
     ProvenanceError,
+    ScanError,
     TrustListError,
 )
 from provenance.media.sampling import Sampling, SamplingMode
+from provenance.options import CheckOptions
 from provenance.report import (
     AIDeclaration,
     CredentialsEvidence,
     CredentialsState,
+    Detector,
     Integrity,
     MediaInfo,
     Report,
@@ -41,20 +45,16 @@ from provenance.report import (
 from provenance.watermark.options import CropSearch, WatermarkOptions
 
 if TYPE_CHECKING:
-    from provenance.batch import Engine
-    from provenance.batch.engine import ScanItem, ScanOptions, scan
-    from provenance.batch.pool import ScanError
-    from provenance.batch.settings import ScanSettings
+    from provenance.batch.engine import ScanItem, scan
+    from provenance.batch.scan_options import Engine, ScanOptions
     from provenance.batch.walk import WalkOptions
 
 # Batch-scan names load on first use: ``import provenance`` stays light for single checks.
 _LAZY = {
-    "Engine": "provenance.batch",
+    "Engine": "provenance.batch.scan_options",
     "ScanItem": "provenance.batch.engine",
-    "ScanOptions": "provenance.batch.engine",
+    "ScanOptions": "provenance.batch.scan_options",
     "scan": "provenance.batch.engine",
-    "ScanError": "provenance.batch.pool",
-    "ScanSettings": "provenance.batch.settings",
     "WalkOptions": "provenance.batch.walk",
 }
 
@@ -67,6 +67,7 @@ __all__ = [
     "CredentialsEvidence",
     "CredentialsState",
     "CropSearch",
+    "Detector",
     "Engine",
     "InputError",
     "Integrity",
@@ -80,7 +81,6 @@ __all__ = [
     "ScanError",
     "ScanItem",
     "ScanOptions",
-    "ScanSettings",
     "TrustListError",
     "TrustMaterial",
     "TrustSource",
@@ -97,3 +97,5 @@ __all__ = [
     "load_trust",
     "scan",
 ]
+
+__dir__ = lazy_dir(__all__)

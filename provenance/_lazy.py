@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -21,3 +21,14 @@ def lazy_getattr(package: str, table: Mapping[str, str]) -> Callable[[str], Any]
         return value
 
     return load
+
+
+def lazy_dir(public: Iterable[str]) -> Callable[[], list[str]]:
+    """A module ``__dir__`` that lists the public names, lazy ones included, and hides the
+    module's helpers and imports."""
+    names = sorted(set(public))
+
+    def listing() -> list[str]:
+        return list(names)
+
+    return listing

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import os
-import platform
 import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
-from provenance._version import __version__
+from provenance._version import __version__, engine_versions
 from provenance.credentials.reader import read_credentials
-from provenance.credentials.trust import TrustMaterial, load_trust
+from provenance.credentials.trust import TrustMaterial
 from provenance.errors import MediaError
 from provenance.media.bmff import is_fragmented_init
 from provenance.media.probe import probe
 from provenance.media.sniff import SNIFF_BYTES, sniff
+from provenance.options import CheckOptions
 from provenance.report import (
     CheckError,
     CredentialsEvidence,
@@ -37,115 +35,14 @@ from provenance.report import (
     MediaKind,
     Report,
     TrustSnapshot,
-    TrustSource,
     WatermarkEvidence,
 )
 from provenance.verdict import derive_verdict
 from provenance.watermark.options import WatermarkOptions
 
-__all__ = [
-    "MEDIA_SUFFIXES",
-    "CheckOptions",
-    "check",
-    "check_bytes",
-    "engine_versions",
-    "failed_report",
-    "iter_media_files",
-]
-
-#: File suffixes a folder walk picks up (content is still sniffed; the suffix only selects).
-MEDIA_SUFFIXES = frozenset(
-    {
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".avi",
-        ".mkv",
-        ".webm",
-        ".ts",
-        ".mts",
-        ".m2ts",
-        ".3gp",
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".webp",
-        ".gif",
-        ".tif",
-        ".tiff",
-        ".heic",
-        ".heif",
-        ".avif",
-        ".jxl",
-        ".bmp",
-        ".dng",
-        ".wav",
-        ".mp3",
-        ".m4a",
-        ".flac",
-        ".ogg",
-        ".m4s",
-        ".c2pa",
-    }
-)
+__all__ = ["check", "check_bytes", "failed_report"]
 
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """How to check. The defaults are offline, with every trust list that is installed."""
-
-    trust_dir: Path | None = None
-    """Trust directory (default: ``$PROVENANCE_TRUST_DIR`` or the user data directory)."""
-    trust_sources: tuple[TrustSource, ...] | None = None
-    """Which trust sources to use; ``None`` means all installed, ``()`` means none."""
-    extra_anchors: tuple[Path, ...] = ()
-    """PEM files of extra user anchors for this check."""
-    sidecar: Path | None = None
-    """A detached ``.c2pa`` manifest store for the asset."""
-    fragments: tuple[Path, ...] = ()
-    """fMP4 fragments that belong to the init segment being checked."""
-    fetch_remote: bool = False
-    """Fetch remote manifests over the network (off: checks are offline by default)."""
-    credentials_only: bool = False
-    """Check Content Credentials only: skip the media probe and watermark detection."""
-    watermarks: WatermarkOptions = field(default_factory=WatermarkOptions)
-    """Which watermark detectors run, on which frames (see :class:`WatermarkOptions`)."""
-    trust: TrustMaterial | None = field(default=None, compare=False)
-    """Already-loaded trust material (skips loading; useful for many checks)."""
-    previews: bool = False
-    """Embed small pictures in the report as ``data:`` URIs: the credential thumbnail and each
-    watermark's strongest frame (for the web page and the HTML evidence report; 20-400 KB per
-    picture, so off for scans)."""
-
-    def load_trust(self) -> TrustMaterial:
-        """The trust material these options describe (loaded once per call)."""
-        if self.trust is not None:
-            return self.trust
-        return load_trust(
-            self.trust_dir, sources=self.trust_sources, extra_anchors=self.extra_anchors
-        )
-
-
-@functools.cache
-def engine_versions() -> dict[str, str]:
-    """Versions of the engines a report depends on."""
-    import av
-    import c2pa
-    import cv2
-    import numpy
-
-    return {
-        "provenance-checker": __version__,
-        "c2pa-python": str(c2pa.__version__),
-        "c2pa-rs": str(c2pa.sdk_version()),
-        "pyav": str(av.__version__),
-        "ffmpeg": str(getattr(av, "ffmpeg_version_info", "") or "unknown"),
-        "opencv": str(cv2.__version__),
-        "numpy": str(numpy.__version__),
-        "python": platform.python_version(),
-    }
 
 
 def _digest_and_head(path: Path) -> tuple[str, int, bytes]:
@@ -360,13 +257,9 @@ def _watermarks(
         return ()
 
     if media is None:
-        return options.not_checked(
-            "Not checked: the file's frames could not be read (see the errors)."
-        )
+        return options.not_checked("the file's frames could not be read (see the errors).")
     if media.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
-        return options.not_checked(
-            f"Not checked: an {media.kind.value} file has no frames to look at."
-        )
+        return options.not_checked(f"an {media.kind.value} file has no frames to look at.")
     from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
 
     try:
@@ -379,7 +272,7 @@ def _watermarks(
         )
     except MediaError as exc:
         errors.append(CheckError("watermark", "frames", str(exc)))
-        return options.not_checked(f"Not checked: {exc}")
+        return options.not_checked(str(exc))
     if run.error is not None:
         errors.append(
             CheckError(
@@ -418,25 +311,3 @@ def check_bytes(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return dataclasses.replace(report, path=name)
-
-
-def iter_media_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Expand paths: files as given, folders walked (sorted) for files with media suffixes.
-
-    A folder with no media file is yielded itself, so that its check reports it rather than
-    silently checking nothing.
-    """
-    for entry in paths:
-        path = Path(entry)
-        if not path.is_dir():
-            yield path
-            continue
-        found = False
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                if Path(name).suffix.lower() in MEDIA_SUFFIXES and not name.startswith("."):
-                    found = True
-                    yield Path(root) / name
-        if not found:
-            yield path

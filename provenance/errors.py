@@ -12,6 +12,7 @@ __all__ = [
     "MediaError",
     "NetworkError",
     "ProvenanceError",
+    "ScanError",
     "TrustListError",
 ]
 
@@ -34,3 +35,9 @@ class TrustListError(ProvenanceError, ValueError):
 
 class NetworkError(ProvenanceError, OSError):
     """A network operation the user asked for explicitly (such as a trust-list update) failed."""
+
+
+class ScanError(ProvenanceError, RuntimeError):
+    """A batch of checks cannot start or go on (unusable options, workers that cannot start,
+    an unreachable cluster, a results store that cannot be used); single files never raise it:
+    a bad file gets its own report."""

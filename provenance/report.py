@@ -19,6 +19,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import PurePath
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "CheckError",
     "CredentialsEvidence",
     "CredentialsState",
+    "Detector",
     "Ingredient",
     "Integrity",
     "ManifestSummary",
@@ -49,11 +51,13 @@ __all__ = [
     "WatermarkFrame",
     "WatermarkSegment",
     "WatermarkState",
+    "from_plain",
     "json_schema",
     "load_schema",
+    "to_plain",
 ]
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 _T = TypeVar("_T")
 
@@ -150,6 +154,15 @@ class StatusKind(enum.StrEnum):
     FAILURE = "failure"
 
 
+class Detector(enum.StrEnum):
+    """The watermark detectors (the names ``--detector`` and reports use)."""
+
+    DWTDCT = "dwtdct"
+    """invisible-watermark's public dwtDct marks (SD 1.x / 2.x, SDXL, SVD, FLUX, InvokeAI)."""
+    KEYED = "keyed"
+    """The keyed mark of ``provenance mark`` (found only with its key)."""
+
+
 class WatermarkState(enum.StrEnum):
     """Outcome of one watermark detector."""
 
@@ -184,48 +197,60 @@ class _Serialisable:
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-ready data (enums as their values, tuples as lists)."""
-        return typing.cast(dict[str, Any], _dump(self))
+        return typing.cast(dict[str, Any], to_plain(self))
 
     @classmethod
     def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
         """Rebuild an instance from data produced by :meth:`to_dict`."""
-        return typing.cast(_T, _load(cls, data))
+        return typing.cast(_T, from_plain(cls, data))
 
 
-def _dump(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """``value`` as plain JSON-ready data: dataclasses as dicts (fields whose metadata says
+    ``plain=False`` left out), enums as their values, tuples as lists, paths as text."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.metadata.get("plain", True)
+        }
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, (tuple, list)):
-        return [_dump(item) for item in value]
+        return [to_plain(item) for item in value]
     if isinstance(value, Mapping):
-        return {str(key): _dump(item) for key, item in value.items()}
+        return {str(key): to_plain(item) for key, item in value.items()}
     return value
 
 
-def _load(annotation: Any, data: Any) -> Any:
+def from_plain(annotation: Any, data: Any) -> Any:
+    """Rebuild a value of type ``annotation`` from :func:`to_plain` data (missing dataclass
+    fields take their defaults)."""
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         if data is None:
             return None
-        return _load(members[0], data)
+        return from_plain(members[0], data)
     if origin is tuple:
         item_type = get_args(annotation)[0]
-        return tuple(_load(item_type, item) for item in data)
+        return tuple(from_plain(item_type, item) for item in data)
     if origin in (dict, Mapping) or annotation is dict:
         args = get_args(annotation)
         value_type = args[1] if args else Any
-        return {key: _load(value_type, item) for key, item in data.items()}
+        return {key: from_plain(value_type, item) for key, item in data.items()}
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return annotation(data)
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
         return annotation(data)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         hints = get_type_hints(annotation)
         kwargs = {}
         for f in dataclasses.fields(annotation):
             if f.name in data:
-                kwargs[f.name] = _load(hints[f.name], data[f.name])
+                kwargs[f.name] = from_plain(hints[f.name], data[f.name])
         return annotation(**kwargs)
     if annotation is float and isinstance(data, int):
         return float(data)
@@ -431,7 +456,7 @@ class WatermarkFrame(_Serialisable):
 class WatermarkEvidence(_Serialisable):
     """One watermark detector's result for one mark (filled by the watermark detectors)."""
 
-    detector: str
+    detector: Detector
     state: WatermarkState
     mark: str | None = None
     statistic: float | None = None
@@ -449,6 +474,25 @@ class WatermarkEvidence(_Serialisable):
     strongest_frame: WatermarkFrame | None = None
     """The frame with the highest single-frame score."""
     message: str | None = None
+    frames_read: int = 0
+    """Frames the detector was given (``frames_used`` of them could be scored)."""
+    frames_over_threshold: int | None = None
+    """Scored frames whose own statistic reaches the file's threshold."""
+    frames_skipped: Mapping[str, int] = field(default_factory=dict)
+    """Frames that could not be scored, by reason: ``compressed`` (past the quantiser limit),
+    ``subsampled`` (a lossy image with subsampled chroma), ``small``, ``flat``."""
+    highest_quantiser: float | None = None
+    """The highest mean quantiser among the frames skipped as too compressed."""
+    matched_bits: int | None = None
+    """dwtDct: message bits the best frame decodes correctly by majority vote."""
+    payload_bits: int | None = None
+    """dwtDct: the length of the best payload, in bits."""
+    untested_hypotheses: tuple[str, ...] = ()
+    """dwtDct: embedding hypotheses no frame could test (a mark embedded so is not ruled out)."""
+    summed_statistic: float | None = None
+    """Keyed mark: z of the frames' summed correlation surfaces."""
+    best_frame_statistic: float | None = None
+    """Keyed mark: z of the best single frame."""
 
 
 # --------------------------------------------------------------------------- verdict and report

@@ -7,6 +7,7 @@ the rules are tested as a table (tests/test_verdict.py).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 
 from provenance.report import (
@@ -15,6 +16,7 @@ from provenance.report import (
     CheckError,
     CredentialsEvidence,
     CredentialsState,
+    Detector,
     Integrity,
     SignalLocation,
     StatusKind,
@@ -27,10 +29,13 @@ from provenance.report import (
 )
 
 __all__ = [
+    "FAMILIES",
+    "HEADLINES",
     "NO_SIGNAL_CAVEAT",
     "PRIORITY",
     "STALE_TRUST_DAYS",
     "TRUST_SOURCE_NAMES",
+    "VerdictFamily",
     "derive_verdict",
 ]
 
@@ -49,6 +54,57 @@ PRIORITY: tuple[VerdictCode, ...] = (
     VerdictCode.ERROR,
     VerdictCode.NO_SIGNAL,
 )
+
+
+class VerdictFamily(enum.StrEnum):
+    """What kind of finding a verdict is; renderers give each family one look."""
+
+    AI = "ai"
+    """Evidence of AI generation: declared by credentials, or an AI-generator watermark."""
+    INTEGRITY = "integrity"
+    """Credentials that are tampered or do not validate."""
+    UNVERIFIED = "unverified"
+    """A claim that could not be verified: unknown signer, remote manifest, possible AI."""
+    VERIFIED = "verified"
+    """Intact credentials from a trusted signer that declare no AI."""
+    NOTHING_FOUND = "nothing_found"
+    """No provenance signal (which proves nothing)."""
+    NOT_CHECKED = "not_checked"
+    """The file could not be (fully) checked."""
+
+
+#: The family of every verdict code.
+FAMILIES: dict[VerdictCode, VerdictFamily] = {
+    VerdictCode.AI_DECLARED: VerdictFamily.AI,
+    VerdictCode.AI_EDITED: VerdictFamily.AI,
+    VerdictCode.AI_WATERMARK: VerdictFamily.AI,
+    VerdictCode.AI_POSSIBLE: VerdictFamily.UNVERIFIED,
+    VerdictCode.CREDENTIALS_TAMPERED: VerdictFamily.INTEGRITY,
+    VerdictCode.CREDENTIALS_INVALID: VerdictFamily.INTEGRITY,
+    VerdictCode.CREDENTIALS_REMOTE: VerdictFamily.UNVERIFIED,
+    VerdictCode.CREDENTIALS_UNTRUSTED: VerdictFamily.UNVERIFIED,
+    VerdictCode.CREDENTIALS_VALID_NO_AI: VerdictFamily.VERIFIED,
+    VerdictCode.NO_SIGNAL: VerdictFamily.NOTHING_FOUND,
+    VerdictCode.UNSUPPORTED: VerdictFamily.NOT_CHECKED,
+    VerdictCode.ERROR: VerdictFamily.NOT_CHECKED,
+}
+
+#: Each verdict in a few plain words: the opening of its summary, and its headline everywhere.
+HEADLINES = {
+    VerdictCode.AI_DECLARED: "AI-generated, as declared by its Content Credentials",
+    VerdictCode.AI_EDITED: "Contains AI-generated parts or AI edits, as declared by its Content Credentials",
+    VerdictCode.AI_POSSIBLE: "Possibly AI-involved, according to its Content Credentials",
+    VerdictCode.AI_WATERMARK: "Carries an AI-generator watermark",
+    VerdictCode.CREDENTIALS_TAMPERED: "Content Credentials present but tampered",
+    VerdictCode.CREDENTIALS_INVALID: "Content Credentials present but not valid",
+    VerdictCode.CREDENTIALS_REMOTE: "Content Credentials stored remotely, not verified",
+    VerdictCode.CREDENTIALS_UNTRUSTED: "Valid Content Credentials from an unrecognised signer",
+    VerdictCode.CREDENTIALS_VALID_NO_AI: "Valid, trusted Content Credentials that declare no AI",
+    VerdictCode.NO_SIGNAL: "No provenance signal found: this proves nothing",
+    VerdictCode.UNSUPPORTED: "Could not be checked as given",
+    VerdictCode.ERROR: "Could not be checked",
+}
+
 
 #: Trust lists older than this many days earn a caveat.
 STALE_TRUST_DAYS = 90
@@ -280,7 +336,7 @@ def derive_verdict(
 
 def _mark_phrase(mark: WatermarkEvidence) -> str:
     name = mark.mark or mark.detector
-    if mark.detector == "dwtdct":
+    if mark.detector is Detector.DWTDCT:
         name = f"{name} (invisible-watermark dwtDct)"
     if mark.statistic is not None:
         name += f", z = {mark.statistic:.1f}"
@@ -297,7 +353,7 @@ def _watermark_caveats(
             caveats.append(f"Watermark {name} could not be checked: {mark.message or 'no reason'}")
         elif mark.state is WatermarkState.NOT_CHECKED:
             caveats.append(f"Watermark {name} was not checked: {mark.message or 'no reason'}")
-        elif mark.state is WatermarkState.DETECTED and mark.detector == "dwtdct":
+        elif mark.state is WatermarkState.DETECTED and mark.detector is Detector.DWTDCT:
             caveats.append(
                 "The dwtDct marks are public: anyone can stamp one on any picture. A detection "
                 "shows the file went through that encoder (normally an AI generator's), not "
@@ -317,24 +373,8 @@ def _watermark_caveats(
     return caveats
 
 
-_HEADLINES = {
-    VerdictCode.AI_DECLARED: "AI-generated, as declared by its Content Credentials",
-    VerdictCode.AI_EDITED: "Contains AI-generated parts or AI edits, as declared by its Content Credentials",
-    VerdictCode.AI_POSSIBLE: "Possibly AI-involved, according to its Content Credentials",
-    VerdictCode.AI_WATERMARK: "Carries an AI-generator watermark",
-    VerdictCode.CREDENTIALS_TAMPERED: "Content Credentials present but tampered",
-    VerdictCode.CREDENTIALS_INVALID: "Content Credentials present but not valid",
-    VerdictCode.CREDENTIALS_REMOTE: "Content Credentials stored remotely, not verified",
-    VerdictCode.CREDENTIALS_UNTRUSTED: "Valid Content Credentials from an unrecognised signer",
-    VerdictCode.CREDENTIALS_VALID_NO_AI: "Valid, trusted Content Credentials that declare no AI",
-    VerdictCode.NO_SIGNAL: "No provenance signal found: this proves nothing",
-    VerdictCode.UNSUPPORTED: "Could not be checked as given",
-    VerdictCode.ERROR: "Could not be checked",
-}
-
-
 def _summary(code: VerdictCode, reason: str, credentials: CredentialsEvidence) -> str:
-    headline = _HEADLINES[code]
+    headline = HEADLINES[code]
     if code in (VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_POSSIBLE):
         return f"{headline}; {_signer_phrase(credentials)}."
     return f"{headline}. {reason}"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, load_sample_corpus_module, skip_or_fail
+from datasets.sample_corpus import build_sample_corpus
+from tests.support import REPO, skip_or_fail
 
 
 def _shared_location() -> Path:
@@ -60,7 +61,7 @@ def _isolated_trust_dir(
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The generated demo corpus (``datasets/sample_corpus.py``, seed 0), built once."""
     folder = tmp_path_factory.mktemp("demo") / "corpus"
-    load_sample_corpus_module().build_sample_corpus(folder, seed=0)
+    build_sample_corpus(folder, seed=0)
     return folder
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -27,14 +24,13 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def load_sample_corpus_module() -> ModuleType:
-    """``datasets/sample_corpus.py`` as a module (``datasets/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "sample_corpus", REPO / "datasets" / "sample_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sample_corpus"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+def start_echo_job(setup: dict[str, object]) -> object:
+    """A worker-pool job for the pool's own tests: echoes each payload with the setup, raises
+    on ``{"fail": ...}``."""
+
+    def handle(payload: dict[str, object]) -> dict[str, object]:
+        if "fail" in payload:
+            raise RuntimeError(str(payload["fail"]))
+        return {"echo": payload, "setup": setup, "pid": os.getpid()}
+
+    return handle

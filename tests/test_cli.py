@@ -348,3 +348,30 @@ def test_watermark_options(tmp_path: Path) -> None:
     dwtdct = json.loads(out)[0]["watermarks"][0]
     assert dwtdct["detector"] == "dwtdct"
     assert dwtdct["state"] in ("not_detected", "inconclusive")
+
+
+def test_output_in_a_pipe_is_never_wrapped_and_names_print_as_they_are(tmp_path: Path) -> None:
+    # a path far wider than any terminal, with rich-markup look-alikes in its names
+    deep = tmp_path.joinpath(*(f"[bold]folder number {n} [link=x]" for n in range(8)))
+    deep.mkdir(parents=True)
+    clip = write_clip(deep / "clip [draft] [red]x.mp4", seconds=0.5)
+    assert len(str(clip)) > 200
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "check", str(clip), "--credentials-only"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert any(str(clip) in line for line in result.stdout.splitlines())
+    store = deep / "none [x].db"
+    resume = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--resume", "--store", str(store)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert resume.returncode == 2
+    assert f"error: {store}: no results store to resume from" in resume.stderr.splitlines()[0]
+    usage = subprocess.run(
+        [sys.executable, "-m", "provenance", "check", str(clip), "--sampling", f"no:{'x' * 150}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert usage.returncode == 2
+    assert any(f"no:{'x' * 150}" in line for line in usage.stderr.splitlines())

@@ -1,4 +1,4 @@
-"""The evaluation corpus builder (``datasets/build_corpus.py``), on its quick size.
+"""The evaluation corpus builder (``datasets.corpus``), on its quick size.
 
 One quick corpus is built per test module (about 20 s on 2 cores); the determinism checks
 rebuild a single root (with everything derived from it) into fresh folders.
@@ -7,10 +7,8 @@ rebuild a single root (with everything derived from it) into fresh folders.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,35 +16,25 @@ from typing import Any
 import numpy as np
 import pytest
 
-from provenance.media.frames import Sampling, SamplingMode, sample_frames
-from provenance.watermark import dwtdct, keyed
+import datasets.corpus
+from datasets.corpus import marking
+from provenance.media.frames import sample_frames
+from provenance.media.sampling import Sampling, SamplingMode
+from provenance.watermark import dwtdct_reference, keyed
 from provenance.watermark.payloads import PAYLOADS, payload_by_name
 from provenance.watermark.policy import keyed_threshold
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 SEED = 20261124
 ALL_FRAMES = Sampling(SamplingMode.ALL)
-HYPOTHESES = {hypothesis.name: hypothesis for hypothesis in dwtdct.ALL_HYPOTHESES}
+HYPOTHESES = {hypothesis.name: hypothesis for hypothesis in dwtdct_reference.ALL_HYPOTHESES}
 KEYED_THRESHOLD = keyed_threshold(keyed.hypotheses_per_frame())
-
-
-def load_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_corpus_under_test", REPO / "datasets" / "build_corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and the worker processes look it up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def builder() -> ModuleType:
-    return load_builder()
+    return datasets.corpus
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +52,13 @@ def frames_of(path: Path, *, colour: bool = False) -> list[Any]:
     return list(sample_frames(path, ALL_FRAMES, colour=colour))
 
 
-def best_z(image_bgr: np.ndarray, hypothesis: dwtdct.Hypothesis) -> dict[str, float]:
-    results = dwtdct.decode(image_bgr, hypotheses=[hypothesis])
+def best_z(image_bgr: np.ndarray, hypothesis: dwtdct_reference.Hypothesis) -> dict[str, float]:
+    results = dwtdct_reference.decode(image_bgr, hypotheses=[hypothesis])
     return {result.payload: (result.z if result.z is not None else -math.inf) for result in results}
 
 
 def max_null_z(image_bgr: np.ndarray) -> float:
-    values = [result.z for result in dwtdct.decode(image_bgr) if result.z is not None]
+    values = [result.z for result in dwtdct_reference.decode(image_bgr) if result.z is not None]
     return max(values)
 
 
@@ -136,7 +124,7 @@ def test_manifest_schema_and_every_file_decodes(
         for record in records.values()
         if record["mark"] == "dwtdct" and record["attack"] == "none"
     }
-    assert len(variants) == len(PAYLOADS) * len(dwtdct.ALL_HYPOTHESES)
+    assert len(variants) == len(PAYLOADS) * len(dwtdct_reference.ALL_HYPOTHESES)
 
 
 def test_summary_names_seed_versions_and_counts(
@@ -183,7 +171,7 @@ def test_dwtdct_lossless_images_decode_to_their_payload_and_their_parent_does_no
 
 
 def test_dwtdct_lossless_clip_is_bit_exact_and_decodes(
-    builder: ModuleType, corpus: tuple[Path, dict[str, dict[str, Any]]]
+    corpus: tuple[Path, dict[str, dict[str, Any]]],
 ) -> None:
     outdir, records = corpus
     clips = [
@@ -203,7 +191,7 @@ def test_dwtdct_lossless_clip_is_bit_exact_and_decodes(
     hypothesis = HYPOTHESES[record["hypothesis"]]
     for decoded, original in zip(marked, parent, strict=True):
         # the file holds exactly what the embedder produced from the parent's frame (chroma too)
-        expected = builder._dwtdct_mark(
+        expected = marking._dwtdct_mark(
             original.bgr, payload, hypothesis, record["embed"]["finalize"]
         )
         assert np.array_equal(decoded.bgr, expected)

@@ -1,43 +1,30 @@
-"""The evaluation harness (datasets/evaluate.py) on a small slice of the quick corpus."""
+"""The evaluation harness (datasets/evaluate.py) on a small slice of the quick corpus: it runs
+the shipped detectors through the routing a check uses, on the project's worker pool."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+import datasets.corpus
+from datasets import evaluate
+
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "datasets" / name)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def evaluated(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    builder = load("build_corpus.py")
     outdir = tmp_path_factory.mktemp("slice")
-    builder.build_corpus(
+    datasets.corpus.build_corpus(
         outdir,
         size="quick",
         shared=shared_dir,
         jobs=2,
         only=["natural_asl_gestures_bird", "still_photo_camera"],
     )
-    harness = load("evaluate.py")
-    result: dict[str, Any] = harness.evaluate(outdir, jobs=1, frames_per_clip=4)
+    result: dict[str, Any] = evaluate.evaluate(outdir, jobs=1, frames_per_clip=4)
     result["text"] = "\n".join(result["lines"])
     return result
 
@@ -80,8 +67,6 @@ def test_dwtdct_matrix_is_empty_for_a_slice_without_dwtdct_items(evaluated: dict
 def test_dwtdct_matrix_counts_right_payload_hits_and_inconclusive_results() -> None:
     # The corpus slice above holds no dwtDct-marked item, so the matrix is checked here on
     # hand-made results: a hit needs the item's own payload, not just any detection.
-    evaluate = load("evaluate.py")
-
     def pair(payload: str, attack: str, state: str, mark: str | None) -> tuple[dict, dict]:
         item = {"mark": "dwtdct", "kind": "image", "payload": payload,
                 "hypothesis": "uint8-bgr", "attack": attack}  # fmt: skip

@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 
 from provenance import CheckOptions, check
-from provenance.media.frames import Sampling, SamplingMode
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.report import VerdictCode, WatermarkState
 from provenance.testing.pki import generate_pki
 from provenance.testing.signing import sign_file
 from provenance.testing.synth import CONTAINER_CODECS, write_clip
-from provenance.watermark import SDXL, dwtdct, keyed
+from provenance.watermark import SDXL, dwtdct_embed, keyed
 from provenance.watermark.detect import detect_watermarks
-from provenance.watermark.options import CropSearch, WatermarkOptions, key_fingerprint
+from provenance.watermark.keys import key_fingerprint
+from provenance.watermark.options import CropSearch, WatermarkOptions
 
 KEY = "newsroom-test-key"
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -39,7 +40,7 @@ def textured_bgr(height: int, width: int, seed: int) -> np.ndarray:
 
 def sdxl_marked(bgr: np.ndarray) -> np.ndarray:
     """Marked as SDXL/SVD do it: float32 embedding, then rounded back to 8 bits."""
-    marked = dwtdct.embed(bgr, SDXL, domain="float32")
+    marked = dwtdct_embed.embed(bgr, SDXL, domain="float32")
     return np.clip(np.rint(marked), 0, 255).astype(np.uint8)
 
 
@@ -119,6 +120,13 @@ def test_marked_png_is_detected_and_unmarked_is_not(tmp_path: Path) -> None:
     assert mark.statistic > 3 * mark.threshold
     assert mark.false_positive_rate == pytest.approx(1e-6)
     assert mark.hypotheses_tested > 20  # 5 payloads x 4 hypotheses, plus the crop search
+    # the numbers behind the message are fields of the evidence
+    assert mark.payload_bits == 48
+    assert mark.matched_bits is not None
+    assert mark.matched_bits >= 45
+    assert f"{mark.matched_bits}/48 bits" in (mark.message or "")
+    assert (mark.frames_read, mark.frames_used, mark.frames_over_threshold) == (1, 1, 1)
+    assert mark.frames_skipped == {}
     assert marked.verdict.code is VerdictCode.AI_WATERMARK
     assert any("public" in caveat for caveat in marked.verdict.caveats)
 
@@ -263,6 +271,11 @@ def test_keyed_clip_detected_with_its_key_only(tmp_path: Path, base_picture: np.
     assert mark.segments
     assert all(segment.detected for segment in mark.segments)
     assert with_key.verdict.code is VerdictCode.AI_WATERMARK
+    assert mark.summed_statistic is not None
+    assert mark.best_frame_statistic is not None
+    assert mark.statistic in (mark.summed_statistic, mark.best_frame_statistic)
+    assert mark.frames_over_threshold is not None
+    assert 1 <= mark.frames_over_threshold <= 8
 
     wrong = check(clip, CheckOptions(watermarks=WatermarkOptions(keys=("another key",))))
     other = evidence(wrong, "keyed")
@@ -309,6 +322,12 @@ def test_sdxl_marked_clip_detected_on_lightly_compressed_frames(
     assert mark.state is WatermarkState.DETECTED
     assert mark.mark == "sdxl"
     assert mark.segments  # per-second windows of the best frame z
+    assert mark.frames_read == 8
+    assert mark.frames_over_threshold is not None
+    assert 1 <= mark.frames_over_threshold <= mark.frames_used
+    assert f"{mark.frames_over_threshold} of {mark.frames_used} decoded frames" in (
+        mark.message or ""
+    )
 
     unmarked = write_frames(tmp_path / "plain.mp4", 24, move, options={"crf": "16"})
     assert evidence(check(unmarked), "dwtdct").state is WatermarkState.NOT_DETECTED
@@ -318,10 +337,18 @@ def test_strongly_compressed_clip_is_inconclusive_for_dwtdct(
     tmp_path: Path, base_picture: np.ndarray
 ) -> None:
     clip = write_frames(tmp_path / "crf35.mp4", 24, panning(base_picture), options={"crf": "35"})
-    mark = evidence(check(clip), "dwtdct")
+    report = check(clip)
+    mark = evidence(report, "dwtdct")
     assert mark.state is WatermarkState.INCONCLUSIVE
     assert mark.message is not None
     assert "compressed too strongly" in mark.message
+    assert mark.frames_skipped == {"compressed": mark.frames_read}
+    assert mark.highest_quantiser is not None
+    assert mark.highest_quantiser > 26
+    # the state says it could not be checked; the reasons do not say it again
+    assert not mark.message.lower().startswith("could not")
+    caveats = [c for c in report.verdict.caveats if c.startswith("Watermark dwtdct")]
+    assert caveats == [f"Watermark dwtdct could not be checked: {mark.message}"]
 
 
 @pytest.mark.parametrize("suffix", sorted(CONTAINER_CODECS))
@@ -389,8 +416,8 @@ def test_options_reject_bad_values() -> None:
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuvj420p", "yuv444p", "yuv422p", "nv12"])
 def test_chroma_planes_read_the_mark_like_the_bgr_path(pix_fmt: str) -> None:
-    from provenance.media.frames import frame_chroma
-    from provenance.watermark.dwtdct_search import aligned, aligned_chroma
+    from provenance.media.frame import frame_chroma
+    from provenance.watermark.dwtdct_frame import aligned, aligned_chroma
 
     picture = sdxl_marked(textured_bgr(576, 1024, seed=8))
     frame = av.VideoFrame.from_ndarray(picture, format="bgr24").reformat(format=pix_fmt)
@@ -419,7 +446,7 @@ def test_chroma_planes_read_the_mark_like_the_bgr_path(pix_fmt: str) -> None:
 
 
 def test_timelines_stay_bounded_on_long_clips() -> None:
-    from provenance.watermark.detect import _max_segments
+    from provenance.watermark.dwtdct_detector import _max_segments
 
     hours = [(float(second), 1.0 + (second % 7)) for second in range(0, 4 * 3600, 3)]
     segments = _max_segments(hours, threshold=7.0)

@@ -1,6 +1,7 @@
-"""The crop-robust dwtDct search and the native-size resizing (provenance.watermark.dwtdct_search).
+"""The crop-robust dwtDct search (provenance.watermark.dwtdct_search) and the per-frame path
+with its native-size resizing (provenance.watermark.dwtdct_frame).
 
-Marks are made with the bit-exact embedder (:func:`provenance.watermark.dwtdct.embed`, checked
+Marks are made with the bit-exact embedder (:func:`provenance.watermark.dwtdct_embed.embed`, checked
 against the reference in ``test_dwtdct.py``); float32-domain marks go through a generator's
 float -> uint8 step (clip, truncate) before they are searched, as real files would.
 """
@@ -36,18 +37,9 @@ from provenance.watermark import (
     payload_by_name,
 )
 from provenance.watermark import dwtdct_search as search_module
-from provenance.watermark.dwtdct_search import (
-    LOCAL_WINDOW,
-    NATIVE_SIZES,
-    PHASES,
-    SearchResult,
-    aligned,
-    native_candidates,
-    resize_to,
-    score_alignment,
-    search,
-    search_tests,
-)
+from provenance.watermark.dwtdct_frame import NATIVE_SIZES, aligned, native_candidates, resize_to
+from provenance.watermark.dwtdct_search import PHASES, score_alignment, search, search_tests
+from provenance.watermark.dwtdct_statistic import LOCAL_WINDOW, SearchResult
 
 #: A marked, cropped frame's best (robust) z must reach this. Measured (this file's frames,
 #: random crops of up to 61 px from each side): 23 to 49, median 36, except where the wrap is

@@ -19,12 +19,14 @@ from typer.testing import CliRunner
 
 from provenance import CheckOptions, WatermarkOptions, check
 from provenance.cli import app
-from provenance.media.frames import FrameSampler, Sampling, SamplingMode
+from provenance.media.frames import FrameSampler
 from provenance.media.preview import PREVIEW_SIDE, picture_of
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.render import rows
 from provenance.render.html import render_evidence_html, score_chart_svg
 from provenance.report import Report, WatermarkState
-from provenance.watermark.detect import FRAME_SCORES_LIMIT, _FrameScores
+from provenance.verdict import NO_SIGNAL_CAVEAT
+from provenance.watermark.detector import FRAME_SCORES_LIMIT, FrameScores
 
 
 def _decode(uri: str) -> np.ndarray:
@@ -50,10 +52,10 @@ def _checked(path: Path, *, key: str | None = None, previews: bool = True) -> Re
 
 
 def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak() -> None:
-    from provenance.media.frames import SampledFrame
+    from provenance.media.frame import SampledFrame
 
     luma = np.zeros((4, 4), np.uint8)
-    scores = _FrameScores(keep_pixels=False)
+    scores = FrameScores(keep_pixels=False)
     total = 2 * FRAME_SCORES_LIMIT + 301
     for index in range(total):
         z = 9.5 if index == 777 else float(index % 7) / 10
@@ -170,7 +172,7 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_
     page = render_evidence_html([report])
     assert "<h1>Evidence report: " in page
     assert "ai_declared" in page
-    assert rows.NO_SIGNAL_CAVEAT in page
+    assert NO_SIGNAL_CAVEAT in page
     assert report.sha256 is not None
     assert report.sha256 in page
     for name, version in report.engine_versions.items():

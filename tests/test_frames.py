@@ -15,15 +15,9 @@ import pytest
 import provenance.media.frames as frames_module
 from provenance.errors import MediaError
 from provenance.media import probe
-from provenance.media.frames import (
-    FrameSampler,
-    SampledFrame,
-    Sampling,
-    SamplingMode,
-    bt601_luma,
-    evenly_spaced_indices,
-    sample_frames,
-)
+from provenance.media.frame import SampledFrame, bt601_luma
+from provenance.media.frames import FrameSampler, sample_frames
+from provenance.media.sampling import Sampling, SamplingMode, evenly_spaced_indices
 from provenance.testing.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
 
 WIDTH, HEIGHT, FPS, SECONDS = 128, 72, 25, 1.0

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from provenance.batch.engine import Engine, ScanOptions, scan
-from provenance.batch.outputs import write_html
+from provenance.batch.engine import scan
+from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.render.files import write_html
 from provenance.testing.synth import write_clip
 from tests.support import chromium_path, skip_or_fail
 
@@ -54,7 +55,7 @@ def test_html_report_filters_sorts_and_opens_evidence(browser: object, tmp_path:
     write_clip(folder / "alpha.mp4", seconds=0.5, seed=2)
     (folder / "gamma.mp4").write_bytes(b"not a clip at all")
     reports = sorted(
-        (item.report for item in scan([folder], options=ScanOptions(engine=Engine.INLINE))),
+        (item.report for item in scan([folder], run=ScanOptions(engine=Engine.INLINE))),
         key=lambda report: report.path,
     )
     page = tmp_path / "report.html"

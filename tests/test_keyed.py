@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance.media.frames import Sampling, SamplingMode, sample_frames
+from provenance.media.frames import sample_frames
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.media.transcode import rewrite_luma
 from provenance.testing.synth import write_clip
 from provenance.watermark import keyed

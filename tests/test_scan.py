@@ -19,12 +19,17 @@ import numpy as np
 import pytest
 
 from provenance import check
-from provenance.batch.engine import Engine, ScanOptions, scan
-from provenance.batch.pool import ScanError, Task, WorkerPool
-from provenance.batch.settings import ScanSettings
-from provenance.batch.walk import WalkOptions, iter_scan_paths
+from provenance.batch.check_job import check_job, report_of
+from provenance.batch.engine import scan
+from provenance.batch.pool import Task, WorkerPool
+from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.batch.walk import WalkOptions, iter_media_files
+from provenance.errors import ScanError
+from provenance.media.sampling import Sampling
+from provenance.options import CheckOptions
 from provenance.report import VerdictCode
 from provenance.testing.synth import write_clip
+from provenance.watermark.options import WatermarkOptions
 from tests.malformed import good_files, malformed_files
 
 
@@ -49,16 +54,16 @@ def test_walk_applies_globs_sniffs_content_and_skips_hidden(tmp_path: Path) -> N
     (root / "clips" / "no_suffix").write_bytes((root / "clips" / "a.mp4").read_bytes())
     (root / "notes.txt").write_text("not media")
     (root / "clips" / "b.tmp").write_bytes(b"x")
-    found = {p.relative_to(root).as_posix() for p in iter_scan_paths([root])}
+    found = {p.relative_to(root).as_posix() for p in iter_media_files([root])}
     assert found == {"clips/a.mp4", "clips/proxies/a_proxy.mp4", "clips/no_suffix"}
-    no_sniff = {p.name for p in iter_scan_paths([root], WalkOptions(sniff=False))}
+    no_sniff = {p.name for p in iter_media_files([root], WalkOptions(sniff=False))}
     assert no_sniff == {"a.mp4", "a_proxy.mp4"}
-    excluded = {p.name for p in iter_scan_paths([root], WalkOptions(exclude=("proxies",)))}
+    excluded = {p.name for p in iter_media_files([root], WalkOptions(exclude=("proxies",)))}
     assert excluded == {"a.mp4", "no_suffix"}
-    included = {p.name for p in iter_scan_paths([root], WalkOptions(include=("*proxy*",)))}
+    included = {p.name for p in iter_media_files([root], WalkOptions(include=("*proxy*",)))}
     assert included == {"a_proxy.mp4"}
     # a file named on the command line is always checked, whatever it is
-    assert list(iter_scan_paths([root / "notes.txt"])) == [root / "notes.txt"]
+    assert list(iter_media_files([root / "notes.txt"])) == [root / "notes.txt"]
 
 
 def test_walk_follows_links_only_when_asked_and_survives_a_loop(tmp_path: Path) -> None:
@@ -69,8 +74,8 @@ def test_walk_follows_links_only_when_asked_and_survives_a_loop(tmp_path: Path) 
     write_clip(elsewhere / "linked.mp4", seconds=0.5)
     (root / "link").symlink_to(elsewhere, target_is_directory=True)
     (elsewhere / "loop").symlink_to(root, target_is_directory=True)
-    assert list(iter_scan_paths([root])) == []
-    followed = [p.name for p in iter_scan_paths([root], WalkOptions(follow_links=True))]
+    assert list(iter_media_files([root])) == [root]  # no media: the folder itself, to report
+    followed = [p.name for p in iter_media_files([root], WalkOptions(follow_links=True))]
     assert followed == ["linked.mp4"]
 
 
@@ -79,7 +84,7 @@ def test_walk_follows_links_only_when_asked_and_survives_a_loop(tmp_path: Path) 
 
 def test_local_workers_give_the_same_reports_as_check(tmp_path: Path) -> None:
     files = good_files(tmp_path / "good")
-    items = {item.path: item for item in scan([tmp_path / "good"], options=ScanOptions(jobs=2))}
+    items = {item.path: item for item in scan([tmp_path / "good"], run=ScanOptions(jobs=2))}
     assert set(items) == {str(f) for f in files}
     for path in files:
         direct = check(path)
@@ -93,7 +98,7 @@ def test_a_file_over_the_time_limit_gets_an_error_and_the_scan_goes_on(tmp_path:
     slow = _big_image(tmp_path / "slow.png")
     quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
     options = ScanOptions(jobs=1, timeout=1.0, engine=Engine.LOCAL)
-    items = {Path(i.path).name: i for i in scan([slow, quick], options=options)}
+    items = {Path(i.path).name: i for i in scan([slow, quick], run=options)}
     assert items["slow.png"].stopped == "timeout"
     report = items["slow.png"].report
     assert report.verdict.code is VerdictCode.ERROR
@@ -107,7 +112,7 @@ def test_a_file_over_the_memory_limit_gets_an_error(tmp_path: Path) -> None:
     big = _big_image(tmp_path / "big.png")
     quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
     options = ScanOptions(jobs=1, memory_mb=300, timeout=120)
-    items = {Path(i.path).name: i for i in scan([big, quick], options=options)}
+    items = {Path(i.path).name: i for i in scan([big, quick], run=options)}
     assert items["big.png"].stopped == "memory"
     assert "--memory-limit" in items["big.png"].report.errors[0].message
     assert items["quick.mp4"].report.verdict.code is VerdictCode.NO_SIGNAL
@@ -119,10 +124,9 @@ def test_a_worker_killed_mid_file_costs_only_that_file(tmp_path: Path) -> None:
     slow = _big_image(tmp_path / "slow.png")
     quick = write_clip(tmp_path / "quick.mp4", seconds=0.5)
     outcomes = []
-    with WorkerPool(ScanSettings(), jobs=1, timeout=120) as pool:
-        runner = threading.Thread(
-            target=lambda: outcomes.extend(pool.run([Task(0, str(slow)), Task(1, str(quick))]))
-        )
+    tasks = [Task(0, {"path": str(slow)}), Task(1, {"path": str(quick)})]
+    with WorkerPool(check_job(CheckOptions()), jobs=1, timeout=120) as pool:
+        runner = threading.Thread(target=lambda: outcomes.extend(pool.run(tasks)))
         runner.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -136,8 +140,8 @@ def test_a_worker_killed_mid_file_costs_only_that_file(tmp_path: Path) -> None:
         assert pool.restarts == 1
     by_id = {o.task.id: o for o in outcomes}
     assert by_id[0].stopped == "crashed"
-    assert "SIGSEGV" in by_id[0].report.errors[0].message
-    assert by_id[1].report.verdict.code is VerdictCode.NO_SIGNAL
+    assert "SIGSEGV" in report_of(by_id[0], str(slow)).errors[0].message
+    assert report_of(by_id[1], str(quick)).verdict.code is VerdictCode.NO_SIGNAL
 
 
 def test_malformed_corpus_gives_one_record_per_file_and_exit_code_3(tmp_path: Path) -> None:
@@ -179,21 +183,22 @@ def test_store_skips_unchanged_files_and_rechecks_changed_ones(tmp_path: Path) -
     a = write_clip(folder / "a.mp4", seconds=0.5, seed=1)
     write_clip(folder / "b.mp4", seconds=0.5, seed=2)
     options = ScanOptions(engine=Engine.INLINE, store=tmp_path / "s.db")
-    first = list(scan([folder], options=options))
+    first = list(scan([folder], run=options))
     assert [i.cached for i in first] == [False, False]
-    second = list(scan([folder], options=options))
+    second = list(scan([folder], run=options))
     assert all(i.cached for i in second)
     assert {i.report.sha256 for i in second} == {i.report.sha256 for i in first}
     write_clip(a, seconds=0.5, seed=9)  # new content
-    third = {Path(i.path).name: i for i in scan([folder], options=options)}
+    third = {Path(i.path).name: i for i in scan([folder], run=options)}
     assert not third["a.mp4"].cached
     assert third["b.mp4"].cached
-    other = ScanSettings(sampling="evenly:2")  # other settings: nothing reused
+    # other options: nothing reused
+    other = CheckOptions(watermarks=WatermarkOptions(sampling=Sampling.parse("evenly:2")))
     assert not any(i.cached for i in scan([folder], other, options))
     rescanned = list(
         scan(
             [folder],
-            options=ScanOptions(engine=Engine.INLINE, store=tmp_path / "s.db", rescan=True),
+            run=ScanOptions(engine=Engine.INLINE, store=tmp_path / "s.db", rescan=True),
         )
     )
     assert not any(i.cached for i in rescanned)
@@ -203,16 +208,10 @@ def test_failed_results_are_kept_unless_retry_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\0\0\0\x18ftypisom" + b"\x07" * 200)
     store = tmp_path / "s.db"
-    assert not next(
-        iter(scan([broken], options=ScanOptions(engine=Engine.INLINE, store=store)))
-    ).cached
-    assert next(iter(scan([broken], options=ScanOptions(engine=Engine.INLINE, store=store)))).cached
+    assert not next(iter(scan([broken], run=ScanOptions(engine=Engine.INLINE, store=store)))).cached
+    assert next(iter(scan([broken], run=ScanOptions(engine=Engine.INLINE, store=store)))).cached
     retried = next(
-        iter(
-            scan(
-                [broken], options=ScanOptions(engine=Engine.INLINE, store=store, retry_errors=True)
-            )
-        )
+        iter(scan([broken], run=ScanOptions(engine=Engine.INLINE, store=store, retry_errors=True)))
     )
     assert not retried.cached
 
@@ -358,7 +357,7 @@ def test_dask_local_cluster_gives_the_same_results(tmp_path: Path) -> None:
     broken.write_bytes(b"not a clip")
     store = tmp_path / "dask.db"
     options = ScanOptions(engine=Engine.DASK, jobs=2, store=store, timeout=120)
-    items = {i.path: i for i in scan([tmp_path / "good"], options=options)}
+    items = {i.path: i for i in scan([tmp_path / "good"], run=options)}
     assert set(items) == {str(p) for p in [*files, broken]}
     for path in files:
         assert items[str(path)].report.verdict.code is check(path).verdict.code
@@ -380,7 +379,7 @@ def test_dask_engine_uses_an_existing_scheduler(
         n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
     ) as cluster:
         options = ScanOptions(engine=Engine.DASK, scheduler=cluster.scheduler_address)
-        items = {Path(i.path).name: i for i in scan([clip, broken], options=options)}
+        items = {Path(i.path).name: i for i in scan([clip, broken], run=options)}
         # the cluster's scheduler ran the checks (the engine names its tasks), and is still up
         assert "provenance-check" in cluster.scheduler.task_prefixes
         with distributed.Client(cluster) as client:
@@ -389,7 +388,7 @@ def test_dask_engine_uses_an_existing_scheduler(
     assert items["b.mp4"].report.verdict.code is VerdictCode.ERROR
     monkeypatch.setattr("provenance.batch.dask_engine.CONNECT_SECONDS", 3.0)
     with pytest.raises(ScanError, match="cannot reach the Dask scheduler"):
-        list(scan([clip], options=ScanOptions(engine=Engine.DASK, scheduler="tcp://127.0.0.1:9")))
+        list(scan([clip], run=ScanOptions(engine=Engine.DASK, scheduler="tcp://127.0.0.1:9")))
 
 
 def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
@@ -397,7 +396,7 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from provenance.batch.cli_scan import ScanRequest, run_scan
+    from provenance.cli.scan_display import ScanProgress, print_summary
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -405,24 +404,21 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
     (folder / "b.mp4").write_bytes(b"broken")
     terminal = io.StringIO()
     summary = io.StringIO()
-    request = ScanRequest(
-        paths=[str(folder)],
-        from_file=None,
-        settings=ScanSettings(),
-        options=ScanOptions(engine=Engine.INLINE),
-        progress=True,
-    )
-    reports = run_scan(
-        request,
-        stdout=Console(file=summary, width=120),
-        stderr=Console(file=terminal, force_terminal=True, width=160),
-    )
-    assert len(reports) == 2
+    display = ScanProgress(Console(file=terminal, force_terminal=True, width=160), show=True)
+    with display.shown():
+        items = list(
+            scan([folder], run=ScanOptions(engine=Engine.INLINE), on_planned=display.planned)
+        )
+        for item in items:
+            display.done(item.report)
+    assert len(items) == 2
     live = terminal.getvalue()
     assert "2/2" in live
     assert "no_signal 1" in live
     assert "error 1" in live
     assert "ETA" in live
+    facts = {"files": 2, "checked": 2, "from the store": 0, "seconds": 0.1}
+    print_summary(Console(file=summary, width=120), display.counts, facts, {}, [])
     text = summary.getvalue()
     assert "Scan summary" in text
     assert "2 files: 2 checked, 0 unchanged" in text

@@ -16,6 +16,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from datasets.sample_corpus import build_sample_corpus
 from provenance.media import bmff
 from provenance.testing import tamper
 from provenance.testing.pki import (
@@ -26,8 +27,7 @@ from provenance.testing.pki import (
 )
 from provenance.testing.signing import mime_type_for, sign_file
 from provenance.testing.synth import write_clip, write_image
-from provenance.watermark import SDXL, dwtdct
-from tests.support import load_sample_corpus_module
+from provenance.watermark import SDXL, dwtdct_reference
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 OFFLINE = {"remote_manifest_fetch": False, "ocsp_fetch": False}
@@ -371,8 +371,7 @@ def test_iter_boxes_reads_largesize_boxes() -> None:
 def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
     import av
 
-    module = load_sample_corpus_module()
-    written = module.build_sample_corpus(tmp_path, seed=7)
+    written = build_sample_corpus(tmp_path, seed=7)
     manifest = json.loads((tmp_path / "MANIFEST.json").read_text(encoding="utf-8"))
     assert written[-1] == tmp_path / "MANIFEST.json"
     assert manifest["seed"] == 7
@@ -405,7 +404,9 @@ def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
                 stream = container.streams.video[0]
                 assert (stream.width, stream.height) == (640, 360)
         if path.suffix == ".png":
-            assert dwtdct.decode(cv2.imread(str(path)), SDXL)[0].z > 30  # float32-bgr first
+            assert (
+                dwtdct_reference.decode(cv2.imread(str(path)), SDXL)[0].z > 30
+            )  # float32-bgr first
         if expected["c2pa_state"] == "NotSupported":
             with pytest.raises(c2pa.C2paError.NotSupported):
                 read(path, anchors)

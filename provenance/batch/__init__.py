@@ -1,19 +1,7 @@
-"""Batch scans: walk, check in isolated workers, store, report (see ``provenance scan``).
+"""Many files: one walker, an isolated worker pool, the SQLite results store, the Dask engine.
 
-Only :class:`Engine` lives here, so that the command line can name it without loading the
-scan machinery (worker pool, store, walk) for ``provenance check``.
+:func:`~provenance.batch.engine.scan` is the library's batch entry point (``provenance.scan``);
+``provenance check`` runs it in-process and ``provenance scan`` on worker processes. Nothing
+here talks to a person or writes report files: progress, summaries and outputs belong to the
+command line (:mod:`provenance.cli`) and the renderers (:mod:`provenance.render`).
 """
-
-from __future__ import annotations
-
-import enum
-
-__all__ = ["Engine"]
-
-
-class Engine(enum.StrEnum):
-    """Where the per-file checks run."""
-
-    LOCAL = "local"
-    DASK = "dask"
-    INLINE = "inline"

@@ -1,11 +1,18 @@
-"""Isolated worker processes for a scan: one file at a time each, with time and memory limits.
+"""Isolated worker processes, one task at a time each, with time and memory limits.
 
-Each worker is a fresh ``python -m provenance.batch.worker`` process (not a fork: a fork inherits
-the parent's threads and locks). The parent hands a worker one path, waits for its report, and
-hands it the next. A worker that runs past the time limit, or whose resident memory passes the
-memory limit, is killed; one that dies (a crash inside FFmpeg, OpenCV or the C2PA library) is
-noticed when its pipe closes. Either way its file gets an error report saying what happened, a
-fresh worker takes its place, and the scan goes on: nothing else is lost.
+The one worker pool of the project: ``provenance scan`` runs its checks on it (locally and on
+each Dask worker), and the corpus builder and the evaluator in ``datasets/`` run their tasks
+on it. What runs is a :class:`Job`: a function named ``module:function`` that each worker calls
+once with the job's setup data and that returns the handler for the tasks; tasks and results
+are plain JSON data.
+
+Each worker is a fresh ``python -m provenance.batch.worker`` process (not a fork: a fork
+inherits the parent's threads and locks). The parent hands a worker one task, waits for its
+result, and hands it the next. A worker that runs past the time limit, or whose resident
+memory passes the memory limit, is killed; one that dies (a crash inside FFmpeg, OpenCV or the
+C2PA library) is noticed when its pipe closes. Either way its task gets an :class:`Outcome`
+saying what happened, a fresh worker takes its place, and the run goes on: nothing else is
+lost.
 
 The resident size is read from ``/proc`` (Linux) every quarter second; elsewhere only the
 worker's own data-segment limit applies (see :mod:`provenance.batch.worker`).
@@ -22,40 +29,56 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.batch.settings import ScanSettings
-from provenance.report import CheckError, Report
+from provenance.errors import ScanError
 
-__all__ = ["Outcome", "ScanError", "Task", "WorkerPool", "child_environment"]
+__all__ = ["Job", "Outcome", "Stopped", "Task", "WorkerPool", "child_environment"]
 
 _POLL_SECONDS = 0.25
-_START_SECONDS = 120.0  # a worker that cannot import and load trust in this time is broken
+_START_SECONDS = 120.0  # a worker that cannot import and set up in this time is broken
 
 
-class ScanError(RuntimeError):
-    """The scan itself cannot go on (unusable settings, workers that cannot start)."""
+@dataclass(frozen=True)
+class Job:
+    """What the workers run: ``target`` (``"module:function"``) is called once per worker
+    with ``setup`` and returns the handler, called with each task's payload."""
+
+    target: str
+    setup: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Task:
-    """One file to check; ``id`` is the caller's."""
+    """One unit of work; ``id`` is the caller's, ``payload`` plain JSON data."""
 
     id: int
-    path: str
+    payload: Mapping[str, Any]
+
+
+class Stopped:
+    """Why a task has no result (the values of :attr:`Outcome.stopped`)."""
+
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CRASHED = "crashed"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished file: its report, and ``stopped`` when the worker had to be stopped."""
+    """A finished task: the handler's result, or why there is none."""
 
     task: Task
-    report: Report
+    result: Mapping[str, Any] | None
     stopped: str | None = None
-    """``timeout``, ``memory`` or ``crashed`` when the check did not finish; else None."""
+    """A :class:`Stopped` value when the task did not finish; else None."""
+    message: str | None = None
+    """What happened, when ``stopped`` (a sentence without advice: callers add their own)."""
+    elapsed_seconds: float = 0.0
 
 
 @dataclass
@@ -65,17 +88,19 @@ class _Worker:
     started: float = 0.0
 
 
-def child_environment() -> dict[str, str]:
-    """This environment, with this package's folder first on ``PYTHONPATH``.
+def child_environment(python_path: Sequence[str | os.PathLike[str]] = ()) -> dict[str, str]:
+    """This environment, with this package's folder (and ``python_path``) first on
+    ``PYTHONPATH``.
 
     For fresh Python processes that must import the same ``provenance`` as their parent, even
     from a source checkout that is not installed.
     """
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
-    )
+    entries = [package_root, *(str(entry) for entry in python_path)]
+    if env.get("PYTHONPATH"):
+        entries.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(entries))
     return env
 
 
@@ -101,37 +126,49 @@ def _signal_name(returncode: int | None) -> str:
 
 
 class WorkerPool:
-    """Run checks in ``jobs`` isolated worker processes.
+    """Run a :class:`Job`'s tasks in ``jobs`` isolated worker processes.
 
     Parameters
     ----------
-    settings
-        What to check with; sent to every worker.
+    job
+        What the workers run.
     jobs
         Worker processes (at least 1).
     timeout
-        Seconds one file may take (None: no limit).
+        Seconds one task may take (None: no limit).
     memory_mb
         Resident memory one worker may use, in MiB (None: no limit).
+    python_path
+        Folders the workers need on ``PYTHONPATH`` besides this package's (e.g. the
+        repository root for ``datasets``).
+
+    Raises
+    ------
+    ScanError
+        From :meth:`run`: a worker cannot start or its job's setup fails.
     """
 
     def __init__(
         self,
-        settings: ScanSettings,
+        job: Job,
         *,
         jobs: int,
         timeout: float | None = None,
         memory_mb: int | None = None,
+        python_path: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
-        # the limits come from ScanOptions, which validates them
-        self.settings = settings
+        if jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {jobs}")
+        self.job = job
         self.jobs = jobs
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.restarts = 0
-        self._env = child_environment()
-        self._env.setdefault("OMP_NUM_THREADS", "1")  # one file per process: no thread pools
-        self._hello = json.dumps({"settings": settings.to_json(), "memory_mb": memory_mb})
+        self._env = child_environment(python_path)
+        self._env.setdefault("OMP_NUM_THREADS", "1")  # one task per process: no thread pools
+        self._hello = json.dumps(
+            {"job": job.target, "setup": dict(job.setup), "memory_mb": memory_mb}
+        )
         self._workers: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
 
@@ -178,9 +215,9 @@ class WorkerPool:
             return
         self._stop(worker, kill=True)
         if "fatal" in reply:
-            raise ScanError(f"the scan's check settings cannot be used: {reply['fatal']}")
+            raise ScanError(f"the workers cannot set up {self.job.target}: {reply['fatal']}")
         raise ScanError(
-            "a scan worker process did not start ("
+            "a worker process did not start ("
             + _signal_name(worker.process.returncode)
             + "); check that `python -m provenance.batch.worker` runs in this environment"
         )
@@ -191,11 +228,9 @@ class WorkerPool:
             self._selector.unregister(process.stdout)  # type: ignore[arg-type]
         if kill and process.poll() is None:
             process.kill()
-        try:
+        with contextlib.suppress(OSError):
             if process.stdin is not None:
                 process.stdin.close()
-        except OSError:
-            pass
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -215,7 +250,7 @@ class WorkerPool:
     # ------------------------------------------------------------------ running
 
     def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
-        """Check every task's file; yields one :class:`Outcome` per task, as they finish."""
+        """Run every task; yields one :class:`Outcome` per task, as they finish."""
         if not self._workers:
             self._workers = [self._spawn() for _ in range(self.jobs)]
             for worker in self._workers:
@@ -233,8 +268,9 @@ class WorkerPool:
                 return
             worker.task, worker.started = task, time.monotonic()
             assert worker.process.stdin is not None
+            request = {"id": task.id, "payload": dict(task.payload)}
             try:
-                worker.process.stdin.write(json.dumps({"id": task.id, "path": task.path}) + "\n")
+                worker.process.stdin.write(json.dumps(request) + "\n")
                 worker.process.stdin.flush()
             except OSError:
                 pass  # the worker died: its closed pipe is noticed below
@@ -266,32 +302,21 @@ class WorkerPool:
             if task is None:
                 self._replace(worker)
                 return None
-            outcome = self._failed(
-                task,
-                "crashed",
-                f"the worker checking this file died ({how}), probably a crash in a native "
-                "library (FFmpeg, OpenCV or C2PA) on this file's content. Other files are "
-                "not affected; report the file to the provenance-checker maintainers if it "
-                "is valid media.",
-                worker,
+            outcome = self._stopped(
+                task, Stopped.CRASHED, f"its worker process died ({how})", worker
             )
             self._replace(worker)
             return outcome
         reply = json.loads(line)
+        elapsed = time.monotonic() - worker.started
         worker.task = None
         if task is None or reply.get("id") != task.id:
-            raise ScanError(f"scan worker protocol error: unexpected reply {line[:200]!r}")
-        if "report" in reply:
-            return Outcome(task, Report.from_dict(reply["report"]))
+            raise ScanError(f"worker protocol error: unexpected reply {line[:200]!r}")
+        if "result" in reply:
+            return Outcome(task, reply["result"], elapsed_seconds=elapsed)
         if reply.get("memory"):
-            return self._failed(
-                task,
-                "memory",
-                "the check ran out of memory for this file (raise --memory-limit if the "
-                "machine has room).",
-                None,
-            )
-        return self._failed(task, "failed", f"the check failed: {reply.get('failed')}", None)
+            return Outcome(task, None, Stopped.MEMORY, "it ran out of memory", elapsed)
+        return Outcome(task, None, Stopped.FAILED, str(reply.get("failed")), elapsed)
 
     def _enforce_limits(self) -> list[Outcome]:
         outcomes = []
@@ -301,41 +326,18 @@ class WorkerPool:
             if task is None:
                 continue
             if self.timeout is not None and now - worker.started > self.timeout:
-                outcomes.append(
-                    self._failed(
-                        task,
-                        "timeout",
-                        f"the check took longer than the {self.timeout:g} s limit and was "
-                        "stopped (raise --timeout for very long clips, or lower --sampling).",
-                        worker,
-                    )
-                )
+                message = f"it ran over the {self.timeout:g} s time limit"
+                outcomes.append(self._stopped(task, Stopped.TIMEOUT, message, worker))
                 self._replace(worker)
                 continue
             if self.memory_mb is not None:
                 rss = _rss_mb(worker.process.pid)
                 if rss is not None and rss > self.memory_mb:
-                    outcomes.append(
-                        self._failed(
-                            task,
-                            "memory",
-                            f"the check used {rss:.0f} MiB, over the {self.memory_mb} MiB limit, "
-                            "and was stopped (raise --memory-limit if the machine has room).",
-                            worker,
-                        )
-                    )
+                    message = f"it used {rss:.0f} MiB, over the {self.memory_mb} MiB limit"
+                    outcomes.append(self._stopped(task, Stopped.MEMORY, message, worker))
                     self._replace(worker)
         return outcomes
 
-    def _failed(self, task: Task, code: str, message: str, worker: _Worker | None) -> Outcome:
-        from provenance.check import failed_report
-
-        elapsed = time.monotonic() - worker.started if worker is not None else 0.0
-        error = CheckError("scan", code, f"{task.path}: {message}")
-        report = failed_report(
-            task.path,
-            error,
-            why="The check did not finish, so nothing was concluded about this file.",
-            elapsed_seconds=elapsed,
-        )
-        return Outcome(task, report, stopped=code)
+    @staticmethod
+    def _stopped(task: Task, why: str, message: str, worker: _Worker) -> Outcome:
+        return Outcome(task, None, why, message, time.monotonic() - worker.started)

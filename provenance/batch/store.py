@@ -1,7 +1,7 @@
 """The results store of ``provenance scan``: SQLite in WAL mode, one writer (the scan driver).
 
 Results are keyed by the file's content (SHA-256) and the settings fingerprint
-(:meth:`~provenance.batch.settings.ScanSettings.fingerprint`), so a file that has not changed is
+(:meth:`~provenance.options.CheckOptions.fingerprint`), so a file that has not changed is
 not checked again under the same settings, wherever it now lives. A second table remembers
 each path's size, modification time and inode with the hash they had, so that recognising an
 unchanged file costs one ``stat``, not a read. Each result is committed as it arrives: a scan
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.errors import ScanError
 from provenance.report import Report, VerdictCode
 
 __all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
@@ -116,7 +117,7 @@ class ResultStore:
 
     Raises
     ------
-    ValueError
+    ScanError
         The file exists but is not a results store of this version.
     """
 
@@ -131,13 +132,13 @@ class ResultStore:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise ValueError(
+            raise ScanError(
                 f"{self.path}: not a provenance results store ({exc}); choose another --store file"
             ) from None
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),))
         elif row[0] != str(_SCHEMA_VERSION):
-            raise ValueError(
+            raise ScanError(
                 f"{self.path}: results store of schema {row[0]}, this version reads "
                 f"{_SCHEMA_VERSION}; use a new --store file"
             )

@@ -1,48 +1,28 @@
-"""Which files a scan checks: folders walked, globs applied, media recognised by content too.
+"""Which files ``check`` and ``scan`` read: folders walked, globs applied, media recognised by
+content too. One walker for every entry point, so a folder gives the same files to both.
 
-A file is picked up when its suffix is a media suffix (:data:`~provenance.check.MEDIA_SUFFIXES`)
+A file is picked up when its suffix is a media suffix (:data:`~provenance.media.sniff.MEDIA_SUFFIXES`)
 or, with ``sniff`` on (the default), when its first bytes are a recognised media format: a clip
 saved without an extension, or as ``.bin`` or ``.dat``, is still scanned. Hidden files and
 folders (names starting with a dot) are skipped unless a path names them. Links to folders are
 followed only with ``follow_links``, and a folder reached twice (a link loop) is walked once.
 Files named on the command line, or in a list file, are always checked: a missing or odd one
-gets its own error record rather than vanishing.
+gets its own error record rather than vanishing. A folder that holds no media file is yielded
+itself, so that its check says so rather than silently checking nothing.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from provenance.check import MEDIA_SUFFIXES
-from provenance.media.sniff import sniff_path
+from provenance.media.sniff import MEDIA_FAMILIES, MEDIA_SUFFIXES, sniff_path
 
-__all__ = ["WalkOptions", "iter_scan_paths", "read_path_list"]
-
-#: Sniffed families that count as media to check (others: pdf, c2pa sidecars, unknown).
-_MEDIA_FAMILIES = frozenset(
-    {
-        "bmff",
-        "avi",
-        "wav",
-        "webp",
-        "matroska",
-        "mpegts",
-        "jpeg",
-        "png",
-        "gif",
-        "tiff",
-        "bmp",
-        "jxl",
-        "mp3",
-        "flac",
-        "ogg",
-    }
-)
+__all__ = ["WalkOptions", "iter_media_files", "read_path_list"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +48,25 @@ class WalkOptions:
     follow_links: bool = False
     sniff: bool = True
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (what a results store records of a scan)."""
+        return {
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+            "follow_links": self.follow_links,
+            "sniff": self.sniff,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WalkOptions:
+        """Options from :meth:`to_dict` data."""
+        return cls(
+            include=tuple(data.get("include", ())),
+            exclude=tuple(data.get("exclude", ())),
+            follow_links=bool(data.get("follow_links", False)),
+            sniff=bool(data.get("sniff", True)),
+        )
+
 
 def _matches(relative: str, name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(relative, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
@@ -79,22 +78,28 @@ def _is_media(path: Path, sniff: bool) -> bool:
     if not sniff:
         return False
     try:
-        return sniff_path(path).family in _MEDIA_FAMILIES
+        return sniff_path(path).family in MEDIA_FAMILIES
     except OSError:
         return False
 
 
-def iter_scan_paths(
+def iter_media_files(
     paths: Iterable[str | os.PathLike[str]], options: WalkOptions | None = None
 ) -> Iterator[Path]:
-    """Files to check, in a stable order: each path as given, folders walked sorted."""
+    """Files to check, in a stable order: each path as given, folders walked sorted (a
+    folder without media files is yielded itself)."""
     opts = options or WalkOptions()
     for entry in paths:
         path = Path(entry)
         if not path.is_dir():
             yield path
             continue
-        yield from _walk(path, opts)
+        found = False
+        for file in _walk(path, opts):
+            found = True
+            yield file
+        if not found:
+            yield path
 
 
 def _walk(top: Path, opts: WalkOptions) -> Iterator[Path]:

@@ -1,30 +1,39 @@
-"""A scan worker process: ``python -m provenance.batch.worker``, fed JSON lines on stdin.
+"""A worker process of :class:`~provenance.batch.pool.WorkerPool`:
+``python -m provenance.batch.worker``, fed JSON lines on stdin.
 
 Protocol (one JSON object per line):
 
-- first line in: ``{"settings": <ScanSettings JSON text>, "memory_mb": <int or null>}``;
-  out: ``{"ready": true}``, or ``{"fatal": <message>}`` when the settings cannot be used;
-- then, per file, in: ``{"id": <int>, "path": <str>}``; out: ``{"id": <int>, "report": {...}}``.
+- first line in: ``{"job": "module:function", "setup": {...}, "memory_mb": <int or null>}``;
+  the worker calls ``function(setup)`` once to get its handler, then answers
+  ``{"ready": true}``, or ``{"fatal": <message>}`` when the setup fails;
+- then, per task, in: ``{"id": <int>, "payload": {...}}``; out: ``{"id": <int>, "result":
+  handler(payload)}``, ``{"id": <int>, "memory": true}`` when the handler ran out of memory, or
+  ``{"id": <int>, "failed": <message>}`` when it raised.
 
 Only protocol lines reach the parent: the worker moves its original standard output to a
 private descriptor and points descriptor 1 at standard error, so that a native library that
-prints cannot corrupt the stream. The parent (:class:`provenance.batch.pool.WorkerPool`)
-enforces the time and memory limits and replaces a worker that dies.
+prints cannot corrupt the stream. The parent enforces the time and memory limits and replaces
+a worker that dies.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable, Mapping
 from typing import IO, Any
+
+#: What a job's setup function returns: the handler of one task's payload.
+Handler = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 def protocol_stream() -> IO[str]:
     """A private duplicate of stdout for protocol lines; fd 1 then goes to stderr.
 
-    For worker processes that talk JSON lines to their parent: whatever else writes to standard
-    output (C libraries included) lands on standard error instead of in the protocol.
+    Whatever else writes to standard output (C libraries included) lands on standard error
+    instead of in the protocol.
     """
     sys.stdout.flush()
     private = os.dup(1)
@@ -37,7 +46,7 @@ def _limit_memory(memory_mb: int | None) -> None:
     """A hard backstop against a sudden huge allocation (the parent polls the resident size).
 
     The data-segment limit (heap and private writable mappings) is set to twice the limit
-    plus 1 GiB: far above what a check needs, low enough that an absurd allocation fails in
+    plus 1 GiB: far above what a task needs, low enough that an absurd allocation fails in
     this process instead of exhausting the machine.
     """
     if not memory_mb:
@@ -53,13 +62,24 @@ def _limit_memory(memory_mb: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
 
 
-def _send(stream: IO[str], message: dict[str, Any]) -> None:
+def load_handler(target: str, setup: Mapping[str, Any]) -> Handler:
+    """Import ``module:function`` and call it with ``setup``; returns the task handler."""
+    module_name, _, function_name = target.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"a job target is 'module:function', got {target!r}")
+    start: Callable[[Mapping[str, Any]], Handler] = getattr(
+        importlib.import_module(module_name), function_name
+    )
+    return start(setup)
+
+
+def _send(stream: IO[str], message: Mapping[str, Any]) -> None:
     stream.write(json.dumps(message, ensure_ascii=False) + "\n")
     stream.flush()
 
 
 def main() -> int:
-    """Serve check requests until stdin closes."""
+    """Serve task requests until stdin closes."""
     out = protocol_stream()
     first = sys.stdin.readline()
     if not first:
@@ -67,30 +87,22 @@ def main() -> int:
     hello = json.loads(first)
     _limit_memory(hello.get("memory_mb"))
     try:
-        from provenance.batch.settings import ScanSettings
-        from provenance.check import check
-
-        settings = ScanSettings.from_json(hello["settings"])
-        if not settings.credentials_only:  # OpenCV is only loaded for the frames
-            import cv2
-
-            cv2.setNumThreads(1)  # one file per process: no thread pool per worker
-        options = settings.check_options()  # trust material loaded once per worker
-    except Exception as exc:  # settings or trust material unusable: say so and stop
+        handler = load_handler(hello["job"], hello.get("setup", {}))
+    except Exception as exc:  # the job cannot run here: say so and stop
         _send(out, {"fatal": f"{type(exc).__name__}: {exc}"})
         return 1
     _send(out, {"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            report = check(request["path"], options).to_dict()
+            result = handler(request["payload"])
         except MemoryError:
             _send(out, {"id": request["id"], "memory": True})
             continue
-        except Exception as exc:  # check() reports bad files itself; this is a bug or config
+        except Exception as exc:  # the handler failed on this task; the next one may work
             _send(out, {"id": request["id"], "failed": f"{type(exc).__name__}: {exc}"})
             continue
-        _send(out, {"id": request["id"], "report": report})
+        _send(out, {"id": request["id"], "result": result})
     return 0
 
 

@@ -39,7 +39,7 @@ decode-order times, which then are not monotonic. None without timestamps and fo
 Evenly spaced frames
 --------------------
 EVENLY aims at the frame indices ``round(i * (count - 1) / (n - 1))`` (first to last frame,
-see :func:`evenly_spaced_indices`), with ``count`` the stream's stated frame count or
+see :func:`~provenance.media.sampling.evenly_spaced_indices`), with ``count`` the stream's stated frame count or
 ``round(duration * fps)``; when neither is known the video packets are counted first (a demux
 pass without decoding, about 5 ms per second of 1080p). It decodes straight on, and seeks only
 when that skips real work: when the container's index shows a key frame at least 1 s beyond
@@ -54,7 +54,7 @@ Images
 ------
 Images are decoded with OpenCV (``IMREAD_COLOR``; stored orientation, EXIF rotation not
 applied, like video frames; alpha dropped; 16-bit scaled to 8) and give one frame whose
-``luma`` is the BT.601 limited-range Y a video encoder would compute (:func:`bt601_luma`).
+``luma`` is the BT.601 limited-range Y a video encoder would compute (:func:`~provenance.media.frame.bt601_luma`).
 HEIC/AVIF and JPEG XL, which OpenCV wheels cannot read, go through FFmpeg.
 
 Truncation
@@ -73,19 +73,26 @@ cut transport stream is usually not seen as truncated).
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import math
 from collections import deque
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from provenance.errors import MediaError
+from provenance.media.frame import (
+    SampledFrame,
+    frame_chroma,
+    frame_full_range,
+    frame_luma,
+    frame_mean_qp,
+    read_image,
+)
 from provenance.media.probe import (
+    IMAGE_FAMILIES_FOR_PYAV,
     best_video_stream,
     bmff_structure_problem,
     describe_error,
@@ -96,7 +103,8 @@ from provenance.media.probe import (
     stream_fps,
     stream_frame_count,
 )
-from provenance.media.sampling import Sampling, SamplingMode
+from provenance.media.sampling import Sampling, SamplingMode, evenly_spaced_indices
+from provenance.media.seeking import count_video_packets, keyframe_index, should_seek
 from provenance.media.sniff import FileType
 
 if TYPE_CHECKING:
@@ -107,77 +115,15 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
 
-__all__ = [
-    "FrameSampler",
-    "SampledFrame",
-    "Sampling",
-    "SamplingMode",
-    "bt601_luma",
-    "evenly_spaced_indices",
-    "frame_chroma",
-    "frame_luma",
-    "image_chroma_subsampling",
-    "sample_frames",
-]
+__all__ = ["FrameSampler", "sample_frames"]
 
 _CHECK_ADVICE = "Check that the file is complete and is a video or an image."
 
-# OpenCV wheels cannot decode these image families (HEIC/AVIF in ISO BMFF, JPEG XL): FFmpeg may.
-_IMAGE_FAMILIES_FOR_PYAV = {"bmff", "jxl"}
 
-# EVENLY seeks to a target only when that skips at least this much decoding (measured here: an
-# exact seek costs about as much as decoding up to one GOP, so short hops decode straight on).
-_MIN_SEEK_SAVING_SECONDS = 1.0
-# ... and, when the container has no index to tell where key frames are, only when the target
-# is this far ahead (GOPs are rarely longer than 10 s).
-_BLIND_SEEK_GAP_SECONDS = 10.0
 # When a seek lands after its target (a poor index), seek again this much earlier, doubling.
 _SEEK_BACKOFF_SECONDS = 1.0
 
 _PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
-
-
-@dataclass(frozen=True, eq=False)
-class SampledFrame:
-    """One decoded frame, owned by the caller (the arrays are copies)."""
-
-    index: int
-    """0-based presentation-order position among all frames of the stream (skipped ones
-    included); counted or derived from the timestamp depending on the mode (see the module
-    documentation). 0 for an image."""
-    time_seconds: float | None
-    """Presentation time from the stream's start, in seconds; None without timestamps and for
-    still images."""
-    picture_type: str
-    """``"I"``, ``"P"``, ``"B"``, or ``"?"`` (other or unknown types, e.g. VP8 inter frames
-    report ``"P"``, S-frames ``"?"``). Always ``"I"`` for an image."""
-    key_frame: bool
-    """The decoder flagged the frame as a key frame (decodable on its own)."""
-    width: int
-    height: int
-    luma: np.ndarray = field(repr=False)
-    """(height, width) uint8: the coded Y plane, not range-expanded grey. For 8-bit YUV
-    streams these are the decoder's own samples (limited range 16-235 for ordinary video; full
-    range for ``yuvj*``/MJPEG); other formats are converted to 8-bit 4:2:0 first (RGB through
-    BT.601, high bit depths rounded to 8 bits). For images: BT.601 limited-range Y as an
-    encoder would compute it from RGB."""
-    bgr: np.ndarray | None = field(default=None, repr=False)
-    """(height, width, 3) uint8 when colour was requested, else None."""
-    chroma: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    """(Cb, Cr) planes on the 4:2:0 grid, each (height // 2, width // 2) uint8, when chroma was
-    requested and the frame is YUV: 4:2:0 planes as decoded, 4:4:4 / 4:2:2 planes averaged
-    over each 2x2 / 2x1 cell, other YUV formats converted to 8-bit 4:2:0 first. None for RGB
-    frames and images (use ``bgr``)."""
-    full_range: bool = False
-    """The chroma planes use full range (``yuvj*`` formats or a full-range tag)."""
-    chroma_subsampling: str | None = None
-    """For lossy still images: ``"4:2:0"``, ``"4:2:2"``, ``"4:4:0"``, ``"4:1:1"`` or ``"4:4:4"``
-    as stored (JPEG from its frame header; lossy WebP is always 4:2:0); None for lossless or
-    unknown formats and for video frames."""
-    mean_qp: float | None = None
-    """Mean quantiser of the frame's macroblocks, when quantisers were requested and the codec
-    exports them (H.264 and MPEG-2 through FFmpeg's ``venc_params``); None otherwise. Higher is
-    coarser: a frame whose mean QP is high has lost fine chroma detail."""
 
 
 class FrameSampler:
@@ -223,7 +169,7 @@ class FrameSampler:
     ``seeks``
         Seeks made (EVENLY only).
     ``target_indices``
-        EVENLY: the frame indices aimed at (see :func:`evenly_spaced_indices`).
+        EVENLY: the frame indices aimed at (see :func:`~provenance.media.sampling.evenly_spaced_indices`).
     ``finished``
         Iteration ran to its natural end (end of stream, all targets met, or ``max_frames``).
     ``truncated``
@@ -301,7 +247,8 @@ class FrameSampler:
         self._reset()
         name = self.path.name or str(self.path)
         file_type = sniff_file(self.path, name)
-        _refuse_non_media(name, file_type)
+        if file_type.frameless:
+            raise MediaError(f"{name}: {file_type.frameless}")
         limit = self.sampling.max_frames
         frames: Generator[SampledFrame, None, None]
         if is_image_type(file_type):
@@ -329,25 +276,11 @@ class FrameSampler:
     # ------------------------------------------------------------------ images
 
     def _image_frames(self, name: str, file_type: FileType) -> Generator[SampledFrame, None, None]:
-        import cv2
-
         self.kind = "image"
         self.expected_frames = 1
-        try:
-            data = np.fromfile(self.path, dtype=np.uint8)
-        except OSError as error:
-            raise MediaError(
-                f"{name}: cannot read the file ({error.strerror or type(error).__name__})."
-            ) from error
-        try:
-            # Stored orientation, like video frames (probe reports the EXIF rotation apart).
-            bgr: np.ndarray | None = cv2.imdecode(
-                data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
-            )
-        except cv2.error:
-            bgr = None
-        if bgr is None or bgr.size == 0:
-            if file_type.family in _IMAGE_FAMILIES_FOR_PYAV:
+        frame = read_image(self.path, name, colour=bool(self.colour))
+        if frame is None:
+            if file_type.family in IMAGE_FAMILIES_FOR_PYAV:
                 yield from self._video_frames(name, file_type, still=True)
                 return
             raise MediaError(
@@ -355,18 +288,7 @@ class FrameSampler:
                 f"probably truncated or corrupt. {_CHECK_ADVICE}"
             )
         self.frames_decoded = self.frames_reached = 1
-        height, width = int(bgr.shape[0]), int(bgr.shape[1])
-        yield SampledFrame(
-            index=0,
-            time_seconds=None,
-            picture_type="I",
-            key_frame=True,
-            width=width,
-            height=height,
-            luma=bt601_luma(bgr),
-            bgr=bgr if self.colour else None,  # "fallback": images have no chroma planes
-            chroma_subsampling=image_chroma_subsampling(data[:_HEADER_SCAN].tobytes()),
-        )
+        yield frame
 
     # ------------------------------------------------------------------ video
 
@@ -533,13 +455,13 @@ class FrameSampler:
     def _evenly(self, container: InputContainer, stream: VideoStream) -> Iterator[SampledFrame]:
         total = self.expected_frames
         if total is None:
-            total = self._count_packets()
+            total = count_video_packets(self.path)
             self.expected_frames, self.expected_frames_estimated = total, True
         targets = evenly_spaced_indices(total, self.sampling.n)
         self.target_indices = targets
         pending = deque(targets)
         fps = self.fps if self._time_base is not None else None
-        keyframes = self._index_keyframes(stream)
+        keyframes = keyframe_index(stream, self._start, self._time_base)
         frames = self._decoded(container, stream)
         try:
             counting = True  # indices are counted while decoding from the start
@@ -553,11 +475,13 @@ class FrameSampler:
                 if (
                     fps is not None
                     and target != last_seek_target
-                    and self._should_seek(current, target, keyframes)
+                    and should_seek(current, target, self.fps, keyframes)
                 ):
                     last_seek_target, retry = target, (target, 0.0)
                     frames = self._restart(frames, container, stream, target / fps)
-                    keyframes = self._index_keyframes(stream)  # seeking may load more index
+                    keyframes = keyframe_index(
+                        stream, self._start, self._time_base
+                    )  # seeking may load more index
                     counting, held = False, None
                 frame = next(frames, None)
                 index: int | None = None
@@ -624,63 +548,6 @@ class FrameSampler:
             self.seeks += 1
         return self._decoded(container, stream)
 
-    def _should_seek(self, current: int, target: int, keyframes: tuple[list[float], float]) -> bool:
-        """Whether seeking to ``target`` saves decoding compared with decoding on to it."""
-        fps = self.fps
-        if fps is None or target <= current + 1:
-            return False
-        target_time = target / fps
-        current_time = max(current, 0) / fps
-        keyframe_times, indexed_until = keyframes
-        if keyframe_times:
-            # Seeking lands on the last key frame at or before the target: worth it when that
-            # comes well after the current position (it skips real decoding work).
-            position = bisect.bisect_right(keyframe_times, target_time + 0.5 / fps) - 1
-            keyframe_time = keyframe_times[position] if position >= 0 else 0.0
-            if keyframe_time - current_time >= _MIN_SEEK_SAVING_SECONDS:
-                return True
-            if indexed_until + _MIN_SEEK_SAVING_SECONDS >= target_time:
-                return False  # the index reaches the target: no key frame worth seeking to
-        # No index, or one that stops short of the target (Matroska loads its cues lazily).
-        return target_time - current_time >= _BLIND_SEEK_GAP_SECONDS
-
-    def _index_keyframes(self, stream: VideoStream) -> tuple[list[float], float]:
-        """Key frame times (s from the start) in the container's index, and how far the index
-        reaches; ``([], -inf)`` without one. Matroska loads its index (cues) lazily, so a
-        partial index only counts up to where it reaches."""
-        time_base = self._time_base
-        entries = stream.index_entries
-        if time_base is None or len(entries) < 2:
-            return [], -math.inf
-        times: list[float] = []
-        last = -math.inf
-        for entry in entries:
-            time = float((entry.timestamp - self._start) * time_base)
-            last = max(last, time)
-            if entry.is_keyframe:
-                times.append(time)
-        times.sort()
-        return times, last
-
-    def _count_packets(self) -> int:
-        """Frame count of a stream that states none: count its packets (demux only, no decode).
-
-        Uses a second opening of the file, so the main one stays at the start.
-        """
-        import av
-
-        count = 0
-        try:
-            with open_container(self.path) as container:
-                stream = best_video_stream(container)
-                if stream is None:
-                    return 0
-                for packet in container.demux(stream):
-                    count += 1 if packet.size else 0
-        except av.error.FFmpegError:
-            pass  # count what could be read
-        return count
-
     # ------------------------------------------------------------------ helpers
 
     def _index_from_pts(self, pts: int | None) -> int | None:
@@ -718,8 +585,8 @@ class FrameSampler:
             luma=luma,
             bgr=bgr,
             chroma=chroma,
-            full_range=_full_range(frame),
-            mean_qp=_mean_qp(frame) if self.quantisers else None,
+            full_range=frame_full_range(frame),
+            mean_qp=frame_mean_qp(frame) if self.quantisers else None,
         )
 
     def _judge_truncation(self) -> None:
@@ -729,60 +596,6 @@ class FrameSampler:
         # Stated lengths are approximate (durations rounded, edit lists dropping a few
         # frames): only a clear shortfall counts.
         self.truncated = expected - self.frames_reached >= _truncation_margin(expected)
-
-
-#: How much of an image file is scanned for the JPEG frame header (it precedes the scan data,
-#: after EXIF/XMP/ICC segments, which can be large).
-_HEADER_SCAN = 1 << 20
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def image_chroma_subsampling(data: bytes) -> str | None:
-    """The chroma subsampling a lossy still image is stored with, from its leading bytes.
-
-    JPEG: read from the luma component's sampling factors in the first SOF header (three
-    components only; greyscale and CMYK give None). Lossy WebP (VP8) is always 4:2:0.
-    Anything else (PNG, lossless WebP, TIFF, ...) gives None.
-    """
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "4:2:0" if data[12:16] == b"VP8 " else None
-    if data[:2] != b"\xff\xd8":
-        return None
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker in _JPEG_SOF:
-            header = data[position + 4 : position + 2 + length]
-            if len(header) < 6 + 3 * 3 or header[5] != 3:
-                return None
-            factors = header[7]
-            horizontal, vertical = factors >> 4, factors & 0x0F
-            return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(
-                (horizontal, vertical), "4:1:1" if horizontal == 4 else None
-            )
-        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
-            return None
-        position += 2 + length
-    return None
-
-
-def _mean_qp(frame: VideoFrame) -> float | None:
-    """Mean macroblock quantiser from the frame's ``venc_params`` side data, if exported."""
-    from av.sidedata.sidedata import Type
-
-    try:
-        params: Any = frame.side_data.get(Type.VIDEO_ENC_PARAMS)  # type: ignore[call-overload]
-        if params is None or int(params.codec_type) not in (1, 2):  # H.264, MPEG-2 scales only
-            return None
-        return float(np.mean(params.qp_map()))
-    except (ValueError, TypeError, KeyError, RuntimeError, NotImplementedError):
-        return None  # a parameter layout PyAV cannot map: no figure rather than a wrong one
 
 
 def _truncation_margin(expected: int) -> int:
@@ -829,158 +642,4 @@ def sample_frames(
             f"{name}: the video stream ends after {sampler.frames_reached} of "
             f"{sampler.expected_frames} frames ({sampler.frames_decoded} decoded, "
             f"{sampler.frames_yielded} sampled); the file is probably truncated (cut short)."
-        )
-
-
-def evenly_spaced_indices(total: int, count: int) -> tuple[int, ...]:
-    """Indices of ``count`` frames evenly spread over ``total``, from the first to the last.
-
-    ``round(i * (total - 1) / (count - 1))`` for ``i`` in ``0 .. count - 1`` (just ``0`` when
-    ``count`` is 1), without duplicates: when ``count >= total`` every frame is chosen, so fewer
-    than ``count`` indices come back.
-
-    Raises
-    ------
-    ValueError
-        ``total`` is negative or ``count`` is below 1.
-    """
-    if total < 0:
-        raise ValueError(f"evenly_spaced_indices: total must be >= 0, got {total}")
-    if count < 1:
-        raise ValueError(f"evenly_spaced_indices: count must be >= 1, got {count}")
-    if total == 0:
-        return ()
-    if count == 1:
-        return (0,)
-    if count >= total:
-        return tuple(range(total))
-    return tuple(sorted({round(i * (total - 1) / (count - 1)) for i in range(count)}))
-
-
-# --------------------------------------------------------------------------- pixels
-
-
-def frame_luma(frame: VideoFrame) -> np.ndarray:
-    """The frame's Y plane as an owned (H, W) uint8 array.
-
-    8-bit planar and semi-planar YUV (yuv420p, yuvj420p, yuv422p, yuv444p, nv12, gray, ...):
-    the plane itself, trimmed of its line padding, copied once. Anything else (RGB, palette,
-    packed YUV, more than 8 bits) is first converted with ``frame.reformat(format="yuv420p")``
-    (RGB through BT.601 limited range, like an encoder; high bit depths to 8 bits).
-    ``to_ndarray(format="gray")`` is never used: it is range-expanded, not Y.
-    """
-    if not _has_8bit_luma_plane(frame):
-        frame = frame.reformat(format="yuv420p")
-    plane = frame.planes[0]
-    width, height, line_size = frame.width, frame.height, plane.line_size
-    view = np.frombuffer(memoryview(plane), dtype=np.uint8, count=line_size * height)
-    return view.reshape(height, line_size)[:, :width].copy()
-
-
-def _plane_array(frame: VideoFrame, index: int, height: int, width: int) -> np.ndarray:
-    plane = frame.planes[index]
-    view = np.frombuffer(memoryview(plane), dtype=np.uint8, count=plane.line_size * height)
-    return view.reshape(height, plane.line_size)[:, :width]
-
-
-#: 8-bit planar YUV formats read directly: name -> (horizontal, vertical) chroma subsampling.
-_PLANAR_YUV = {
-    "yuv420p": (2, 2),
-    "yuvj420p": (2, 2),
-    "yuv422p": (2, 1),
-    "yuvj422p": (2, 1),
-    "yuv444p": (1, 1),
-    "yuvj444p": (1, 1),
-}
-
-
-def frame_chroma(frame: VideoFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """(Cb, Cr) of a YUV frame on the 4:2:0 grid, owned (H // 2, W // 2) uint8 arrays.
-
-    Planar 4:2:0 planes are copied as decoded; 4:2:2 and 4:4:4 planes are averaged over each
-    cell of the 4:2:0 grid (rounded), so every format gives the 2x2 means an encoder's 4:2:0
-    would hold. Other YUV formats (semi-planar, packed, more than 8 bits) are converted to
-    yuv420p first. RGB, palette and grey frames give None.
-    """
-    video_format = frame.format
-    if video_format.is_rgb or video_format.has_palette or len(video_format.components) < 3:
-        return None
-    height, width = frame.height // 2 * 2, frame.width // 2 * 2
-    factors = _PLANAR_YUV.get(video_format.name)
-    if factors is None:
-        frame = frame.reformat(format="yuv420p")
-        factors = (2, 2)
-    across, down = factors
-    planes = []
-    for index in (1, 2):
-        plane = _plane_array(frame, index, height // down, width // across)
-        if (across, down) != (2, 2):
-            cells = plane.reshape(height // 2, 2 // down, width // 2, 2 // across)
-            plane = np.rint(cells.mean(axis=(1, 3), dtype=np.float32)).astype(np.uint8)
-        planes.append(np.ascontiguousarray(plane))
-    return planes[0], planes[1]
-
-
-def _full_range(frame: VideoFrame) -> bool:
-    if frame.format.name.startswith("yuvj"):
-        return True
-    return int(getattr(frame, "color_range", 0) or 0) == 2  # AVCOL_RANGE_JPEG
-
-
-def _has_8bit_luma_plane(frame: VideoFrame) -> bool:
-    video_format = frame.format
-    if video_format.has_palette or video_format.is_rgb or video_format.is_bayer:
-        return False
-    components = video_format.components
-    first = components[0]
-    return (
-        bool(first.is_luma)
-        and first.plane == 0
-        and first.bits == 8
-        and all(component.plane != 0 for component in components[1:])
-    )
-
-
-def bt601_luma(bgr: np.ndarray) -> np.ndarray:
-    """BT.601 limited-range Y (16-235) of a BGR uint8 image, as a video encoder computes it.
-
-    This is the Y plane of OpenCV's ``COLOR_BGR2YUV_I420`` (``Y = 16 + 0.257 R + 0.504 G +
-    0.098 B``, rounded, in 20-bit fixed point), which matches FFmpeg's rgb24 -> yuv420p within
-    1, so an image and a frame encoded from it give the same luma. (``COLOR_BGR2YCrCb`` and
-    ``COLOR_BGR2YUV`` would give full-range JPEG Y instead.) Odd sizes are handled by padding
-    one edge row/column, which leaves the Y of the real pixels unchanged.
-
-    Parameters
-    ----------
-    bgr
-        (H, W, 3) uint8 image in OpenCV channel order; not modified.
-
-    Returns
-    -------
-    numpy.ndarray
-        (H, W) uint8, a new array.
-    """
-    import cv2
-
-    height, width = bgr.shape[:2]
-    padded = bgr
-    if height % 2 or width % 2:
-        padded = cv2.copyMakeBorder(bgr, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
-    yuv = cv2.cvtColor(padded, cv2.COLOR_BGR2YUV_I420)
-    return np.ascontiguousarray(yuv[:height, :width])
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _refuse_non_media(name: str, file_type: FileType) -> None:
-    if file_type.family in ("pdf", "c2pa"):
-        raise MediaError(
-            f"{name}: is a {file_type.description}, not video or an image, so there are no "
-            "frames to sample."
-        )
-    if file_type.family == "fmp4_fragment":
-        raise MediaError(
-            f"{name}: is a {file_type.description}; it cannot be read on its own. Join it "
-            "with its initialisation segment (the file with the 'moov' box)."
         )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # OpenCV and numpy load on first use: data_uri needs neither
     import numpy as np
 
-    from provenance.media.frames import SampledFrame
+    from provenance.media.frame import SampledFrame
 
 __all__ = ["PREVIEW_SIDE", "data_uri", "frame_preview", "picture_of"]
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from av.video.frame import VideoFrame
     from av.video.stream import VideoStream
 
-__all__ = ["MAX_DIMENSION", "probe"]
+__all__ = ["IMAGE_FAMILIES_FOR_PYAV", "MAX_DIMENSION", "probe"]
 
 #: Largest width or height accepted, in pixels; anything larger is treated as corrupt.
 MAX_DIMENSION = 65_536
@@ -54,8 +54,8 @@ _NOT_MEDIA = {
     "c2pa": "A sidecar manifest is checked together with the media file it describes.",
 }
 
-# Image formats OpenCV wheels cannot decode: try FFmpeg (HEIC, AVIF inside ISO BMFF; JPEG XL).
-_IMAGE_FAMILIES_FOR_PYAV = {"bmff", "jxl"}
+#: Image formats OpenCV wheels cannot decode: try FFmpeg (HEIC, AVIF inside ISO BMFF; JPEG XL).
+IMAGE_FAMILIES_FOR_PYAV = frozenset({"bmff", "jxl"})
 
 # OpenCV decoded layout -> FFmpeg-style pixel format name.
 _IMAGE_PIXEL_FORMATS = {
@@ -163,7 +163,7 @@ def _probe_image(path: Path, name: str, file_type: FileType, size_bytes: int) ->
     except cv2.error:
         image = None
     if image is None or image.size == 0:
-        if file_type.family in _IMAGE_FAMILIES_FOR_PYAV:
+        if file_type.family in IMAGE_FAMILIES_FOR_PYAV:
             # OpenCV wheels have no HEIF/AVIF/JPEG XL codecs; FFmpeg reads some of them.
             return _probe_image_with_pyav(path, name, file_type, container, size_bytes)
         raise MediaError(

@@ -10,7 +10,7 @@ import enum
 import numbers
 from dataclasses import dataclass
 
-__all__ = ["Sampling", "SamplingMode"]
+__all__ = ["Sampling", "SamplingMode", "evenly_spaced_indices"]
 
 
 class SamplingMode(enum.StrEnum):
@@ -127,3 +127,28 @@ class Sampling:
 def _is_int(value: object) -> bool:
     # numbers.Integral includes numpy's integer types without importing numpy
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def evenly_spaced_indices(total: int, count: int) -> tuple[int, ...]:
+    """Indices of ``count`` frames evenly spread over ``total``, from the first to the last.
+
+    ``round(i * (total - 1) / (count - 1))`` for ``i`` in ``0 .. count - 1`` (just ``0`` when
+    ``count`` is 1), without duplicates: when ``count >= total`` every frame is chosen, so fewer
+    than ``count`` indices come back.
+
+    Raises
+    ------
+    ValueError
+        ``total`` is negative or ``count`` is below 1.
+    """
+    if total < 0:
+        raise ValueError(f"evenly_spaced_indices: total must be >= 0, got {total}")
+    if count < 1:
+        raise ValueError(f"evenly_spaced_indices: count must be >= 1, got {count}")
+    if total == 0:
+        return ()
+    if count == 1:
+        return (0,)
+    if count >= total:
+        return tuple(range(total))
+    return tuple(sorted({round(i * (total - 1) / (count - 1)) for i in range(count)}))

@@ -10,7 +10,76 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SNIFF_BYTES", "FileType", "sniff", "sniff_path"]
+__all__ = [
+    "MEDIA_FAMILIES",
+    "MEDIA_SUFFIXES",
+    "NON_PICTURE_SUFFIXES",
+    "SNIFF_BYTES",
+    "FileType",
+    "sniff",
+    "sniff_path",
+]
+
+#: File suffixes a folder walk picks up (content is still sniffed; the suffix only selects).
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".webm",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".3gp",
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".jxl",
+        ".bmp",
+        ".dng",
+        ".wav",
+        ".mp3",
+        ".m4a",
+        ".flac",
+        ".ogg",
+        ".m4s",
+        ".c2pa",
+    }
+)
+
+#: Media suffixes that hold no picture: audio, fMP4 fragments and detached manifest stores.
+NON_PICTURE_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".flac", ".ogg", ".m4s", ".c2pa"})
+
+#: Sniffed families that a folder walk counts as media to check when the suffix does not say
+#: so (others: pdf, c2pa sidecars, fMP4 fragments, unknown).
+MEDIA_FAMILIES = frozenset(
+    {
+        "bmff",
+        "avi",
+        "wav",
+        "webp",
+        "matroska",
+        "mpegts",
+        "jpeg",
+        "png",
+        "gif",
+        "tiff",
+        "bmp",
+        "jxl",
+        "mp3",
+        "flac",
+        "ogg",
+    }
+)
 
 #: How many leading bytes :func:`sniff_path` reads; enough for five MPEG-TS packets.
 SNIFF_BYTES = 1024
@@ -33,6 +102,20 @@ class FileType:
     """True when c2pa-python 0.38.1 can read a manifest store embedded in this format."""
     description: str
     """A short human-readable name, e.g. ``ISO BMFF video (brand 'isom')``."""
+
+    @property
+    def frameless(self) -> str | None:
+        """Why a file of this type has no frames to read, or None when it may have some."""
+        if self.family in ("pdf", "c2pa"):
+            return (
+                f"is a {self.description}, not video or an image, so there are no frames to sample."
+            )
+        if self.family == "fmp4_fragment":
+            return (
+                f"is a {self.description}; it cannot be read on its own. Join it with its "
+                "initialisation segment (the file with the 'moov' box)."
+            )
+        return None
 
 
 _UNKNOWN = FileType("unknown", None, False, "unrecognised format")

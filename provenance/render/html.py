@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provenance.render.look import colour
 from provenance.render.rows import (
-    NO_SIGNAL_CAVEAT,
     action_rows,
     ai_declaration_cell,
     credentials_cell,
@@ -34,23 +34,9 @@ from provenance.render.rows import (
     watermark_name,
 )
 from provenance.report import Report, VerdictCode, WatermarkEvidence, WatermarkState
+from provenance.verdict import NO_SIGNAL_CAVEAT
 
 __all__ = ["render_evidence_html", "render_html", "score_chart_svg"]
-
-_COLOURS = {
-    VerdictCode.AI_DECLARED: "#b00020",
-    VerdictCode.AI_EDITED: "#c2410c",
-    VerdictCode.AI_WATERMARK: "#b00020",
-    VerdictCode.AI_POSSIBLE: "#a16207",
-    VerdictCode.CREDENTIALS_TAMPERED: "#86198f",
-    VerdictCode.CREDENTIALS_INVALID: "#a21caf",
-    VerdictCode.CREDENTIALS_REMOTE: "#a16207",
-    VerdictCode.CREDENTIALS_UNTRUSTED: "#0e7490",
-    VerdictCode.CREDENTIALS_VALID_NO_AI: "#15803d",
-    VerdictCode.NO_SIGNAL: "#6b7280",
-    VerdictCode.UNSUPPORTED: "#a16207",
-    VerdictCode.ERROR: "#92400e",
-}
 
 # evidence line kinds (see rows.detail_lines), in both documents
 _ITEM_STYLE = (
@@ -145,7 +131,7 @@ def render_html(reports: Sequence[Report], *, facts: Mapping[str, Any] | None = 
         if counts.get(code):
             parts.append(
                 f'<div class="count" data-verdict="{_e(code.value)}">'
-                f'<b style="color:{_COLOURS[code]}">{counts[code]}</b>{_e(code.value)}</div>'
+                f'<b style="color:{colour(code)}">{counts[code]}</b>{_e(code.value)}</div>'
             )
     parts.append(
         f'</div><input id="search" type="search" placeholder="Filter files" '
@@ -160,7 +146,7 @@ def render_html(reports: Sequence[Report], *, facts: Mapping[str, Any] | None = 
         parts.append(
             f'<tr class="file" data-verdict="{_e(code.value)}">'
             f'<td class="path">{_e(report.path)}</td>'
-            f'<td class="verdict" style="color:{_COLOURS[code]}">{_e(code.value)}</td>'
+            f'<td class="verdict" style="color:{colour(code)}">{_e(code.value)}</td>'
             f"<td>{_e(credentials_cell(report))}</td>"
             f"<td>{_e(ai_declaration_cell(report))}</td>"
             f"<td>{_e(signer_cell(report))}</td>"
@@ -278,10 +264,8 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
     parts.append(f'<polyline fill="none" stroke="#1f4e8c" stroke-width="1.5" points="{line}"/>')
     strongest = mark.strongest_frame
     for x, y, frame in zip(xs, ys, points, strict=True):
-        colour = (
-            "#b00020" if strongest is not None and frame.index == strongest.index else "#1f4e8c"
-        )
-        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
+        fill = "#b00020" if strongest is not None and frame.index == strongest.index else "#1f4e8c"
+        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{fill}"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -359,9 +343,9 @@ def _credentials_section(report: Report) -> str:
 
 def _evidence_body(report: Report) -> str:
     verdict = report.verdict
-    colour = _COLOURS[verdict.code]
+    tint = colour(verdict.code)
     parts = [
-        f'<div class="banner" style="border-color:{colour}"><b style="color:{colour}">'
+        f'<div class="banner" style="border-color:{tint}"><b style="color:{tint}">'
         f"{_e(verdict.code.value)}</b>: {_e(verdict.summary)}"
         f'<div class="caveat">{_e(NO_SIGNAL_CAVEAT)}</div></div>',
         f"<h2>Evidence</h2><ul>{_detail_items(report)}</ul>",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from provenance.credentials.ai import SOURCE_TYPE_MEANINGS
 from provenance.report import (
     CredentialsState,
+    Detector,
     ManifestSummary,
     Report,
     SignalLocation,
@@ -19,11 +20,10 @@ from provenance.report import (
     WatermarkEvidence,
     WatermarkState,
 )
-from provenance.verdict import NO_SIGNAL_CAVEAT, TRUST_SOURCE_NAMES
+from provenance.verdict import TRUST_SOURCE_NAMES
 
 __all__ = [
     "CSV_FIELDS",
-    "NO_SIGNAL_CAVEAT",
     "action_rows",
     "ai_declaration_cell",
     "credentials_cell",
@@ -164,7 +164,7 @@ def csv_row(report: Report) -> dict[str, str]:
 
 def watermark_name(mark: WatermarkEvidence) -> str:
     """What a watermark evidence is called: ``keyed:<fingerprint>`` for a key, else the detector."""
-    return mark.mark if mark.detector == "keyed" and mark.mark else mark.detector
+    return mark.mark if mark.detector is Detector.KEYED and mark.mark else mark.detector.value
 
 
 def _watermark_line(mark: WatermarkEvidence) -> str:
@@ -178,7 +178,7 @@ def _watermark_line(mark: WatermarkEvidence) -> str:
         )
     found = (
         f": {mark.mark}"
-        if mark.state is WatermarkState.DETECTED and mark.detector != "keyed"
+        if mark.state is WatermarkState.DETECTED and mark.detector is not Detector.KEYED
         else ""
     )
     line = f"watermark {name}: {state}{found}{figures}"

@@ -1,4 +1,8 @@
-"""Terminal output with rich: a summary table and, for single files, the evidence in detail."""
+"""Terminal output with rich: a summary table and, for single files, the evidence in detail.
+
+Every text that comes from a file (names, manifest strings, messages) is printed as rich
+``Text``, never parsed as markup, so ``[brackets]`` in a name print as they are.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from provenance.render.look import terminal_style
 from provenance.render.rows import (
     ai_declaration_cell,
     credentials_cell,
@@ -15,32 +20,9 @@ from provenance.render.rows import (
     signer_cell,
     watermark_cell,
 )
-from provenance.report import (
-    Report,
-    VerdictCode,
-)
+from provenance.report import Report
 
-__all__ = ["render_details", "render_table", "verdict_style"]
-
-_STYLES = {
-    VerdictCode.AI_DECLARED: "bold red",
-    VerdictCode.AI_EDITED: "red",
-    VerdictCode.AI_WATERMARK: "bold red",
-    VerdictCode.AI_POSSIBLE: "yellow",
-    VerdictCode.CREDENTIALS_TAMPERED: "bold magenta",
-    VerdictCode.CREDENTIALS_INVALID: "magenta",
-    VerdictCode.CREDENTIALS_REMOTE: "yellow",
-    VerdictCode.CREDENTIALS_UNTRUSTED: "cyan",
-    VerdictCode.CREDENTIALS_VALID_NO_AI: "green",
-    VerdictCode.NO_SIGNAL: "dim",
-    VerdictCode.UNSUPPORTED: "yellow",
-    VerdictCode.ERROR: "bold yellow",
-}
-
-
-def verdict_style(code: VerdictCode) -> str:
-    """The rich style used for a verdict code."""
-    return _STYLES[code]
+__all__ = ["render_details", "render_table"]
 
 
 def render_table(reports: Sequence[Report], console: Console) -> None:
@@ -56,12 +38,12 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
     for report in reports:
         code = report.verdict.code
         table.add_row(
-            report.path,
-            Text(code.value, style=verdict_style(code)),
-            credentials_cell(report),
-            ai_declaration_cell(report),
-            signer_cell(report),
-            watermark_cell(report),
+            Text(report.path),
+            Text(code.value, style=terminal_style(code)),
+            Text(credentials_cell(report)),
+            Text(ai_declaration_cell(report)),
+            Text(signer_cell(report)),
+            Text(watermark_cell(report)),
         )
     console.print(table)
 
@@ -71,7 +53,7 @@ _LINE_STYLES = {"conflict": "bold yellow", "error": "yellow", "note": "dim", "de
 
 def render_details(report: Report, console: Console) -> None:
     """Print the verdict's reasons, conflicts and caveats, and the failure codes explained."""
-    console.print(Text(report.verdict.summary, style=verdict_style(report.verdict.code)))
+    console.print(Text(report.verdict.summary, style=terminal_style(report.verdict.code)))
     for kind, line in detail_lines(report):
         indent = "    " if kind == "detail" else "  "
         console.print(Text(indent + line, style=_LINE_STYLES.get(kind, "")))

@@ -1,19 +1,26 @@
-"""Frequency-domain watermark detectors (and the embedders used to make test material).
+"""Frequency-domain watermark detectors, behind one interface.
 
-:mod:`provenance.watermark.dwtdct` reads invisible-watermark's ``dwtDct`` scheme (SD 1.x / 2.x,
-SDXL, SVD, FLUX, InvokeAI), :mod:`provenance.watermark.dwtdct_search` adds the crop-robust
-search, the robust statistic and resizing back to native sizes, and
-:mod:`provenance.watermark.payloads` lists the known messages. The keyed mark is
-:mod:`provenance.watermark.keyed`; :mod:`provenance.watermark.detect` runs the detectors over a
-file's frames and :mod:`provenance.watermark.policy` holds the thresholds.
-Importing this package is light: the numpy-backed names below load on first use.
+Reading order: :mod:`.options` (what to look for) and :mod:`.keys`; :mod:`.detector` (the
+interface every detector implements) and :mod:`.detect` (which routes a file's frames to the
+active detectors); then each detector:
+
+- dwtDct, invisible-watermark's public scheme (SD 1.x / 2.x, SDXL, SVD, FLUX, InvokeAI):
+  :mod:`.dwtdct_detector` over :mod:`.dwtdct_frame` (the per-frame path a check runs),
+  :mod:`.dwtdct_search` (the crop-robust search) and :mod:`.dwtdct_statistic` (the robust
+  statistic both use); :mod:`.dwtdct_reference` is the bit-exact reference decoder and
+  :mod:`.dwtdct_embed` the bit-exact embedder (for tests and corpora); :mod:`.payloads` lists
+  the known messages.
+- the keyed mark of ``provenance mark``: :mod:`.keyed_detector` over :mod:`.keyed`.
+
+:mod:`.policy` holds every threshold. Importing this package is light: the numpy-backed names
+below load on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from provenance._lazy import lazy_getattr
+from provenance._lazy import lazy_dir, lazy_getattr
 from provenance.watermark.payloads import (
     FLUX,
     INVOKEAI,
@@ -65,19 +72,28 @@ _LAZY = {
             "HypothesisResult",
             "block_bits",
             "decode",
-            "embed",
             "score_block_bits",
         ),
-        "provenance.watermark.dwtdct",
+        "provenance.watermark.dwtdct_reference",
     ),
+    "embed": "provenance.watermark.dwtdct_embed",
+    "SearchResult": "provenance.watermark.dwtdct_statistic",
     **dict.fromkeys(
-        ("NATIVE_SIZES", "SearchResult", "aligned", "native_candidates", "resize_to", "search"),
-        "provenance.watermark.dwtdct_search",
+        ("NATIVE_SIZES", "aligned", "native_candidates", "resize_to"),
+        "provenance.watermark.dwtdct_frame",
     ),
+    "search": "provenance.watermark.dwtdct_search",
 }
 
 if TYPE_CHECKING:
-    from provenance.watermark.dwtdct import (
+    from provenance.watermark.dwtdct_embed import embed
+    from provenance.watermark.dwtdct_frame import (
+        NATIVE_SIZES,
+        aligned,
+        native_candidates,
+        resize_to,
+    )
+    from provenance.watermark.dwtdct_reference import (
         ALL_HYPOTHESES,
         DEFAULT_CARRIER_LIMITS,
         CarrierLimits,
@@ -86,17 +102,11 @@ if TYPE_CHECKING:
         HypothesisResult,
         block_bits,
         decode,
-        embed,
         score_block_bits,
     )
-    from provenance.watermark.dwtdct_search import (
-        NATIVE_SIZES,
-        SearchResult,
-        aligned,
-        native_candidates,
-        resize_to,
-        search,
-    )
+    from provenance.watermark.dwtdct_search import search
+    from provenance.watermark.dwtdct_statistic import SearchResult
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
+__dir__ = lazy_dir(__all__)

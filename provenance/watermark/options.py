@@ -7,39 +7,22 @@ OpenCV) so that building and validating options, and importing :mod:`provenance`
 from __future__ import annotations
 
 import enum
-import hashlib
-import os
 from dataclasses import dataclass
+from typing import Any
 
 from provenance.media.sampling import Sampling, SamplingMode
-from provenance.report import WatermarkEvidence, WatermarkState
+from provenance.report import Detector, WatermarkEvidence, WatermarkState, to_plain
+from provenance.watermark.keys import key_fingerprint, keyed_mark_name
 from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
 
 __all__ = [
     "DEFAULT_SAMPLING",
-    "DETECTORS",
-    "KEY_ENVIRONMENT",
     "CropSearch",
     "WatermarkOptions",
-    "environment_keys",
-    "key_fingerprint",
-    "keyed_mark_name",
 ]
-
-#: Environment variable that may hold a keyed-mark key (keeps it off command lines).
-KEY_ENVIRONMENT = "PROVENANCE_MARK_KEY"
-
-#: Detector names accepted by :class:`WatermarkOptions` and ``--detector``.
-DETECTORS = ("dwtdct", "keyed")
 
 #: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
 DEFAULT_SAMPLING = Sampling(SamplingMode.EVENLY, 8)
-
-
-def environment_keys() -> tuple[str, ...]:
-    """The keyed-mark key in ``$PROVENANCE_MARK_KEY``, if one is set (blanks stripped)."""
-    key = os.environ.get(KEY_ENVIRONMENT, "").strip()
-    return (key,) if key else ()
 
 
 class CropSearch(enum.StrEnum):
@@ -53,15 +36,12 @@ class CropSearch(enum.StrEnum):
     """Never: only the reference alignment (and resized candidates) are decoded."""
 
 
-def key_fingerprint(key: str | bytes) -> str:
-    """A short public name for a key (the first 8 hex digits of its SHA-256), never the key."""
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    return hashlib.sha256(raw).hexdigest()[:8]
-
-
-def keyed_mark_name(key: str | bytes) -> str:
-    """The ``mark`` a keyed-mark evidence carries: ``keyed:<fingerprint>``."""
-    return f"keyed:{key_fingerprint(key)}"
+def _detector(name: object) -> Detector:
+    try:
+        return Detector(str(name))
+    except ValueError:
+        allowed = ", ".join(d.value for d in Detector)
+        raise ValueError(f"unknown watermark detector {name!r}; choose from {allowed}") from None
 
 
 @dataclass(frozen=True)
@@ -71,11 +51,11 @@ class WatermarkOptions:
     Parameters
     ----------
     detectors
-        Names from :data:`DETECTORS`. ``None`` means ``dwtdct``, plus ``keyed`` when keys are
-        given. ``()`` runs none.
+        :class:`~provenance.report.Detector` members (or their names). ``None`` means
+        ``dwtdct``, plus ``keyed`` when keys are given. ``()`` runs none.
     keys
         Secret keys for the keyed mark; each gives its own evidence, named by
-        :func:`key_fingerprint`.
+        :func:`~provenance.watermark.keys.key_fingerprint`.
     sampling
         Which frames to read (default :data:`DEFAULT_SAMPLING`).
     payloads
@@ -94,7 +74,7 @@ class WatermarkOptions:
         A name or value is unknown or out of range; the message lists the allowed ones.
     """
 
-    detectors: tuple[str, ...] | None = None
+    detectors: tuple[Detector, ...] | None = None
     keys: tuple[str, ...] = ()
     sampling: Sampling = DEFAULT_SAMPLING
     payloads: tuple[str, ...] | None = None
@@ -104,20 +84,19 @@ class WatermarkOptions:
 
     def __post_init__(self) -> None:
         if self.detectors is not None:
-            unknown = [d for d in self.detectors if d not in DETECTORS]
-            if unknown:
-                raise ValueError(
-                    f"unknown watermark detector {unknown[0]!r}; choose from {', '.join(DETECTORS)}"
-                )
-            if "keyed" in self.detectors and not self.keys:
+            chosen = tuple(dict.fromkeys(_detector(d) for d in self.detectors))
+            object.__setattr__(self, "detectors", chosen)
+            if Detector.KEYED in chosen and not self.keys:
                 raise ValueError(
                     "the keyed detector needs at least one key (--key, --key-file or "
                     "$PROVENANCE_MARK_KEY)"
                 )
+        object.__setattr__(self, "keys", tuple(self.keys))
         for key in self.keys:
-            if not key:
-                raise ValueError("a keyed-mark key must not be empty")
+            if not isinstance(key, str) or not key:
+                raise ValueError("a keyed-mark key must be non-empty text")
         if self.payloads is not None:
+            object.__setattr__(self, "payloads", tuple(self.payloads))
             for name in self.payloads:
                 payload_by_name(name)  # raises with the known names
         object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
@@ -127,17 +106,21 @@ class WatermarkOptions:
             raise ValueError(f"segment_seconds must be positive, got {self.segment_seconds}")
 
     @property
-    def active(self) -> tuple[str, ...]:
+    def active(self) -> tuple[Detector, ...]:
         """The detectors that will run."""
         if self.detectors is not None:
-            return tuple(dict.fromkeys(self.detectors))
-        return ("dwtdct", "keyed") if self.keys else ("dwtdct",)
+            return self.detectors
+        return (Detector.DWTDCT, Detector.KEYED) if self.keys else (Detector.DWTDCT,)
 
     def not_checked(self, why: str) -> tuple[WatermarkEvidence, ...]:
-        """One ``not_checked`` evidence per detector (and key) that would have run."""
-        entries: list[tuple[str, str | None]] = [(d, None) for d in self.active if d != "keyed"]
-        if "keyed" in self.active:
-            entries += [("keyed", keyed_mark_name(key)) for key in self.keys]
+        """One ``not_checked`` evidence per detector (and key) that would have run; ``why``
+        is the reason, without a "not checked" of its own."""
+        entries: list[tuple[Detector, str | None]] = []
+        for detector in self.active:
+            if detector is Detector.KEYED:
+                entries += [(detector, keyed_mark_name(key)) for key in self.keys]
+            else:
+                entries.append((detector, None))
         return tuple(
             WatermarkEvidence(detector=d, state=WatermarkState.NOT_CHECKED, mark=m, message=why)
             for d, m in entries
@@ -148,3 +131,14 @@ class WatermarkOptions:
         if self.payloads is None:
             return PAYLOADS
         return tuple(payload_by_name(name) for name in dict.fromkeys(self.payloads))
+
+    # ------------------------------------------------------------------ plain data
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data, keys included (see :meth:`public`)."""
+        data: dict[str, Any] = to_plain(self)
+        return data
+
+    def public(self) -> dict[str, Any]:
+        """:meth:`to_dict` with each key replaced by its fingerprint."""
+        return {**self.to_dict(), "keys": [key_fingerprint(key) for key in self.keys]}

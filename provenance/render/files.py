@@ -1,4 +1,4 @@
-"""Write a scan's results: JSON Lines, CSV and the self-contained HTML report.
+"""Report files: JSON Lines, CSV, the scan's HTML report and the HTML evidence report.
 
 Each file is written to a temporary name beside the destination and renamed into place, so a
 reader never sees half a report, and an interrupted scan leaves the previous output intact.

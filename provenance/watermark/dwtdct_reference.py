@@ -1,4 +1,4 @@
-"""invisible-watermark's ``dwtDct`` scheme: a clean-room decoder and embedder, bit-exact.
+"""invisible-watermark's ``dwtDct`` scheme: the bit-exact reference decoder (clean-room).
 
 The scheme (ShieldMnt ``invisible-watermark``, method ``dwtDct``; despite the name there is no
 DCT) marks only the **U** plane of OpenCV's analog YUV:
@@ -32,7 +32,9 @@ an iid-Bernoulli(p̂) null, where p̂ is the image's own fraction of 1-blocks. I
 nominal normal tail; natural images have a heavier tail, so detection thresholds must be
 calibrated (they live in the policy layer, not here).
 
-Only numpy and OpenCV are used at run time (OpenCV is imported lazily).
+The embedder that reproduces the reference encoder is :mod:`provenance.watermark.dwtdct_embed`;
+the per-frame path the check runs is :mod:`provenance.watermark.dwtdct_frame`. Only numpy and
+OpenCV are used at run time (OpenCV is imported lazily).
 """
 
 from __future__ import annotations
@@ -64,29 +66,30 @@ __all__ = [
     "block_bits",
     "block_grid",
     "decode",
-    "embed",
     "score_block_bits",
 ]
 
 Domain: TypeAlias = Literal["uint8", "float32"]
+
 ChannelOrder: TypeAlias = Literal["bgr", "rgb"]
 
 #: Embedding domains: the dtype the reference encoder was fed.
 DOMAINS: Final[tuple[Domain, ...]] = ("uint8", "float32")
+
 #: Channel orders the reference (BGR) encoder may have been fed.
 CHANNEL_ORDERS: Final[tuple[ChannelOrder, ...]] = ("bgr", "rgb")
+
 #: Quantisation step of the reference (``scales=[0, 36, 36]``: U only).
 QIM_STEP: Final = 36
+
 #: Side of an LL block; one block covers ``2 * LL_BLOCK`` pixels each way.
 LL_BLOCK: Final = 4
+
 #: Smallest area the reference encoder and decoder accept (``rows * cols >= 256 * 256``).
 REFERENCE_MIN_AREA: Final = 256 * 256
 
 # PyWavelets' Haar taps, 1 / sqrt(2) as a float64 literal; float32 input uses its float32 rounding.
 _HAAR_TAP: Final = 0.7071067811865476
-
-
-# --------------------------------------------------------------------------- validation
 
 
 def _check_domain(domain: str, caller: str) -> None:
@@ -99,9 +102,6 @@ def _check_channel_order(channel_order: str, caller: str) -> None:
         raise ValueError(
             f"{caller}: channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}"
         )
-
-
-# --------------------------------------------------------------------------- hypotheses
 
 
 @dataclass(frozen=True)
@@ -239,9 +239,6 @@ class HypothesisResult:
         return self.status is DecodeStatus.DECODED
 
 
-# --------------------------------------------------------------------------- input handling
-
-
 def _check_image(image: Any, caller: str) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{caller}: image_bgr must be a numpy array, got {type(image).__name__}")
@@ -284,9 +281,6 @@ def _u_plane(image: np.ndarray, channel_order: str) -> np.ndarray:
     yuv = cv2.cvtColor(np.ascontiguousarray(image), code)
     # A contiguous copy of U makes the two Haar passes several times faster than strided reads.
     return np.ascontiguousarray(yuv[:, :, 1])
-
-
-# --------------------------------------------------------------------------- Haar transform
 
 
 def _split(data: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -338,39 +332,6 @@ def _haar_forward(
     ll, vertical_detail = _analysis(low, 1, tap)
     horizontal_detail, diagonal = _analysis(high, 1, tap)
     return ll, horizontal_detail, vertical_detail, diagonal
-
-
-def _synthesis_pass(low: np.ndarray, high: np.ndarray, axis: int) -> np.ndarray:
-    """One Haar synthesis pass (rec_lo = [c, c], rec_hi = [c, -c]) as PyWavelets rounds it."""
-    tap = low.dtype.type(_HAAR_TAP)
-    scaled_low = tap * low
-    scaled_high = tap * high
-    shape = list(low.shape)
-    shape[axis] *= 2
-    out = np.empty(shape, dtype=low.dtype)
-    if axis == 0:
-        out[0::2] = scaled_low + scaled_high
-        out[1::2] = scaled_low - scaled_high
-    else:
-        out[:, 0::2] = scaled_low + scaled_high
-        out[:, 1::2] = scaled_low - scaled_high
-    return out
-
-
-def _haar_inverse(
-    ll: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, diagonal: np.ndarray
-) -> np.ndarray:
-    """``pywt.idwt2((ll, (horizontal, vertical, diagonal)), 'haar')``, bit-equal.
-
-    PyWavelets undoes the last axis first: (LL, V) and (H, D) along the columns, then the
-    two results along the rows.
-    """
-    low = _synthesis_pass(ll, vertical, axis=1)
-    high = _synthesis_pass(horizontal, diagonal, axis=1)
-    return _synthesis_pass(low, high, axis=0)
-
-
-# --------------------------------------------------------------------------- blocks
 
 
 def block_grid(shape: Sequence[int]) -> tuple[int, int]:
@@ -462,9 +423,6 @@ def block_bits(
     return _bits_from_ll(ll)
 
 
-# --------------------------------------------------------------------------- embedding
-
-
 def _message_bits(bits: Payload | Iterable[int], caller: str) -> np.ndarray:
     values = bits.bits if isinstance(bits, Payload) else tuple(int(bit) for bit in bits)
     if not values:
@@ -472,90 +430,6 @@ def _message_bits(bits: Payload | Iterable[int], caller: str) -> np.ndarray:
     if any(value not in (0, 1) for value in values):
         raise ValueError(f"{caller}: every bit must be 0 or 1")
     return np.asarray(values, dtype=np.uint8)
-
-
-def embed(
-    image_bgr: npt.NDArray[Any],
-    bits: Payload | Iterable[int],
-    *,
-    domain: str = "uint8",
-    channel_order: str = "bgr",
-) -> npt.NDArray[Any]:
-    """Mark an image exactly as the reference ``dwtDct`` encoder does, quirks included.
-
-    The output equals ``EmbedMaxDct(bits, wmLen=len(bits)).encode(x)`` for ``x`` the array the
-    generator fed (see ``domain`` and ``channel_order``), including the swapped H / V detail
-    bands of its inverse transform and the truncating uint8 write-back; it is meant for tests
-    and datasets that must look like real generator output.
-
-    Parameters
-    ----------
-    image_bgr
-        (H, W, 3) BGR image, uint8 or float32 in [0, 255]; not modified.
-    bits
-        A :class:`~provenance.watermark.payloads.Payload` or a sequence of 0/1.
-    domain
-        ``"uint8"`` (requires uint8; returns uint8) or ``"float32"`` (the image converted to
-        float32; returns float32, before any clipping / rounding the generator applies next).
-    channel_order
-        ``"bgr"``, or ``"rgb"`` to mark as a generator that passed an RGB array to the BGR
-        encoder would (the result is returned in the input's channel order).
-
-    Raises
-    ------
-    ValueError
-        If the area is below 256 x 256 (the reference refuses it) or the bits are invalid.
-    """
-    image = _check_image(image_bgr, "embed")
-    _check_domain(domain, "embed")
-    _check_channel_order(channel_order, "embed")
-    message = _message_bits(bits, "embed")
-    data = _domain_input(image, domain, "embed")
-    rows, cols = data.shape[:2]
-    if rows * cols < REFERENCE_MIN_AREA:
-        raise ValueError(
-            f"embed: image_bgr is {cols}x{rows}; the encoder needs rows * cols >= 256 * 256"
-        )
-    cv2 = _cv2()
-    fed = data if channel_order == "bgr" else data[:, :, ::-1]
-    yuv = cv2.cvtColor(np.ascontiguousarray(fed), cv2.COLOR_BGR2YUV)
-    crop_rows, crop_cols = rows // 4 * 4, cols // 4 * 4
-    plane = yuv[:crop_rows, :crop_cols, 1]
-    ll, horizontal, vertical, diagonal = _haar_forward(plane)
-
-    block_rows, block_cols = block_grid(data.shape)
-    blocks = _as_blocks(ll, block_rows, block_cols)
-    count = blocks.shape[0]
-    if count:
-        working = ll.dtype.type
-        positions = _carrier_positions(blocks)
-        values = np.take_along_axis(blocks, positions[:, None], axis=1)[:, 0]
-        carried = message[np.arange(count) % message.size].astype(working)
-        magnitude = np.abs(values)
-        # Reference arithmetic: (|v| // 36 + 0.25 + 0.5 * bit) * 36 in the working type
-        # (every intermediate is exact there), sign kept, -0.0 treated as positive.
-        quantised = (
-            np.floor_divide(magnitude, working(QIM_STEP)) + working(0.25) + working(0.5) * carried
-        ) * working(QIM_STEP)
-        new_values = np.where(values >= 0, quantised, -quantised)
-        np.put_along_axis(blocks, positions[:, None], new_values[:, None], axis=1)
-        side = LL_BLOCK
-        ll[: block_rows * side, : block_cols * side] = (
-            blocks.reshape(block_rows, block_cols, side, side)
-            .swapaxes(1, 2)
-            .reshape(block_rows * side, block_cols * side)
-        )
-    # The reference passes (V, H, D) where idwt2 expects (H, V, D): reproduce the swap.
-    reconstructed = _haar_inverse(ll, vertical, horizontal, diagonal)
-    # Assignment casts like the reference: truncation into uint8, plain store into float32.
-    yuv[:crop_rows, :crop_cols, 1] = reconstructed
-    marked = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
-    if channel_order == "rgb":
-        marked = np.ascontiguousarray(marked[:, :, ::-1])
-    return np.asarray(marked)
-
-
-# --------------------------------------------------------------------------- scoring
 
 
 def score_block_bits(
@@ -593,9 +467,6 @@ def score_block_bits(
     z = (agreement - expected) / math.sqrt(variance) if variance > 0 else 0.0
     p_value = 0.5 * math.erfc(z / math.sqrt(2.0))
     return matched, ones_fraction, z, p_value, tuple(int(bit) for bit in voted)
-
-
-# --------------------------------------------------------------------------- decoding
 
 
 def _as_payloads(payloads: Payload | Iterable[Payload]) -> tuple[Payload, ...]:

@@ -1,0 +1,93 @@
+"""How a scan runs: :class:`ScanOptions` and :class:`Engine` (what it checks with is
+:class:`~provenance.options.CheckOptions`).
+
+Light to import, so that the command line can name them without loading the scan machinery.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance.batch.walk import WalkOptions
+
+__all__ = ["Engine", "ScanOptions", "usable_cpus"]
+
+
+class Engine(enum.StrEnum):
+    """Where the per-file checks run."""
+
+    LOCAL = "local"
+    """Isolated worker processes on this machine, with a time and memory limit per file."""
+    DASK = "dask"
+    """The same per-file job on a Dask cluster (each Dask worker isolates it the same way)."""
+    INLINE = "inline"
+    """In this process, one file at a time: no isolation and no limits (``provenance check``,
+    tests, debugging)."""
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use (the default number of workers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on this platform
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How a scan runs.
+
+    Parameters
+    ----------
+    jobs
+        Worker processes for the local engine (default: the CPUs this process may use).
+    timeout
+        Seconds one file may take before its worker is stopped (None: no limit).
+    memory_mb
+        Resident memory one worker may use, in MiB (None: no limit).
+    store
+        SQLite results store; None keeps no store (every file is checked).
+    retry_errors
+        Check again files whose stored result is an error (else they are skipped like the rest).
+    rescan
+        Ignore stored results and check everything again (results are still stored).
+    engine
+        :class:`Engine`.
+    scheduler
+        Dask scheduler address (``tcp://host:8786``); None with the dask engine starts a
+        LocalCluster of ``jobs`` worker processes.
+    walk
+        How folders are walked (:class:`~provenance.batch.walk.WalkOptions`).
+
+    Raises
+    ------
+    ValueError
+        A value is out of range; the message names it.
+    """
+
+    jobs: int = dataclasses.field(default_factory=usable_cpus)
+    timeout: float | None = 900.0
+    memory_mb: int | None = 2048
+    store: Path | None = None
+    retry_errors: bool = False
+    rescan: bool = False
+    engine: Engine = Engine.LOCAL
+    scheduler: str | None = None
+    walk: WalkOptions = dataclasses.field(default_factory=WalkOptions)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "engine", Engine(self.engine))
+        if self.store is not None:
+            object.__setattr__(self, "store", Path(self.store))
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {self.jobs}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
+        if self.memory_mb is not None and self.memory_mb < 64:
+            raise ValueError(f"memory_mb must be at least 64 MiB, got {self.memory_mb}")
+        if self.scheduler is not None and self.engine is not Engine.DASK:
+            raise ValueError("a scheduler address needs the dask engine")

@@ -1,0 +1,105 @@
+"""The ``provenance`` command line. Thin: each command parses its options, makes one library
+call, renders the result and picks an exit code. One module per command; the check options
+are declared once (:mod:`.check_options`) and shared by ``check`` and ``scan``.
+
+Exit codes (also in the README):
+
+0  every file was checked and none matched ``--fail-on``
+1  at least one file matched ``--fail-on``
+2  usage error (bad option, unreadable trust anchors; a scan that cannot start)
+3  at least one file could not be (fully) checked: verdict error or unsupported, or an error
+   recorded in its report. Takes precedence over 1.
+4  ``trust update`` could not download the lists (nothing was changed)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from provenance._version import __version__
+from provenance.cli.check import check_command
+from provenance.cli.common import (
+    EXIT_FAILED_CHECK,
+    EXIT_MATCHED,
+    EXIT_NETWORK,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code,
+)
+from provenance.cli.mark import mark_command
+from provenance.cli.scan import scan_command
+from provenance.cli.trust import trust_app
+
+__all__ = [
+    "EXIT_FAILED_CHECK",
+    "EXIT_MATCHED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "app",
+    "exit_code",
+    "main",
+]
+
+app = typer.Typer(
+    name="provenance",
+    help=(
+        "Check video clips and images for evidence of AI generation: Content Credentials "
+        "(C2PA) and invisible watermarks. Offline by default. Absence of a "
+        "signal never means authentic."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"provenance-checker {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Check media for evidence of AI generation."""
+
+
+app.command("check")(check_command)
+app.command("scan")(scan_command)
+app.command("mark")(mark_command)
+app.add_typer(trust_app, name="trust")
+
+
+def main() -> None:
+    """Console-script entry point.
+
+    On a terminal, usage errors get typer's framed message; off a terminal (a pipe, a log, a
+    script) they are plain lines that nothing wraps, so a path or a URL stays whole.
+    """
+    if sys.stderr.isatty():
+        app()
+        return
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        sys.exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

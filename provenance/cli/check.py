@@ -1,0 +1,94 @@
+"""``provenance check``: check files and folders here and now, and show the evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.cli.check_options import with_check_options
+from provenance.cli.common import FailOnOption, exit_code, fail, parse_fail_on, stdout_console
+from provenance.errors import ProvenanceError
+from provenance.options import CheckOptions
+from provenance.render import render_details, render_table, to_json, to_jsonl
+from provenance.report import Report
+
+__all__ = ["OutputFormat", "check_command"]
+
+
+class OutputFormat(enum.StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+@with_check_options
+def check_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or folders to check. Folders are walked recursively for media files.",
+            show_default=False,
+            readable=False,  # an unreadable file gets its own error record, not a usage error
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output: a table (with details for a single file), one JSON array, or JSON Lines.",
+        ),
+    ] = OutputFormat.TABLE,
+    fail_on: FailOnOption = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    evidence_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help=(
+                "Also write a self-contained HTML evidence report to this file: hashes, "
+                "credentials in detail, watermark figures with a per-frame chart and the "
+                "strongest frame, credential thumbnail, trust snapshot and versions."
+            ),
+            dir_okay=False,
+        ),
+    ] = None,
+    *,
+    options: CheckOptions,
+) -> None:
+    """Check files for Content Credentials, AI declarations and AI-generator watermarks."""
+    from provenance.batch.engine import scan
+
+    wanted = parse_fail_on(fail_on)
+    if evidence_html is not None:
+        options = dataclasses.replace(options, previews=True)
+    in_process = ScanOptions(jobs=1, engine=Engine.INLINE, store=None)
+    reports: list[Report] = []
+    try:
+        for item in scan(paths, options, in_process):
+            reports.append(item.report)
+            if output_format is OutputFormat.JSONL:
+                sys.stdout.write(to_jsonl([item.report]))
+                sys.stdout.flush()
+    except ProvenanceError as exc:
+        fail(str(exc))
+    if evidence_html is not None and reports:
+        from provenance.render.files import write_evidence_html
+
+        try:
+            write_evidence_html(evidence_html, reports)
+        except OSError as exc:
+            fail(f"{evidence_html}: cannot write the evidence report ({exc.strerror or exc})")
+    if output_format is OutputFormat.JSON:
+        sys.stdout.write(to_json(reports) + "\n")
+    elif output_format is OutputFormat.TABLE:
+        console = stdout_console()
+        render_table(reports, console)
+        if len(reports) == 1:
+            render_details(reports[0], console)
+    raise typer.Exit(exit_code(reports, wanted))

@@ -1,0 +1,109 @@
+"""What every command shares: exit codes, the consoles, error messages, ``--fail-on``.
+
+Output must survive logs and pipes: messages are never hard-wrapped (the terminal wraps them,
+a log keeps each on one line), and text from files is never read as rich markup.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from provenance.report import Report, VerdictCode
+
+__all__ = [
+    "EXIT_FAILED_CHECK",
+    "EXIT_MATCHED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "FailOnOption",
+    "exit_code",
+    "fail",
+    "parse_fail_on",
+    "stderr_console",
+    "stdout_console",
+]
+
+EXIT_OK = 0
+EXIT_MATCHED = 1
+EXIT_USAGE = 2
+EXIT_FAILED_CHECK = 3
+EXIT_NETWORK = 4
+
+#: Width of the table on a pipe: wide enough that no cell is folded, however long the path.
+_PIPE_WIDTH = 100_000
+
+
+def stdout_console() -> Console:
+    """Standard output: the terminal's width on a terminal; on a pipe or in a log, lines as
+    long as their content (nothing folded or cut)."""
+    tty = sys.stdout.isatty()
+    return Console(width=None if tty else _PIPE_WIDTH, soft_wrap=True, highlight=False)
+
+
+def stderr_console() -> Console:
+    """Standard error, for progress and messages; messages are never hard-wrapped."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: message`` on standard error (as plain text) and exit with ``code``."""
+    text = Text("error:", style="bold red")
+    text.append(f" {message}")
+    stderr_console().print(text)
+    raise typer.Exit(code)
+
+
+def parse_fail_on(values: Iterable[str]) -> set[VerdictCode]:
+    """``--fail-on`` values (comma-separated or repeated) as verdict codes; ``ai`` means the
+    three AI verdicts."""
+    codes: set[VerdictCode] = set()
+    valid = ", ".join(c.value for c in VerdictCode)
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item == "ai":
+                codes |= {VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_WATERMARK}
+                continue
+            try:
+                codes.add(VerdictCode(item))
+            except ValueError:
+                raise typer.BadParameter(
+                    f"unknown verdict {item!r}; use 'ai' or one of: {valid}"
+                ) from None
+    return codes
+
+
+def exit_code(reports: Iterable[Report], fail_on: set[VerdictCode]) -> int:
+    """The documented exit code for a set of reports."""
+    incomplete = {VerdictCode.ERROR, VerdictCode.UNSUPPORTED}
+    matched = False
+    failed = False
+    for report in reports:
+        labels = set(report.verdict.labels)
+        failed = failed or bool(report.errors or incomplete & labels)
+        matched = matched or bool(fail_on & labels)
+    if failed:
+        return EXIT_FAILED_CHECK
+    return EXIT_MATCHED if matched else EXIT_OK
+
+
+FailOnOption = Annotated[
+    list[str],
+    typer.Option(
+        "--fail-on",
+        help=(
+            "Exit with 1 when any file's verdict labels include one of these (comma-separated or "
+            "repeated): verdict codes such as ai_declared, credentials_tampered, or 'ai' for "
+            "ai_declared, ai_edited and ai_watermark."
+        ),
+    ),
+]

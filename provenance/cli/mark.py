@@ -1,0 +1,90 @@
+"""``provenance mark``: embed the keyed watermark in a clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provenance.cli.common import EXIT_FAILED_CHECK, fail
+from provenance.errors import InputError, MediaError
+from provenance.watermark.keys import KEY_ENVIRONMENT, environment_keys, read_key_file
+
+__all__ = ["mark_command"]
+
+
+def _one_key(key: str | None, key_file: Path | None) -> str:
+    """The key to mark with, from ``--key``, ``--key-file`` (the key-file format of every
+    command, holding exactly one key) or ``$PROVENANCE_MARK_KEY``."""
+    if key is not None and key_file is not None:
+        raise typer.BadParameter("give the key once: --key or --key-file, not both")
+    if key_file is not None:
+        try:
+            keys = read_key_file(key_file)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--key-file") from None
+        if len(keys) > 1:
+            raise typer.BadParameter(
+                f"{key_file} holds {len(keys)} keys; a clip is marked with one (one key per "
+                "line: keep only the one to mark with)",
+                param_hint="--key-file",
+            )
+        return keys[0]
+    keys = (key.strip(),) if key is not None and key.strip() else environment_keys()
+    if not keys:
+        raise typer.BadParameter(
+            "no key: pass --key-file FILE (preferred: keeps the key out of shell history), "
+            f"set {KEY_ENVIRONMENT}, or pass --key"
+        )
+    return keys[0]
+
+
+def mark_command(
+    source: Annotated[Path, typer.Argument(help="Clip to mark.", exists=True, dir_okay=False)],
+    destination: Annotated[
+        Path, typer.Argument(help="Where to write the marked clip (H.264; audio is copied).")
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="The secret key. Prefer --key-file or $PROVENANCE_MARK_KEY."),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="A key file (one key per line, as for check and scan) holding the one key to mark with.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    psnr: Annotated[
+        float,
+        typer.Option(
+            "--psnr",
+            help=(
+                "Target PSNR of each marked frame against the original, in dB: lower is more "
+                "robust to re-encoding and more visible."
+            ),
+            min=30,
+            max=60,
+        ),
+    ] = 42.5,
+    crf: Annotated[
+        int,
+        typer.Option(
+            "--crf", help="H.264 quality of the output (0-51, lower is better).", min=0, max=51
+        ),
+    ] = 18,
+) -> None:
+    """Embed the keyed watermark in every frame of a clip (for platforms marking their own AI output)."""
+    from provenance.watermark.keyed import mark_file
+
+    secret = _one_key(key, key_file)
+    if destination.resolve() == source.resolve():
+        raise typer.BadParameter("the destination must differ from the source")
+    try:
+        frames = mark_file(source, destination, secret, psnr=psnr, crf=crf)
+    except MediaError as exc:
+        fail(str(exc), EXIT_FAILED_CHECK)
+    typer.echo(f"Marked {frames} frames: {destination}")

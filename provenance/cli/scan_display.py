@@ -1,0 +1,90 @@
+"""What ``provenance scan`` shows a person: the live progress bar and the closing summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from provenance.render.look import terminal_style
+from provenance.report import Report, VerdictCode
+from provenance.verdict import NO_SIGNAL_CAVEAT
+
+__all__ = ["ScanProgress", "print_summary"]
+
+
+class ScanProgress:
+    """A progress bar with counts per verdict, shown on a terminal only."""
+
+    def __init__(self, console: Console, *, show: bool) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]scan"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not (show and console.is_terminal),
+            transient=False,
+        )
+        self.counts: Counter[VerdictCode] = Counter()
+        self._task = self._bar.add_task("scan", total=None, counts="walking...")
+
+    @contextmanager
+    def shown(self) -> Iterator[ScanProgress]:
+        """Show the bar while the block runs."""
+        with self._bar:
+            yield self
+
+    def planned(self, total: int) -> None:
+        """The walk is over: ``total`` files to go."""
+        self._bar.update(self._task, total=total, counts="")
+
+    def done(self, report: Report) -> None:
+        """One more file finished."""
+        self.counts[report.verdict.code] += 1
+        text = " ".join(f"{code.value} {n}" for code, n in self.counts.most_common())
+        self._bar.update(self._task, advance=1, counts=text)
+
+
+def print_summary(
+    console: Console,
+    counts: Mapping[VerdictCode, int],
+    facts: Mapping[str, Any],
+    stopped: Mapping[str, int],
+    written: Sequence[str],
+) -> None:
+    """The verdict counts, how many files were checked or taken from the store, and the files
+    written."""
+    table = Table(title="Scan summary", header_style="bold")
+    table.add_column("Verdict")
+    table.add_column("Files", justify="right")
+    for code in VerdictCode:
+        if counts.get(code):
+            table.add_row(Text(code.value, style=terminal_style(code)), str(counts[code]))
+    console.print(table)
+    line = (
+        f"{facts['files']} files: {facts['checked']} checked, {facts['from the store']} "
+        f"unchanged (from the store), in {facts['seconds']} s"
+    )
+    if stopped:
+        line += "; stopped: " + ", ".join(f"{n} {why}" for why, n in sorted(stopped.items()))
+    console.print(Text(line))
+    for entry in written:
+        console.print(Text(f"wrote {entry}"))
+    console.print(Text(NO_SIGNAL_CAVEAT))

@@ -1,0 +1,151 @@
+"""The keyed-mark detector: one key's mark (:mod:`provenance.watermark.keyed`) in a file's frames.
+
+The frames' correlation surfaces are summed and renormalised over shifts
+(:class:`~provenance.watermark.keyed.KeyedAccumulator`), which adds up a consistent mark while
+the null stays N(0, 1) per shift; the clip statistic is the better of the summed surfaces and
+the best single frame, each tested against its own number of hypotheses. A timeline of
+segments shows which stretches carry the mark (a spliced clip shows as segments).
+"""
+
+from __future__ import annotations
+
+import math
+
+from provenance.media.frame import SampledFrame
+from provenance.report import Detector, WatermarkEvidence, WatermarkSegment, WatermarkState
+from provenance.watermark import keyed, policy
+from provenance.watermark.detector import (
+    DetectionContext,
+    FrameNeeds,
+    FrameScores,
+    WatermarkDetector,
+    sentence,
+)
+from provenance.watermark.keys import keyed_mark_name
+from provenance.watermark.options import WatermarkOptions
+
+__all__ = ["KeyedDetector"]
+
+#: Most timeline segments in a report (longer clips get longer segments).
+_MAX_SEGMENTS = 240
+#: A frame whose luma varies less than this (standard deviation) carries no readable mark.
+_FLAT_LUMA_STD = 1.0
+
+
+class KeyedDetector(WatermarkDetector):
+    """One key's mark in one file."""
+
+    name = Detector.KEYED
+
+    @classmethod
+    def frame_needs(cls, options: WatermarkOptions) -> FrameNeeds:
+        return FrameNeeds()  # the luma plane, which every sampled frame has
+
+    @classmethod
+    def create(
+        cls, options: WatermarkOptions, context: DetectionContext
+    ) -> list[WatermarkDetector]:
+        seconds = options.segment_seconds
+        if context.duration_seconds:
+            seconds = max(seconds, context.duration_seconds / _MAX_SEGMENTS)
+        return [cls(key, seconds, previews=context.previews) for key in options.keys]
+
+    def __init__(self, key: str, seconds: float, *, previews: bool = False) -> None:
+        self.key = key
+        self.accumulator = keyed.KeyedAccumulator(seconds=seconds)
+        self.scores = FrameScores(previews)
+        self.peaks: list[float] = []
+        self.frames_read = 0
+        self.flat = 0
+        self.small = 0
+
+    def add(self, frame: SampledFrame) -> float | None:
+        self.frames_read += 1
+        luma = frame.luma
+        if min(luma.shape) < keyed.TILE:
+            self.small += 1
+            return None
+        if float(luma.std()) < _FLAT_LUMA_STD:
+            self.flat += 1
+            return None
+        peak = self.accumulator.add(keyed.score_frame(luma, self.key), frame.time_seconds)
+        if not math.isfinite(peak):
+            return None
+        self.peaks.append(peak)
+        self.scores.add(frame, peak)
+        return peak
+
+    def _skipped(self) -> dict[str, int]:
+        counts = {"small": self.small, "flat": self.flat}
+        return {reason: count for reason, count in counts.items() if count}
+
+    def evidence(self) -> WatermarkEvidence:
+        name = keyed_mark_name(self.key)
+        if not self.accumulator.frames:
+            reasons = []
+            if self.small:
+                reasons.append(
+                    f"{self.small} frames are smaller than the {keyed.TILE}-pixel key tile"
+                )
+            if self.flat:
+                reasons.append(f"{self.flat} frames are flat (no luma texture)")
+            return WatermarkEvidence(
+                detector=self.name,
+                state=WatermarkState.INCONCLUSIVE,
+                mark=name,
+                hypotheses_tested=self.accumulator.tests_per_frame,
+                message=sentence(reasons or ["no frame could be read"]),
+                frames_read=self.frames_read,
+                frames_skipped=self._skipped(),
+            )
+        result = self.accumulator.result()
+        threshold = policy.keyed_threshold(result.tests)
+        detected = result.z >= threshold
+        pieces = self.accumulator.segments()
+        segments = tuple(
+            WatermarkSegment(
+                s.start_seconds,
+                s.end_seconds,
+                s.z >= policy.segment_threshold(s.tests, len(pieces)),
+                round(s.z, 3),
+            )
+            for s in pieces
+        )
+        marked = sum(1 for s in segments if s.detected)
+        how = (
+            f"the {result.frames} frames' surfaces summed"
+            if result.from_sum
+            else f"frame {result.best_frame + 1} of {result.frames} on its own"
+        )
+        message = (
+            f"Best evidence: {how} (summed z {result.summed_z:.1f}, best single frame "
+            f"z {result.best_frame_z:.1f})"
+            + (
+                f"; {marked} of {len(segments)} segments of {self.accumulator.seconds:g} s "
+                "carry the mark"
+                if segments
+                else ""
+            )
+            + "."
+        )
+        return WatermarkEvidence(
+            detector=self.name,
+            state=WatermarkState.DETECTED if detected else WatermarkState.NOT_DETECTED,
+            mark=name,
+            statistic=round(result.z, 3),
+            p_value=keyed.null_tail_p_value(result.z, result.tests),
+            threshold=round(threshold, 3),
+            false_positive_rate=policy.KEYED_TARGET_FPR,
+            hypothesis=f"scale {result.scale:g}, shift {result.shift}" if detected else None,
+            hypotheses_tested=result.tests,
+            frames_used=result.frames,
+            segments=segments,
+            frames=self.scores.scores(),
+            strongest_frame=self.scores.strongest_frame(),
+            message=message,
+            frames_read=self.frames_read,
+            frames_over_threshold=sum(1 for peak in self.peaks if peak >= threshold),
+            frames_skipped=self._skipped(),
+            summed_statistic=round(result.summed_z, 3),
+            best_frame_statistic=round(result.best_frame_z, 3),
+        )
