@@ -20,17 +20,21 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provenance.batch.check_job import check_job, report_of
-from provenance.batch.pool import Outcome, Task, WorkerPool
 from provenance.batch.scan_options import Engine, ScanOptions
-from provenance.batch.store import FileState, ResultStore, file_state, is_failed
 from provenance.batch.walk import WalkOptions, iter_media_files
 from provenance.errors import ScanError
 from provenance.options import CheckOptions
 from provenance.report import CheckError, Report
 from provenance.watermark.keys import key_fingerprint
+
+if TYPE_CHECKING:
+    from provenance.batch.pool import Outcome, Task, WorkerPool
+    from provenance.batch.store import FileState, ResultStore
+
+# The worker pool and the results store load only when a scan uses them, so that
+# ``provenance check`` (in this process, without a store) starts no faster than it must.
 
 __all__ = ["Interrupted", "ScanItem", "interrupted_scan", "scan"]
 
@@ -92,25 +96,15 @@ def scan(
             f"--sidecar and --fragment belong to one file, and {len(files)} files were given; "
             "check that file on its own"
         )
-    store = ResultStore(how.store) if how.store is not None else None
+    store = _open_store(how.store) if how.store is not None else None
     try:
         scan_id = 0
+        todo: list[tuple[str, FileState | None]] = [(path, None) for path in files]
+        cached: list[ScanItem] = []
         if store is not None:
             inputs = {"paths": given, "walk": how.walk.to_dict()}
             scan_id = store.start_scan(fingerprint, opts.public(), inputs)
-        todo: list[tuple[str, FileState | None]] = []
-        cached: list[ScanItem] = []
-        for path in files:
-            state = file_state(path) if store is not None else None
-            if store is not None and state is not None and not how.rescan:
-                stored = store.lookup(state, fingerprint)
-                if stored is not None and not (how.retry_errors and is_failed(stored)):
-                    store.add_to_scan(scan_id, path, state, stored)
-                    cached.append(
-                        ScanItem(path, dataclasses.replace(stored, path=path), cached=True)
-                    )
-                    continue
-            todo.append((path, state))
+            cached, todo = _from_store(store, scan_id, files, fingerprint, how)
         if on_planned is not None:
             on_planned(len(files))
         yield from cached
@@ -126,6 +120,33 @@ def scan(
             store.close()
 
 
+def _open_store(path: Path) -> ResultStore:
+    from provenance.batch.store import ResultStore
+
+    return ResultStore(path)
+
+
+def _from_store(
+    store: ResultStore, scan_id: int, files: Sequence[str], fingerprint: str, how: ScanOptions
+) -> tuple[list[ScanItem], list[tuple[str, FileState | None]]]:
+    """The files whose stored result still holds (recorded as met by this scan), and the rest
+    to check, each with its ``stat`` state."""
+    from provenance.batch.store import file_state, is_failed
+
+    cached: list[ScanItem] = []
+    todo: list[tuple[str, FileState | None]] = []
+    for path in files:
+        state = file_state(path)
+        if state is not None and not how.rescan:
+            stored = store.lookup(state, fingerprint)
+            if stored is not None and not (how.retry_errors and is_failed(stored)):
+                store.add_to_scan(scan_id, path, state, stored)
+                cached.append(ScanItem(path, dataclasses.replace(stored, path=path), cached=True))
+                continue
+        todo.append((path, state))
+    return cached, todo
+
+
 def _run(
     options: CheckOptions, how: ScanOptions, paths: list[str]
 ) -> Iterator[tuple[str, Report, str | None]]:
@@ -135,6 +156,9 @@ def _run(
     if how.engine is Engine.INLINE:
         yield from _run_inline(options, paths)
         return
+    from provenance.batch.check_job import check_job, report_of
+    from provenance.batch.pool import Task, WorkerPool
+
     tasks = (Task(number, {"path": path}) for number, path in enumerate(paths))
     outcomes: Iterable[Outcome]
     if how.engine is Engine.DASK:
@@ -197,7 +221,7 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
     location = Path(store)
     if not location.is_file():
         raise ScanError(f"{location}: no results store to resume from (see --store)")
-    with ResultStore(location) as results:
+    with _open_store(location) as results:
         record = results.last_unfinished()
     if record is None:
         raise ScanError(f"{location}: every recorded scan finished; nothing to resume")

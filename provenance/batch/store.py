@@ -1,6 +1,6 @@
 """The results store of ``provenance scan``: SQLite in WAL mode, one writer (the scan driver).
 
-Results are keyed by the file's content (SHA-256) and the settings fingerprint
+Results are keyed by the file's content (SHA-256) and the options fingerprint
 (:meth:`~provenance.options.CheckOptions.fingerprint`), so a file that has not changed is
 not checked again under the same settings, wherever it now lives. A second table remembers
 each path's size, modification time and inode with the hash they had, so that recognising an

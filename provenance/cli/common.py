@@ -41,15 +41,16 @@ _PIPE_WIDTH = 100_000
 
 
 def stdout_console() -> Console:
-    """Standard output: the terminal's width on a terminal; on a pipe or in a log, lines as
-    long as their content (nothing folded or cut)."""
+    """Standard output: word-wrapped to the terminal on a terminal; on a pipe or in a log,
+    lines as long as their content (nothing folded, wrapped or cut)."""
     tty = sys.stdout.isatty()
-    return Console(width=None if tty else _PIPE_WIDTH, soft_wrap=True, highlight=False)
+    return Console(width=None if tty else _PIPE_WIDTH, soft_wrap=not tty, highlight=False)
 
 
 def stderr_console() -> Console:
-    """Standard error, for progress and messages; messages are never hard-wrapped."""
-    return Console(stderr=True, soft_wrap=True, highlight=False)
+    """Standard error, for progress and messages: word-wrapped on a terminal, never wrapped
+    on a pipe or in a log."""
+    return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
