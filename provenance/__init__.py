@@ -18,6 +18,7 @@ from provenance._version import __version__
 from provenance.check import check, check_bytes
 from provenance.credentials.trust import TrustMaterial, load_trust
 from provenance.errors import (
+    ArgumentError,
     InputError,
     MediaError,
     NetworkError,
@@ -63,6 +64,7 @@ __getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "AIDeclaration",
+    "ArgumentError",
     "CheckOptions",
     "CredentialsEvidence",
     "CredentialsState",

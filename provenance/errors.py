@@ -8,6 +8,7 @@ subclass also derives from the builtin that matches its nature, so callers that 
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "InputError",
     "MediaError",
     "NetworkError",
@@ -19,6 +20,12 @@ __all__ = [
 
 class ProvenanceError(Exception):
     """Root of every error raised by the provenance library."""
+
+
+class ArgumentError(ProvenanceError, ValueError, TypeError):
+    """An argument or option is unknown, out of range or of the wrong kind; the message names
+    it and what is allowed. It is both a ``ValueError`` and a ``TypeError``, so callers that
+    catch either keep working."""
 
 
 class InputError(ProvenanceError, ValueError):

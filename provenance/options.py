@@ -21,17 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from provenance.credentials.trust import TrustMaterial, load_trust
+from provenance.errors import ArgumentError, ProvenanceError
 from provenance.report import TrustSource, from_plain, to_plain
 from provenance.watermark.options import WatermarkOptions
 
 __all__ = ["CheckOptions"]
 
 
+def _trust_source(name: object) -> TrustSource:
+    try:
+        return TrustSource(str(name))
+    except ValueError:
+        allowed = ", ".join(source.value for source in TrustSource)
+        raise ArgumentError(f"unknown trust source {name!r}; choose from {allowed}") from None
+
+
 def _refuse_unknown(kind: type, data: Mapping[str, Any], what: str) -> None:
     known = {f.name for f in dataclasses.fields(kind) if f.metadata.get("plain", True)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        raise ArgumentError(f"unknown {what} {unknown[0]!r}; known: {', '.join(sorted(known))}")
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,10 @@ class CheckOptions:
         object.__setattr__(self, "fragments", tuple(Path(p) for p in self.fragments))
         if self.trust_sources is not None:
             object.__setattr__(
-                self, "trust_sources", tuple(TrustSource(s) for s in self.trust_sources)
+                self, "trust_sources", tuple(_trust_source(s) for s in self.trust_sources)
             )
         if not isinstance(self.watermarks, WatermarkOptions):
-            raise TypeError("watermarks must be a WatermarkOptions")
+            raise ArgumentError("watermarks must be a WatermarkOptions")
 
     @property
     def describes_one_file(self) -> bool:
@@ -129,7 +138,12 @@ class CheckOptions:
         """
         _refuse_unknown(cls, data, "check option")
         _refuse_unknown(WatermarkOptions, data.get("watermarks", {}), "watermark option")
-        options: CheckOptions = from_plain(cls, data)
+        try:
+            options: CheckOptions = from_plain(cls, data)
+        except ProvenanceError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong shape
+            raise ArgumentError(f"check options that cannot be read: {exc}") from exc
         return options
 
     def public(self) -> dict[str, Any]:

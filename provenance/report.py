@@ -22,6 +22,8 @@ from importlib import resources
 from pathlib import PurePath
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from provenance.errors import ArgumentError
+
 __all__ = [
     "SCHEMA_VERSION",
     "AIDeclaration",
@@ -584,7 +586,7 @@ def _schema_for(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
     simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
     if annotation in simple:
         return {"type": simple[annotation]}
-    raise TypeError(f"no JSON Schema mapping for {annotation!r}")
+    raise ArgumentError(f"no JSON Schema mapping for {annotation!r}")
 
 
 def json_schema() -> dict[str, Any]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.errors import ScanError
+from provenance.errors import ArgumentError, ScanError
 
 __all__ = ["Job", "Outcome", "Stopped", "Task", "WorkerPool", "child_environment"]
 
@@ -158,7 +158,7 @@ class WorkerPool:
         python_path: Sequence[str | os.PathLike[str]] = (),
     ) -> None:
         if jobs < 1:
-            raise ValueError(f"jobs must be at least 1, got {jobs}")
+            raise ArgumentError(f"jobs must be at least 1, got {jobs}")
         self.job = job
         self.jobs = jobs
         self.timeout = timeout

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.batch.walk import WalkOptions
+from provenance.errors import ArgumentError
 
 __all__ = ["Engine", "ScanOptions", "usable_cpus"]
 
@@ -80,14 +81,18 @@ class ScanOptions:
     walk: WalkOptions = dataclasses.field(default_factory=WalkOptions)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "engine", Engine(self.engine))
+        try:
+            object.__setattr__(self, "engine", Engine(self.engine))
+        except ValueError:
+            allowed = ", ".join(engine.value for engine in Engine)
+            raise ArgumentError(f"engine must be one of {allowed}, got {self.engine!r}") from None
         if self.store is not None:
             object.__setattr__(self, "store", Path(self.store))
         if self.jobs < 1:
-            raise ValueError(f"jobs must be at least 1, got {self.jobs}")
+            raise ArgumentError(f"jobs must be at least 1, got {self.jobs}")
         if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout}")
+            raise ArgumentError(f"timeout must be positive, got {self.timeout}")
         if self.memory_mb is not None and self.memory_mb < 64:
-            raise ValueError(f"memory_mb must be at least 64 MiB, got {self.memory_mb}")
+            raise ArgumentError(f"memory_mb must be at least 64 MiB, got {self.memory_mb}")
         if self.scheduler is not None and self.engine is not Engine.DASK:
-            raise ValueError("a scheduler address needs the dask engine")
+            raise ArgumentError("a scheduler address needs the dask engine")

@@ -25,6 +25,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
+from provenance.errors import ArgumentError
+
 #: What a job's setup function returns: the handler of one task's payload.
 Handler = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -66,7 +68,7 @@ def load_handler(target: str, setup: Mapping[str, Any]) -> Handler:
     """Import ``module:function`` and call it with ``setup``; returns the task handler."""
     module_name, _, function_name = target.partition(":")
     if not module_name or not function_name:
-        raise ValueError(f"a job target is 'module:function', got {target!r}")
+        raise ArgumentError(f"a job target is 'module:function', got {target!r}")
     start: Callable[[Mapping[str, Any]], Handler] = getattr(
         importlib.import_module(module_name), function_name
     )

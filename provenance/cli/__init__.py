@@ -2,7 +2,7 @@
 call, renders the result and picks an exit code. One module per command; the check options
 are declared once (:mod:`.check_options`) and shared by ``check`` and ``scan``.
 
-Exit codes (also in the README):
+Exit codes (also in the README; :mod:`.common` defines them):
 
 0  every file was checked and none matched ``--fail-on``
 1  at least one file matched ``--fail-on``
@@ -21,28 +21,12 @@ import typer
 
 from provenance._version import __version__
 from provenance.cli.check import check_command
-from provenance.cli.common import (
-    EXIT_FAILED_CHECK,
-    EXIT_MATCHED,
-    EXIT_NETWORK,
-    EXIT_OK,
-    EXIT_USAGE,
-    exit_code,
-)
+from provenance.cli.common import EXIT_OK, EXIT_USAGE
 from provenance.cli.mark import mark_command
 from provenance.cli.scan import scan_command
 from provenance.cli.trust import trust_app
 
-__all__ = [
-    "EXIT_FAILED_CHECK",
-    "EXIT_MATCHED",
-    "EXIT_NETWORK",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "app",
-    "exit_code",
-    "main",
-]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="provenance",

@@ -82,7 +82,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from provenance.errors import MediaError
+from provenance.errors import ArgumentError, MediaError
 from provenance.media.frame import (
     SampledFrame,
     frame_chroma,
@@ -201,14 +201,14 @@ class FrameSampler:
         if sampling is None:
             sampling = Sampling()
         if not isinstance(sampling, Sampling):
-            raise TypeError(
+            raise ArgumentError(
                 f"FrameSampler: sampling must be a Sampling (see Sampling.parse), got "
                 f"{type(sampling).__name__}"
             )
         self.path = Path(path)
         self.sampling = sampling
         if colour not in (True, False, "fallback"):
-            raise ValueError(
+            raise ArgumentError(
                 f"FrameSampler: colour must be True, False or 'fallback', got {colour!r}"
             )
         self.colour = colour

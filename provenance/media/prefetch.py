@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from provenance.errors import ArgumentError
+
 __all__ = ["prefetched"]
 
 T = TypeVar("T")
@@ -26,7 +28,7 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     the returned generator early stops the producer after the item it is working on.
     """
     if depth < 1:
-        raise ValueError(f"depth must be at least 1, got {depth}")
+        raise ArgumentError(f"depth must be at least 1, got {depth}")
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

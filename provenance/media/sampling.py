@@ -10,6 +10,8 @@ import enum
 import numbers
 from dataclasses import dataclass
 
+from provenance.errors import ArgumentError
+
 __all__ = ["Sampling", "SamplingMode", "evenly_spaced_indices"]
 
 
@@ -55,14 +57,14 @@ class Sampling:
             mode = SamplingMode(self.mode)
         except ValueError:
             allowed = ", ".join(repr(member.value) for member in SamplingMode)
-            raise ValueError(
+            raise ArgumentError(
                 f"Sampling: mode must be one of {allowed}, got {self.mode!r}"
             ) from None
         object.__setattr__(self, "mode", mode)
         if not _is_int(self.n) or self.n < 1:
-            raise ValueError(f"Sampling: n must be an integer >= 1, got {self.n!r}")
+            raise ArgumentError(f"Sampling: n must be an integer >= 1, got {self.n!r}")
         if self.max_frames is not None and (not _is_int(self.max_frames) or self.max_frames < 1):
-            raise ValueError(
+            raise ArgumentError(
                 f"Sampling: max_frames must be None or an integer >= 1, got {self.max_frames!r}"
             )
 
@@ -99,19 +101,19 @@ class Sampling:
         }
         mode = modes.get(name)
         if mode is None:
-            raise ValueError(f"sampling: cannot read {text!r}; {usage}")
+            raise ArgumentError(f"sampling: cannot read {text!r}; {usage}")
         if mode in (SamplingMode.KEYFRAMES, SamplingMode.ALL):
             if separator:
-                raise ValueError(f"sampling: {name!r} takes no number, got {text!r}; {usage}")
+                raise ArgumentError(f"sampling: {name!r} takes no number, got {text!r}; {usage}")
             return cls(mode, max_frames=max_frames)
         try:
             n = int(number.strip())
         except ValueError:
-            raise ValueError(
+            raise ArgumentError(
                 f"sampling: {name!r} needs a number N, got {text!r}; {usage}"
             ) from None
         if n < 1:
-            raise ValueError(f"sampling: N must be an integer >= 1, got {text!r}; {usage}")
+            raise ArgumentError(f"sampling: N must be an integer >= 1, got {text!r}; {usage}")
         return cls(mode, n, max_frames=max_frames)
 
     def __str__(self) -> str:
@@ -142,9 +144,9 @@ def evenly_spaced_indices(total: int, count: int) -> tuple[int, ...]:
         ``total`` is negative or ``count`` is below 1.
     """
     if total < 0:
-        raise ValueError(f"evenly_spaced_indices: total must be >= 0, got {total}")
+        raise ArgumentError(f"evenly_spaced_indices: total must be >= 0, got {total}")
     if count < 1:
-        raise ValueError(f"evenly_spaced_indices: count must be >= 1, got {count}")
+        raise ArgumentError(f"evenly_spaced_indices: count must be >= 1, got {count}")
     if total == 0:
         return ()
     if count == 1:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from provenance.errors import MediaError
+from provenance.errors import ArgumentError, MediaError
 
 __all__ = ["LumaTransform", "rewrite_luma"]
 
@@ -53,7 +53,7 @@ def rewrite_luma(
     import av
 
     if not 0 <= crf <= 51:
-        raise ValueError(f"crf must be in 0..51, got {crf}")
+        raise ArgumentError(f"crf must be in 0..51, got {crf}")
     written = 0
     try:
         with av.open(str(source)) as inp, av.open(str(destination), mode="w") as out:
@@ -90,7 +90,7 @@ def rewrite_luma(
                     luma = np.ascontiguousarray(rows[: yuv.height, : yuv.width])
                     changed = transform(luma, written)
                     if changed.shape != luma.shape or changed.dtype != np.uint8:
-                        raise ValueError(
+                        raise ArgumentError(
                             "the luma transform must return a uint8 array of the same shape"
                         )
                     rows[: yuv.height, : yuv.width] = changed

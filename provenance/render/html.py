@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provenance.errors import ArgumentError
 from provenance.render.look import colour
 from provenance.render.rows import (
     action_rows,
@@ -376,7 +377,7 @@ def render_evidence_html(reports: Sequence[Report]) -> str:
     ``CheckOptions(previews=True)``); nothing else is referenced.
     """
     if not reports:
-        raise ValueError("render_evidence_html needs at least one report")
+        raise ArgumentError("render_evidence_html needs at least one report")
     heading = f"Evidence report: {reports[0].path}" if len(reports) == 1 else "Evidence report"
     parts = [
         *_document_head(heading, _EVIDENCE_STYLE),

@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from provenance.errors import ArgumentError
+
 __all__ = [
     "C2PA_EKU_OIDS",
     "SUPPORTED_ALGORITHMS",
@@ -124,9 +126,9 @@ def generate_pki(
         The paths written and the algorithm.
     """
     if valid_days <= 0:
-        raise ValueError(f"generate_pki: valid_days must be positive, got {valid_days}")
+        raise ArgumentError(f"generate_pki: valid_days must be positive, got {valid_days}")
     if valid_for is not None and valid_for.total_seconds() < 1:
-        raise ValueError(f"generate_pki: valid_for must be at least one second, got {valid_for}")
+        raise ArgumentError(f"generate_pki: valid_for must be at least one second, got {valid_for}")
     reference = _reference_time(now)
     lifetime = valid_for if valid_for is not None else dt.timedelta(days=valid_days)
     return _generate(
@@ -160,7 +162,7 @@ def generate_expired_pki(
     expired, use ``generate_pki(valid_for=timedelta(seconds=2))`` and wait (see there).
     """
     if expired_days_ago <= 0:
-        raise ValueError(
+        raise ArgumentError(
             f"generate_expired_pki: expired_days_ago must be positive, got {expired_days_ago}"
         )
     reference = _reference_time(now)
@@ -179,7 +181,7 @@ def _reference_time(now: dt.datetime | None) -> dt.datetime:
     if now is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
     if now.tzinfo is None:
-        raise ValueError("generate_pki: now must be timezone-aware (for example datetime.UTC)")
+        raise ArgumentError("generate_pki: now must be timezone-aware (for example datetime.UTC)")
     return now
 
 
@@ -195,9 +197,9 @@ def _generate(
     algorithm = algorithm.lower()
     if algorithm not in SUPPORTED_ALGORITHMS:
         allowed = list(SUPPORTED_ALGORITHMS)
-        raise ValueError(f"generate_pki: algorithm must be one of {allowed}, got {algorithm!r}")
+        raise ArgumentError(f"generate_pki: algorithm must be one of {allowed}, got {algorithm!r}")
     if not name.strip():
-        raise ValueError("generate_pki: name must not be empty")
+        raise ArgumentError("generate_pki: name must not be empty")
     directory.mkdir(parents=True, exist_ok=True)
 
     root_key = _new_key(algorithm)

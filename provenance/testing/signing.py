@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance._version import __version__
+from provenance.errors import ArgumentError
 from provenance.testing.pki import PKIFiles
 
 __all__ = ["MIME_TYPES", "mime_type_for", "sign_file"]
@@ -59,7 +60,7 @@ def mime_type_for(path: Path) -> str:
     try:
         return MIME_TYPES[suffix]
     except KeyError:
-        raise ValueError(
+        raise ArgumentError(
             f"cannot tell the MIME type of {path} from its suffix {suffix!r}; "
             f"pass mime_type= or use one of {sorted(MIME_TYPES)}"
         ) from None
@@ -130,15 +131,15 @@ def sign_file(
     source = Path(source)
     destination = Path(destination)
     if not source.is_file():
-        raise ValueError(f"sign_file: source {source} is not a file")
+        raise ArgumentError(f"sign_file: source {source} is not a file")
     if destination.resolve() == source.resolve():
-        raise ValueError(f"sign_file: destination must differ from source ({source})")
+        raise ArgumentError(f"sign_file: destination must differ from source ({source})")
     if parent is not None and not Path(parent).is_file():
-        raise ValueError(f"sign_file: parent {parent} is not a file")
+        raise ArgumentError(f"sign_file: parent {parent} is not a file")
     if thumbnail is not None and not Path(thumbnail).is_file():
-        raise ValueError(f"sign_file: thumbnail {thumbnail} is not a file")
+        raise ArgumentError(f"sign_file: thumbnail {thumbnail} is not a file")
     if action != "c2pa.created" and parent is None:
-        raise ValueError(
+        raise ArgumentError(
             f"sign_file: action {action!r} needs parent= (the first action of a manifest must be "
             "c2pa.created, or c2pa.opened on a parent ingredient)"
         )
@@ -159,7 +160,9 @@ def sign_file(
         }
     algorithm = getattr(c2pa.C2paSigningAlg, pki.algorithm.upper(), None)
     if algorithm is None:
-        raise ValueError(f"sign_file: c2pa does not know the signing algorithm {pki.algorithm!r}")
+        raise ArgumentError(
+            f"sign_file: c2pa does not know the signing algorithm {pki.algorithm!r}"
+        )
     try:
         signer = c2pa.Signer.from_info(
             c2pa.C2paSignerInfo(
@@ -186,7 +189,7 @@ def sign_file(
                 builder.sign(signer, mime, source_stream, output)
     except c2pa.C2paError as error:
         destination.unlink(missing_ok=True)
-        raise ValueError(f"sign_file: c2pa could not sign {source}: {error}") from error
+        raise ArgumentError(f"sign_file: c2pa could not sign {source}: {error}") from error
     return destination
 
 
@@ -227,6 +230,6 @@ def _manifest(
     try:
         return dict(json.loads(json.dumps(manifest)))
     except (TypeError, ValueError) as error:
-        raise ValueError(
+        raise ArgumentError(
             f"sign_file: extra_assertions are not JSON-serialisable: {error}"
         ) from error

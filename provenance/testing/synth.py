@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from provenance.errors import ArgumentError
+
 __all__ = ["CONTAINER_CODECS", "synthetic_frame", "write_clip", "write_image"]
 
 #: Container (file suffix) -> (video codec, pixel format, audio codec or None) written here.
@@ -67,15 +69,15 @@ def write_clip(
     destination = Path(path)
     suffix = destination.suffix.lower()
     if suffix not in CONTAINER_CODECS:
-        raise ValueError(
+        raise ArgumentError(
             f"write_clip: unsupported suffix {suffix!r}; use one of {sorted(CONTAINER_CODECS)}"
         )
     if width % 2 or height % 2 or width <= 0 or height <= 0:
-        raise ValueError(
+        raise ArgumentError(
             f"write_clip: width and height must be positive and even, got {width}x{height}"
         )
     if seconds <= 0 or fps <= 0:
-        raise ValueError("write_clip: seconds and fps must be positive")
+        raise ArgumentError("write_clip: seconds and fps must be positive")
     video_codec, pixel_format, audio_codec = CONTAINER_CODECS[suffix]
     frame_count = max(1, round(seconds * fps))
     with av.open(str(destination), mode="w") as container:
@@ -158,5 +160,5 @@ def write_image(
     if destination.suffix.lower() in {".jpg", ".jpeg"}:
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     if not cv2.imwrite(str(destination), rgb[:, :, ::-1], params):
-        raise ValueError(f"write_image: OpenCV cannot write {destination.suffix!r} files")
+        raise ArgumentError(f"write_image: OpenCV cannot write {destination.suffix!r} files")
     return destination

@@ -18,6 +18,7 @@ import struct
 from pathlib import Path
 from typing import Literal
 
+from provenance.errors import ArgumentError
 from provenance.media.bmff import BoxHeader, iter_boxes
 
 __all__ = [
@@ -49,14 +50,14 @@ def flip_mdat_byte(source: Path, destination: Path, *, offset_fraction: float = 
     c2pa-python 0.38.1 reports: state ``Invalid``, failure ``assertion.bmffHash.mismatch``.
     """
     if not 0.0 <= offset_fraction < 1.0:
-        raise ValueError(
+        raise ArgumentError(
             f"flip_mdat_byte: offset_fraction must be in [0, 1), got {offset_fraction}"
         )
     data = bytearray(Path(source).read_bytes())
     mdat = _find_box(data, "mdat", source)
     payload = mdat.end - mdat.payload_offset
     if payload <= 0:
-        raise ValueError(f"flip_mdat_byte: the mdat box of {source} is empty")
+        raise ArgumentError(f"flip_mdat_byte: the mdat box of {source} is empty")
     data[mdat.payload_offset + int(payload * offset_fraction)] ^= 0xFF
     return _write(destination, data)
 
@@ -77,13 +78,13 @@ def flip_moov_byte(source: Path, destination: Path) -> Path:
         None,
     )
     if mvhd is None:
-        raise ValueError(f"flip_moov_byte: {source} has no mvhd box inside moov")
+        raise ArgumentError(f"flip_moov_byte: {source} has no mvhd box inside moov")
     version = data[mvhd.payload_offset]
     # version/flags, then times + timescale + duration (16 or 28 bytes), rate (4), volume (2)
     times = 28 if version == 1 else 16
     reserved_end = mvhd.payload_offset + 4 + times + 4 + 2 + 10
     if reserved_end > mvhd.end:
-        raise ValueError(f"flip_moov_byte: the mvhd box of {source} is too short")
+        raise ArgumentError(f"flip_moov_byte: the mvhd box of {source} is too short")
     data[reserved_end - 1] ^= 0x01
     return _write(destination, data)
 
@@ -103,7 +104,7 @@ def truncate(source: Path, destination: Path, *, keep_fraction: float) -> Path:
       ``assertion.dataHash.mismatch``.
     """
     if not 0.0 < keep_fraction < 1.0:
-        raise ValueError(f"truncate: keep_fraction must be in (0, 1), got {keep_fraction}")
+        raise ArgumentError(f"truncate: keep_fraction must be in (0, 1), got {keep_fraction}")
     data = Path(source).read_bytes()
     return _write(destination, data[: int(len(data) * keep_fraction)])
 
@@ -143,7 +144,7 @@ def damage_manifest(source: Path, destination: Path, *, target: ManifestTarget =
       ``C2paError.Decoding`` ("could not decode assertion c2pa.ingredient.v3").
     """
     if target not in _MANIFEST_TARGETS:
-        raise ValueError(
+        raise ArgumentError(
             f"damage_manifest: target must be one of {list(_MANIFEST_TARGETS)}, got {target!r}"
         )
     data = bytearray(Path(source).read_bytes())
@@ -163,13 +164,13 @@ def damage_manifest(source: Path, destination: Path, *, target: ManifestTarget =
         # The value is "xmp:iid:<uuid>" (claim v1) or "xmp.iid:<uuid>" (claim v2).
         found = jumbf.find(b"iid:", start, end)
         if found < 0:
-            raise ValueError(f"damage_manifest: no instanceID in the claim of {source}")
+            raise ArgumentError(f"damage_manifest: no instanceID in the claim of {source}")
         logical = found + len(b"iid:")
     else:
         start, end = _last_content(boxes, ("c2pa.actions.v2", "c2pa.actions"), source)
         found = jumbf.find(b"c2pa.", start, end)
         if found < 0:
-            raise ValueError(f"damage_manifest: no action name in the actions of {source}")
+            raise ArgumentError(f"damage_manifest: no action name in the actions of {source}")
         logical = found + len(b"c2pa.")
     # XOR 0x01 on the signature byte; for text (claim, assertion) keep it ASCII: flip bit 0 or
     # the letter case, so the CBOR stays well formed and only the content changes.
@@ -202,14 +203,14 @@ def flip_jpeg_scan_byte(source: Path, destination: Path) -> Path:
             continue
         data[index] = replacement
         return _write(destination, data)
-    raise ValueError(f"flip_jpeg_scan_byte: no suitable scan byte found in {source}")
+    raise ArgumentError(f"flip_jpeg_scan_byte: no suitable scan byte found in {source}")
 
 
 def _find_box(data: bytes | bytearray, box_type: str, source: Path) -> BoxHeader:
     for box in iter_boxes(data):
         if box.box_type == box_type:
             return box
-    raise ValueError(f"{source} has no top-level {box_type!r} box (is it an MP4/MOV file?)")
+    raise ArgumentError(f"{source} has no top-level {box_type!r} box (is it an MP4/MOV file?)")
 
 
 def _jumbf_positions(data: bytearray, source: Path) -> list[int]:
@@ -226,7 +227,7 @@ def _jumbf_positions(data: bytearray, source: Path) -> list[int]:
             if marker < box.payload_offset + 4:
                 break
             return list(range(marker - 4, box.end))
-    raise ValueError(f"damage_manifest: no embedded C2PA manifest store found in {source}")
+    raise ArgumentError(f"damage_manifest: no embedded C2PA manifest store found in {source}")
 
 
 def _jpeg_jumbf_positions(data: bytearray, source: Path) -> list[int]:
@@ -254,7 +255,7 @@ def _jpeg_jumbf_positions(data: bytearray, source: Path) -> list[int]:
                 positions.extend(range(body, segment_end))
         offset = segment_end
     if not positions:
-        raise ValueError(f"damage_manifest: no APP11 JUMBF segment found in {source}")
+        raise ArgumentError(f"damage_manifest: no APP11 JUMBF segment found in {source}")
     return positions
 
 
@@ -266,7 +267,7 @@ def _png_jumbf_positions(data: bytearray, source: Path) -> list[int]:
         if chunk_type == b"caBX":
             return list(range(offset + 8, offset + 8 + length))
         offset += 12 + length
-    raise ValueError(f"damage_manifest: no caBX chunk (C2PA manifest store) found in {source}")
+    raise ArgumentError(f"damage_manifest: no caBX chunk (C2PA manifest store) found in {source}")
 
 
 def _jumbf_content_boxes(jumbf: bytes) -> list[tuple[str, int, int]]:
@@ -312,12 +313,12 @@ def _last_content(
     for label, start, end in reversed(boxes):
         if label in labels and end > start:
             return start, end
-    raise ValueError(f"damage_manifest: no {labels[0]!r} box in the manifest store of {source}")
+    raise ArgumentError(f"damage_manifest: no {labels[0]!r} box in the manifest store of {source}")
 
 
 def _jpeg_scan_start(data: bytearray, source: Path) -> int:
     if data[:2] != b"\xff\xd8":
-        raise ValueError(f"flip_jpeg_scan_byte: {source} is not a JPEG file")
+        raise ArgumentError(f"flip_jpeg_scan_byte: {source} is not a JPEG file")
     offset = 2
     while offset + 4 <= len(data):
         if data[offset] != 0xFF:
@@ -327,7 +328,7 @@ def _jpeg_scan_start(data: bytearray, source: Path) -> int:
         if marker == 0xDA:
             return offset + 2 + length
         offset += 2 + length
-    raise ValueError(f"flip_jpeg_scan_byte: no start-of-scan marker found in {source}")
+    raise ArgumentError(f"flip_jpeg_scan_byte: no start-of-scan marker found in {source}")
 
 
 def _write(destination: Path, data: bytes | bytearray) -> Path:

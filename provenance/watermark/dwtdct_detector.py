@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from provenance.errors import ArgumentError
 from provenance.media.frame import SampledFrame
 from provenance.report import (
     Detector,
@@ -114,7 +115,7 @@ class DwtdctDetector(WatermarkDetector):
             return None
         chroma = frame.chroma
         if chroma is None and frame.bgr is None:
-            raise ValueError("dwtDct needs colour or chroma frames (see FrameNeeds)")
+            raise ArgumentError("dwtDct needs colour or chroma frames (see FrameNeeds)")
         if chroma is not None:  # YUV video: read the chroma planes directly (no BGR, 4x less)
             results = aligned_chroma(chroma, self.payloads, full_range=frame.full_range)
         else:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from provenance.errors import ArgumentError
 from provenance.watermark.dwtdct_reference import (
     _HAAR_TAP,
     LL_BLOCK,
@@ -104,7 +105,7 @@ def embed(
     data = _domain_input(image, domain, "embed")
     rows, cols = data.shape[:2]
     if rows * cols < REFERENCE_MIN_AREA:
-        raise ValueError(
+        raise ArgumentError(
             f"embed: image_bgr is {cols}x{rows}; the encoder needs rows * cols >= 256 * 256"
         )
     cv2 = _cv2()

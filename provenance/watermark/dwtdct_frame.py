@@ -44,6 +44,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from provenance.errors import ArgumentError
 from provenance.watermark.dwtdct_reference import (
     ALL_HYPOTHESES,
     DEFAULT_CARRIER_LIMITS,
@@ -207,7 +208,7 @@ def aligned_chroma(
     """
     cb, cr = (np.asarray(plane) for plane in chroma)
     if cb.ndim != 2 or cb.shape != cr.shape:
-        raise ValueError(
+        raise ArgumentError(
             f"aligned_chroma: chroma must be two equal 2-D planes, got {cb.shape} and {cr.shape}"
         )
     chosen_payloads, chosen_hypotheses = chosen_inputs(
@@ -289,7 +290,7 @@ NATIVE_SIZES: Final[tuple[tuple[int, int], ...]] = tuple(
 def _check_size(width: Any, height: Any, caller: str) -> tuple[int, int]:
     for name, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{caller}: {name} must be a positive integer, got {value!r}")
+            raise ArgumentError(f"{caller}: {name} must be a positive integer, got {value!r}")
     return int(width), int(height)
 
 
@@ -304,7 +305,7 @@ def native_candidates(
     """
     width, height = _check_size(width, height, "native_candidates")
     if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise ValueError(f"native_candidates: tolerance must be >= 0, got {tolerance!r}")
+        raise ArgumentError(f"native_candidates: tolerance must be >= 0, got {tolerance!r}")
     aspect = width / height
     area = width * height
     ranked = []
@@ -330,7 +331,7 @@ def resize_to(image_bgr: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray
     """
     image = _check_image(image_bgr, "resize_to")
     if not isinstance(size, tuple | list) or len(size) != 2:
-        raise ValueError(f"resize_to: size must be (width, height), got {size!r}")
+        raise ArgumentError(f"resize_to: size must be (width, height), got {size!r}")
     width, height = _check_size(size[0], size[1], "resize_to")
     cv2 = _cv2()
     resized = cv2.resize(

@@ -49,6 +49,7 @@ from typing import Any, Final, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from provenance.errors import ArgumentError
 from provenance.watermark.payloads import PAYLOADS, Payload
 
 __all__ = [
@@ -94,12 +95,12 @@ _HAAR_TAP: Final = 0.7071067811865476
 
 def _check_domain(domain: str, caller: str) -> None:
     if domain not in DOMAINS:
-        raise ValueError(f"{caller}: domain must be one of {DOMAINS}, got {domain!r}")
+        raise ArgumentError(f"{caller}: domain must be one of {DOMAINS}, got {domain!r}")
 
 
 def _check_channel_order(channel_order: str, caller: str) -> None:
     if channel_order not in CHANNEL_ORDERS:
-        raise ValueError(
+        raise ArgumentError(
             f"{caller}: channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}"
         )
 
@@ -171,11 +172,11 @@ class CarrierLimits:
 
     def __post_init__(self) -> None:
         if self.min_area < 1:
-            raise ValueError(f"CarrierLimits: min_area must be >= 1, got {self.min_area}")
+            raise ArgumentError(f"CarrierLimits: min_area must be >= 1, got {self.min_area}")
         if not self.min_ll_std >= 0.0:
-            raise ValueError(f"CarrierLimits: min_ll_std must be >= 0, got {self.min_ll_std}")
+            raise ArgumentError(f"CarrierLimits: min_ll_std must be >= 0, got {self.min_ll_std}")
         if not 0.0 <= self.min_minority_fraction < 0.5:
-            raise ValueError(
+            raise ArgumentError(
                 "CarrierLimits: min_minority_fraction must be in [0, 0.5), "
                 f"got {self.min_minority_fraction}"
             )
@@ -241,11 +242,13 @@ class HypothesisResult:
 
 def _check_image(image: Any, caller: str) -> np.ndarray:
     if not isinstance(image, np.ndarray):
-        raise TypeError(f"{caller}: image_bgr must be a numpy array, got {type(image).__name__}")
+        raise ArgumentError(
+            f"{caller}: image_bgr must be a numpy array, got {type(image).__name__}"
+        )
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{caller}: image_bgr must have shape (H, W, 3), got {image.shape}")
+        raise ArgumentError(f"{caller}: image_bgr must have shape (H, W, 3), got {image.shape}")
     if image.dtype not in (np.uint8, np.float32):
-        raise TypeError(f"{caller}: image_bgr must be uint8 or float32, got {image.dtype}")
+        raise ArgumentError(f"{caller}: image_bgr must be uint8 or float32, got {image.dtype}")
     return image
 
 
@@ -253,7 +256,7 @@ def _domain_input(image: np.ndarray, domain: str, caller: str) -> np.ndarray:
     """The array the reference would have been fed in ``domain`` (never the caller's array)."""
     if domain == "uint8":
         if image.dtype != np.uint8:
-            raise TypeError(
+            raise ArgumentError(
                 f"{caller}: domain 'uint8' needs a uint8 image_bgr, got {image.dtype}; "
                 "use domain='float32' for float input"
             )
@@ -337,7 +340,7 @@ def _haar_forward(
 def block_grid(shape: Sequence[int]) -> tuple[int, int]:
     """Blocks per column and per row (``rows // 8``, ``cols // 8``) for an image ``shape``."""
     if len(shape) < 2:
-        raise ValueError(f"block_grid: shape must be (H, W, ...), got {tuple(shape)}")
+        raise ArgumentError(f"block_grid: shape must be (H, W, ...), got {tuple(shape)}")
     rows, cols = int(shape[0]), int(shape[1])
     # LL of the [:rows//4*4, :cols//4*4] crop has rows//4*2 rows, i.e. rows//8 whole blocks.
     return rows // (2 * LL_BLOCK), cols // (2 * LL_BLOCK)
@@ -426,9 +429,9 @@ def block_bits(
 def _message_bits(bits: Payload | Iterable[int], caller: str) -> np.ndarray:
     values = bits.bits if isinstance(bits, Payload) else tuple(int(bit) for bit in bits)
     if not values:
-        raise ValueError(f"{caller}: bits must not be empty")
+        raise ArgumentError(f"{caller}: bits must not be empty")
     if any(value not in (0, 1) for value in values):
-        raise ValueError(f"{caller}: every bit must be 0 or 1")
+        raise ArgumentError(f"{caller}: every bit must be 0 or 1")
     return np.asarray(values, dtype=np.uint8)
 
 
@@ -446,7 +449,7 @@ def score_block_bits(
     count = block_values.size
     length = message.size
     if count < length:
-        raise ValueError(
+        raise ArgumentError(
             f"score_block_bits: {count} blocks cannot carry a {length}-bit message "
             "(need at least one block per bit)"
         )
@@ -472,20 +475,22 @@ def score_block_bits(
 def _as_payloads(payloads: Payload | Iterable[Payload]) -> tuple[Payload, ...]:
     chosen = (payloads,) if isinstance(payloads, Payload) else tuple(payloads)
     if not chosen:
-        raise ValueError("decode: payloads must not be empty")
+        raise ArgumentError("decode: payloads must not be empty")
     for payload in chosen:
         if not isinstance(payload, Payload):
-            raise TypeError(f"decode: payloads must be Payload objects, got {payload!r}")
+            raise ArgumentError(f"decode: payloads must be Payload objects, got {payload!r}")
     return chosen
 
 
 def _as_hypotheses(hypotheses: Iterable[Hypothesis]) -> tuple[Hypothesis, ...]:
     chosen = tuple(dict.fromkeys(hypotheses))
     if not chosen:
-        raise ValueError("decode: hypotheses must not be empty")
+        raise ArgumentError("decode: hypotheses must not be empty")
     for hypothesis in chosen:
         if not isinstance(hypothesis, Hypothesis):
-            raise TypeError(f"decode: hypotheses must be Hypothesis objects, got {hypothesis!r}")
+            raise ArgumentError(
+                f"decode: hypotheses must be Hypothesis objects, got {hypothesis!r}"
+            )
     return chosen
 
 
@@ -524,7 +529,7 @@ def decode(
     chosen_payloads = _as_payloads(payloads)
     chosen_hypotheses = _as_hypotheses(hypotheses)
     if image.dtype != np.uint8 and any(h.domain == "uint8" for h in chosen_hypotheses):
-        raise TypeError(
+        raise ArgumentError(
             f"decode: a {image.dtype} image_bgr cannot be read under the uint8 hypotheses; "
             "pass the uint8 frame, or only float32 hypotheses"
         )

@@ -63,6 +63,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from provenance.errors import ArgumentError
 from provenance.watermark.dwtdct_reference import (
     ALL_HYPOTHESES,
     DEFAULT_CARRIER_LIMITS,
@@ -111,7 +112,7 @@ PHASES: Final = _BLOCK_PIXELS * _BLOCK_PIXELS
 def search_tests(payload: Payload) -> int:
     """Alignments :func:`search` tries for ``payload`` on a large frame: ``64 * L * L``."""
     if not isinstance(payload, Payload):
-        raise TypeError(f"search_tests: payload must be a Payload, got {payload!r}")
+        raise ArgumentError(f"search_tests: payload must be a Payload, got {payload!r}")
     length = len(payload.bits)
     return PHASES * length * length
 
@@ -421,9 +422,9 @@ def score_alignment(
     length = len(chosen.bits)
     dy, dx = phase
     if not (0 <= dy < _BLOCK_PIXELS and 0 <= dx < _BLOCK_PIXELS):
-        raise ValueError(f"score_alignment: phase must be in [0, 8) x [0, 8), got {phase}")
+        raise ArgumentError(f"score_alignment: phase must be in [0, 8) x [0, 8), got {phase}")
     if not (0 <= row_wrap < length and 0 <= shift < length):
-        raise ValueError(
+        raise ArgumentError(
             f"score_alignment: row_wrap and shift must be in [0, {length}), got {row_wrap}, {shift}"
         )
     ll = _block_ll(
@@ -435,7 +436,9 @@ def score_alignment(
     bits = _bits_from_ll(ll)
     grid = bits.reshape(ll.shape[0] // LL_BLOCK, ll.shape[1] // LL_BLOCK)
     if grid.size < length:
-        raise ValueError(f"score_alignment: {grid.size} blocks cannot carry a {length}-bit message")
+        raise ArgumentError(
+            f"score_alignment: {grid.size} blocks cannot carry a {length}-bit message"
+        )
     score = score_grid(grid, message_spectra(chosen, statistic), row_wrap, shift, statistic)
     return SearchResult(
         payload=chosen.name,

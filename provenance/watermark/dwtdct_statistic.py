@@ -52,6 +52,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 import numpy as np
 
+from provenance.errors import ArgumentError
 from provenance.watermark.dwtdct_reference import (
     CarrierLimits,
     DecodeStatus,
@@ -363,7 +364,7 @@ def chosen_inputs(
 ) -> tuple[tuple[Payload, ...], tuple[Hypothesis, ...]]:
     """The payloads and hypotheses as tuples, and the statistic checked."""
     if statistic not in STATISTICS:
-        raise ValueError(f"{caller}: statistic must be one of {STATISTICS}, got {statistic!r}")
+        raise ArgumentError(f"{caller}: statistic must be one of {STATISTICS}, got {statistic!r}")
     try:
         return _as_payloads(payloads), _as_hypotheses(hypotheses)
     except (TypeError, ValueError) as error:  # their messages name decode()
@@ -380,7 +381,7 @@ def validated_inputs(
     chosen_payloads, chosen_hypotheses = chosen_inputs(payloads, hypotheses, statistic, caller)
     image = _check_image(image_bgr, caller)
     if image.dtype != np.uint8 and any(h.domain == "uint8" for h in chosen_hypotheses):
-        raise TypeError(
+        raise ArgumentError(
             f"{caller}: a {image.dtype} image_bgr cannot be read under the uint8 hypotheses; "
             "pass the uint8 frame, or only float32 hypotheses"
         )

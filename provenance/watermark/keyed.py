@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from provenance.errors import ArgumentError
+
 __all__ = [
     "DEFAULT_PSNR",
     "DEFAULT_SCALES",
@@ -66,7 +68,7 @@ _WHITEN = 5  # box size of the local mean removed before folding
 def _key_seed(key: str | bytes) -> int:
     raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not raw:
-        raise ValueError("key must not be empty")
+        raise ArgumentError("key must not be empty")
     return int.from_bytes(hashlib.sha256(b"provenance-keyed-v1\x00" + raw).digest()[:16], "big")
 
 
@@ -100,7 +102,7 @@ def _key_spectrum(seed: int, size: int) -> np.ndarray:
 def key_tile(key: str | bytes, *, size: int = TILE) -> np.ndarray:
     """The key's zero-mean, unit-variance band-limited tile, resampled to ``size`` x ``size``."""
     if size < 16:
-        raise ValueError(f"size must be at least 16 pixels, got {size}")
+        raise ArgumentError(f"size must be at least 16 pixels, got {size}")
     return _tile_cached(_key_seed(key), size)
 
 
@@ -119,7 +121,7 @@ def _activity(luma: np.ndarray) -> np.ndarray:
 def _check_psnr(psnr: float) -> None:
     low, high = PSNR_RANGE
     if not low <= psnr <= high:
-        raise ValueError(f"psnr must be between {low:g} and {high:g} dB, got {psnr}")
+        raise ArgumentError(f"psnr must be between {low:g} and {high:g} dB, got {psnr}")
 
 
 def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR) -> np.ndarray:
@@ -142,7 +144,7 @@ def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR
         Target PSNR in dB (30-60); lower is more robust and more visible.
     """
     if luma.ndim != 2 or luma.dtype != np.uint8:
-        raise ValueError(
+        raise ArgumentError(
             f"luma must be a 2-D uint8 array, got {luma.dtype} with shape {luma.shape}"
         )
     _check_psnr(psnr)
@@ -224,12 +226,12 @@ def score_frame(
     import cv2
 
     if luma.ndim != 2:
-        raise ValueError(f"luma must be 2-D (H, W), got shape {luma.shape}")
+        raise ArgumentError(f"luma must be 2-D (H, W), got shape {luma.shape}")
     frame = luma.astype(np.float32)
     surfaces = []
     for scale in scales:
         if not 0.2 <= scale <= 1.0:
-            raise ValueError(f"scales must lie in [0.2, 1], got {scale}")
+            raise ArgumentError(f"scales must lie in [0.2, 1], got {scale}")
         period = round(TILE * scale)
         factor = period / (TILE * scale)
         image: np.ndarray = frame
@@ -324,9 +326,9 @@ class KeyedAccumulator:
         max_segments: int = 240,
     ) -> None:
         if seconds <= 0:
-            raise ValueError(f"seconds must be positive, got {seconds}")
+            raise ArgumentError(f"seconds must be positive, got {seconds}")
         if max_segments < 1:
-            raise ValueError(f"max_segments must be >= 1, got {max_segments}")
+            raise ArgumentError(f"max_segments must be >= 1, got {max_segments}")
         self.scales = tuple(scales)
         self.seconds = float(seconds)
         self.max_segments = max_segments
@@ -346,7 +348,7 @@ class KeyedAccumulator:
         Returns the frame's own peak z (its best shift and scale).
         """
         if frame.scales != self.scales:
-            raise ValueError(f"frame scales {frame.scales} differ from {self.scales}")
+            raise ArgumentError(f"frame scales {frame.scales} differ from {self.scales}")
         surfaces = [surface.astype(np.float64) for surface in frame.surfaces]
         if self._total is None:
             self._total = [surface.copy() for surface in surfaces]
@@ -391,7 +393,7 @@ class KeyedAccumulator:
     def summed_peak(self) -> tuple[float, float, tuple[int, int]]:
         """(z, scale, (dy, dx)) of the peak of the renormalised clip sum."""
         if self._total is None:
-            raise ValueError("no frame was added")
+            raise ArgumentError("no frame was added")
         z, index, shift = _highest([_renormalised(total) for total in self._total])
         return (z if math.isfinite(z) else 0.0), self.scales[index], shift
 
@@ -443,7 +445,7 @@ def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:
     """
     frames = list(frames)
     if not frames:
-        raise ValueError("combine_frames needs at least one frame")
+        raise ArgumentError("combine_frames needs at least one frame")
     accumulator = KeyedAccumulator(frames[0].scales)
     for frame in frames:
         accumulator.add(frame)
@@ -479,9 +481,9 @@ def timeline(
     threshold for its ``tests``.
     """
     if len(frames) != len(times):
-        raise ValueError(f"frames and times differ in length: {len(frames)} != {len(times)}")
+        raise ArgumentError(f"frames and times differ in length: {len(frames)} != {len(times)}")
     if seconds <= 0:
-        raise ValueError(f"seconds must be positive, got {seconds}")
+        raise ArgumentError(f"seconds must be positive, got {seconds}")
     if not frames:
         return ()
     accumulator = KeyedAccumulator(frames[0].scales, seconds=seconds, max_segments=1 << 30)

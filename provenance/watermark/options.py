@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from provenance.errors import ArgumentError
 from provenance.media.sampling import Sampling, SamplingMode
 from provenance.report import Detector, WatermarkEvidence, WatermarkState, to_plain
 from provenance.watermark.keys import key_fingerprint, keyed_mark_name
@@ -41,7 +42,7 @@ def _detector(name: object) -> Detector:
         return Detector(str(name))
     except ValueError:
         allowed = ", ".join(d.value for d in Detector)
-        raise ValueError(f"unknown watermark detector {name!r}; choose from {allowed}") from None
+        raise ArgumentError(f"unknown watermark detector {name!r}; choose from {allowed}") from None
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,29 @@ class WatermarkOptions:
             chosen = tuple(dict.fromkeys(_detector(d) for d in self.detectors))
             object.__setattr__(self, "detectors", chosen)
             if Detector.KEYED in chosen and not self.keys:
-                raise ValueError(
+                raise ArgumentError(
                     "the keyed detector needs at least one key (--key, --key-file or "
                     "$PROVENANCE_MARK_KEY)"
                 )
         object.__setattr__(self, "keys", tuple(self.keys))
         for key in self.keys:
             if not isinstance(key, str) or not key:
-                raise ValueError("a keyed-mark key must be non-empty text")
+                raise ArgumentError("a keyed-mark key must be non-empty text")
         if self.payloads is not None:
             object.__setattr__(self, "payloads", tuple(self.payloads))
             for name in self.payloads:
                 payload_by_name(name)  # raises with the known names
-        object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
+        try:
+            object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
+        except ValueError:
+            allowed = ", ".join(choice.value for choice in CropSearch)
+            raise ArgumentError(
+                f"crop_search must be one of {allowed}, got {self.crop_search!r}"
+            ) from None
         if not isinstance(self.sampling, Sampling):
-            raise TypeError("sampling must be a Sampling (see Sampling.parse)")
+            raise ArgumentError("sampling must be a Sampling (see Sampling.parse)")
         if not self.segment_seconds > 0:
-            raise ValueError(f"segment_seconds must be positive, got {self.segment_seconds}")
+            raise ArgumentError(f"segment_seconds must be positive, got {self.segment_seconds}")
 
     @property
     def active(self) -> tuple[Detector, ...]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from provenance.errors import ArgumentError
+
 __all__ = [
     "FLUX",
     "INVOKEAI",
@@ -45,14 +47,16 @@ def bits_from_bytes(message: bytes) -> tuple[int, ...]:
 def bits_from_integer(value: int) -> tuple[int, ...]:
     """The bits of ``bin(value)[2:]``: the generators' idiom, which drops leading zeros."""
     if value <= 0:
-        raise ValueError(f"bits_from_integer: value must be a positive integer, got {value}")
+        raise ArgumentError(f"bits_from_integer: value must be a positive integer, got {value}")
     return tuple(int(character) for character in format(value, "b"))
 
 
 def bits_from_string(text: str) -> tuple[int, ...]:
     """Parse a string of ``0`` and ``1`` characters into bits."""
     if not text or set(text) - {"0", "1"}:
-        raise ValueError(f"bits_from_string: text must be a non-empty string of 0/1, got {text!r}")
+        raise ArgumentError(
+            f"bits_from_string: text must be a non-empty string of 0/1, got {text!r}"
+        )
     return tuple(int(character) for character in text)
 
 
@@ -79,11 +83,11 @@ class Payload:
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise ValueError("Payload: name must not be empty")
+            raise ArgumentError("Payload: name must not be empty")
         if not self.bits:
-            raise ValueError(f"Payload {self.name!r}: bits must not be empty")
+            raise ArgumentError(f"Payload {self.name!r}: bits must not be empty")
         if any(bit not in (0, 1) for bit in self.bits):
-            raise ValueError(f"Payload {self.name!r}: every bit must be 0 or 1")
+            raise ArgumentError(f"Payload {self.name!r}: every bit must be 0 or 1")
 
     def __len__(self) -> int:
         return len(self.bits)
@@ -145,4 +149,4 @@ def payload_by_name(name: str) -> Payload:
         if payload.name == wanted:
             return payload
     known = ", ".join(payload.name for payload in PAYLOADS)
-    raise ValueError(f"payload_by_name: unknown payload {name!r}; known payloads: {known}")
+    raise ArgumentError(f"payload_by_name: unknown payload {name!r}; known payloads: {known}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from provenance.errors import ArgumentError
+
 __all__ = [
     "DWTDCT_MAX_QP",
     "DWTDCT_SEARCH_Z_FLOOR",
@@ -51,7 +53,7 @@ DWTDCT_MAX_QP = 26.0
 def normal_quantile(p: float) -> float:
     """z with P(N(0,1) > z) = p, by bisection on erfc (no SciPy at run time)."""
     if not 0 < p < 1:
-        raise ValueError(f"p must be in (0, 1), got {p}")
+        raise ArgumentError(f"p must be in (0, 1), got {p}")
     low, high = -40.0, 40.0
     for _ in range(200):
         middle = (low + high) / 2
@@ -65,7 +67,7 @@ def normal_quantile(p: float) -> float:
 def bonferroni_threshold(tests: int, fpr: float = TARGET_FPR) -> float:
     """The z the best of ``tests`` null z-scores reaches with probability at most ``fpr``."""
     if tests < 1 or not 0 < fpr < 1:
-        raise ValueError(f"tests must be >= 1 and fpr in (0, 1), got {tests}, {fpr}")
+        raise ArgumentError(f"tests must be >= 1 and fpr in (0, 1), got {tests}, {fpr}")
     return normal_quantile(fpr / tests)
 
 
