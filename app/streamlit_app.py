@@ -46,9 +46,15 @@ _BANNERS = {"error": st.error, "warning": st.warning, "info": st.info, "success"
 
 
 def _markdown_text(text: str) -> str:
-    """``text`` with the Markdown characters that could format or link escaped (titles and
-    names come from the file)."""
-    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
+    """``text`` with every Markdown character that could format, link, embed a picture or
+    start a formula escaped: titles, names and messages come from the file. (A link needs its
+    brackets, so parentheses can stay.)"""
+    return re.sub(r"([\\`*_{}\[\]<>#|~$!])", r"\\\1", text)
+
+
+def _escaped(rows: list[tuple[str, str]]) -> dict[str, str]:
+    """(name, value) rows as a table's data, values escaped (``st.table`` renders Markdown)."""
+    return {name: _markdown_text(value) for name, value in rows}
 
 
 def _picture(uri: str | None) -> bytes | None:
@@ -67,7 +73,7 @@ def _credentials(report: Report) -> None:
         for name, value in credentials_rows(report):
             st.write(f"**{name}:** {_markdown_text(value)}")
         if c.message:
-            st.caption(c.message)
+            st.caption(_markdown_text(c.message))
     if picture is not None and thumbnail is not None:
         with picture:
             st.image(thumbnail, caption="Thumbnail stored in the credentials")
@@ -110,7 +116,7 @@ def _watermarks(report: Report) -> None:
         text = f"**{label}:** {state}{figures}"
         (st.error if mark.state is WatermarkState.DETECTED else st.write)(text)
         if mark.message:
-            st.caption(mark.message)
+            st.caption(_markdown_text(mark.message))
         frames = [f for f in mark.frames if f.time_seconds is not None]
         if len(frames) >= 2:
             st.line_chart(
@@ -154,18 +160,18 @@ def show(report: Report) -> None:
     _history(report)
     with st.expander("All evidence"):
         for _kind, line in detail_lines(report):
-            st.write(line)
+            st.write(_markdown_text(line))
     validation = validation_rows(report)
     if validation:
         failures = sum(1 for row in validation if row["result"] == "failure")
         with st.expander(f"Validation codes ({len(validation)}, {failures} failures)"):
             st.dataframe(validation, hide_index=True)
     with st.expander("Media and hashes"):
-        st.table(dict(media_rows(report)))
+        st.table(_escaped(media_rows(report)))
     with st.expander("Trust snapshot and versions"):
         for line in trust_lines(report):
-            st.write(line)
-        st.table(dict(version_rows(report)))
+            st.write(_markdown_text(line))
+        st.table(_escaped(version_rows(report)))
     with st.expander("Raw JSON report"):
         st.json(report.to_dict(), expanded=False)
     stem = Path(report.path).stem or "report"
@@ -214,7 +220,7 @@ def main() -> None:
     options = provenance.CheckOptions(
         watermarks=provenance.WatermarkOptions(keys=environment_keys()), previews=True
     )
-    with st.spinner(f"Checking {upload.name} ..."):
+    with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
         report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
     show(report)
 

@@ -25,7 +25,7 @@ Two measurements, both printed and written to ``--output`` (Markdown):
 Both run on the project's worker pool (:mod:`provenance.batch.pool`), one isolated process per
 ``--jobs``.
 
-Importable by path (``datasets/`` is not a package); :func:`evaluate` returns the tables.
+From Python (``from datasets import evaluate``), :func:`evaluate` returns the tables.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from provenance.report import Detector
 from provenance.watermark import keyed, policy
 from provenance.watermark.detect import DetectorRun, sample_for
 from provenance.watermark.detector import DetectionContext
-from provenance.watermark.dwtdct_reference import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_scheme import ALL_HYPOTHESES
 from provenance.watermark.dwtdct_search import search_tests
 from provenance.watermark.keys import keyed_mark_name
 from provenance.watermark.options import DEFAULT_SAMPLING, CropSearch, WatermarkOptions
@@ -419,7 +419,8 @@ def evaluate(
         "sampling": sampling,
         "frames_per_clip": frames_per_clip,
     }
-    with WorkerPool(Job("datasets.evaluate:start", setup), jobs=jobs, python_path=[REPO]) as pool:
+    job = Job("datasets.evaluate:start", setup)
+    with WorkerPool(job, jobs=jobs, python_path=[REPO], show_errors=True) as pool:
         checked = _measure(pool, "check", items)
         scores = _measure(pool, "frames", unmarked)
     pairs = list(zip(items, checked, strict=True))

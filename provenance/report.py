@@ -476,8 +476,9 @@ class WatermarkEvidence(_Serialisable):
     strongest_frame: WatermarkFrame | None = None
     """The frame with the highest single-frame score."""
     message: str | None = None
-    frames_read: int = 0
-    """Frames the detector was given (``frames_used`` of them could be scored)."""
+    frames_read: int | None = None
+    """Frames the detector was given (``frames_used`` of them could be scored); None when it
+    did not run, and in reports of schema 1.0 and 1.1."""
     frames_over_threshold: int | None = None
     """Scored frames whose own statistic reaches the file's threshold."""
     frames_skipped: Mapping[str, int] = field(default_factory=dict)

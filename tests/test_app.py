@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,17 @@ def test_trust_source_is_named(
     assert "**State:** intact, trusted (user anchors)" in text
     assert "**Trust source:** your own trust anchors" in text
     assert "One manifest and no ingredients" in text
+
+
+def test_names_and_messages_from_the_file_are_never_markdown() -> None:
+    # a hostile name that would embed a remote picture, link and typeset a formula
+    name = "![x](http://127.0.0.1:9/p.png) [y](http://127.0.0.1:9) $E=mc^2$ _z_.mp4"
+    at = _page_after_upload(name, b"\x00\x00\x00\x18ftypisom" + b"\x07" * 300)
+    text = _texts(at)
+    assert "**error**" in text
+    assert "\\$E=mc^2\\$ \\_z\\_.mp4" in text  # the name is shown ...
+    unescaped_link = re.compile(r"(?<!\\)\]\(http")
+    assert not unescaped_link.search(text)  # ... but no link, picture or formula is made of it
+    tables = [str(table.value) for table in at.table]
+    assert tables
+    assert not any(unescaped_link.search(table) for table in tables)

@@ -20,7 +20,7 @@ import datasets.corpus
 from datasets.corpus import marking
 from provenance.media.frames import sample_frames
 from provenance.media.sampling import Sampling, SamplingMode
-from provenance.watermark import dwtdct_reference, keyed
+from provenance.watermark import dwtdct_reference, dwtdct_scheme, keyed
 from provenance.watermark.payloads import PAYLOADS, payload_by_name
 from provenance.watermark.policy import keyed_threshold
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 SEED = 20261124
 ALL_FRAMES = Sampling(SamplingMode.ALL)
-HYPOTHESES = {hypothesis.name: hypothesis for hypothesis in dwtdct_reference.ALL_HYPOTHESES}
+HYPOTHESES = {hypothesis.name: hypothesis for hypothesis in dwtdct_scheme.ALL_HYPOTHESES}
 KEYED_THRESHOLD = keyed_threshold(keyed.hypotheses_per_frame())
 
 
@@ -52,7 +52,7 @@ def frames_of(path: Path, *, colour: bool = False) -> list[Any]:
     return list(sample_frames(path, ALL_FRAMES, colour=colour))
 
 
-def best_z(image_bgr: np.ndarray, hypothesis: dwtdct_reference.Hypothesis) -> dict[str, float]:
+def best_z(image_bgr: np.ndarray, hypothesis: dwtdct_scheme.Hypothesis) -> dict[str, float]:
     results = dwtdct_reference.decode(image_bgr, hypotheses=[hypothesis])
     return {result.payload: (result.z if result.z is not None else -math.inf) for result in results}
 
@@ -124,7 +124,7 @@ def test_manifest_schema_and_every_file_decodes(
         for record in records.values()
         if record["mark"] == "dwtdct" and record["attack"] == "none"
     }
-    assert len(variants) == len(PAYLOADS) * len(dwtdct_reference.ALL_HYPOTHESES)
+    assert len(variants) == len(PAYLOADS) * len(dwtdct_scheme.ALL_HYPOTHESES)
 
 
 def test_summary_names_seed_versions_and_counts(

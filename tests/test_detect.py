@@ -162,10 +162,12 @@ def test_small_and_flat_images_are_inconclusive_with_a_reason(tmp_path: Path) ->
     assert small.state is WatermarkState.INCONCLUSIVE
     assert small.message is not None
     assert "256" in small.message
+    assert (small.frames_read, small.frames_used, small.frames_skipped) == (1, 0, {"small": 1})
     grey = evidence(check(tmp_path / "grey.png"), "dwtdct")
     assert grey.state is WatermarkState.INCONCLUSIVE
     assert grey.message is not None
     assert "flat" in grey.message
+    assert (grey.frames_read, grey.frames_used, grey.frames_skipped) == (1, 0, {"flat": 1})
     report = check(tmp_path / "grey.png")
     assert any("could not be checked" in caveat for caveat in report.verdict.caveats)
 
@@ -405,7 +407,7 @@ def test_options_reject_bad_values() -> None:
         WatermarkOptions(detectors=("trustmark",))
     with pytest.raises(ValueError, match="needs at least one key"):
         WatermarkOptions(detectors=("keyed",))
-    with pytest.raises(ValueError, match="known payloads"):
+    with pytest.raises(ValueError, match="unknown dwtDct payload .sd3.; choose from sdxl"):
         WatermarkOptions(payloads=("sd3",))
     with pytest.raises(ValueError, match="sometimes"):
         WatermarkOptions(crop_search="sometimes")  # type: ignore[arg-type]

@@ -48,11 +48,12 @@ from provenance.watermark import (
     decode,
     dwtdct_embed,
     dwtdct_reference,
+    dwtdct_scheme,
     embed,
     payload_by_name,
     score_block_bits,
 )
-from provenance.watermark.dwtdct_reference import DOMAINS
+from provenance.watermark.dwtdct_scheme import DOMAINS
 from provenance.watermark.payloads import bits_from_bytes, bits_from_integer, bits_from_string
 
 SEED = 20261124
@@ -415,7 +416,7 @@ def test_haar_transform_is_bit_equal_to_pywt(reference: Reference, dtype: type) 
         else:
             plane = rng.uniform(-120, 260, (rows, cols)).astype(np.float32)
         expected_ll, (expected_h, expected_v, expected_d) = reference.pywt.dwt2(plane, "haar")
-        ll, horizontal, vertical, diagonal = dwtdct_reference._haar_forward(plane)
+        ll, horizontal, vertical, diagonal = dwtdct_scheme.haar_forward(plane)
         for ours, theirs in zip(
             (ll, horizontal, vertical, diagonal),
             (expected_ll, expected_h, expected_v, expected_d),
@@ -423,7 +424,7 @@ def test_haar_transform_is_bit_equal_to_pywt(reference: Reference, dtype: type) 
         ):
             assert ours.dtype == theirs.dtype
             np.testing.assert_array_equal(ours, theirs)
-        np.testing.assert_array_equal(dwtdct_reference._haar_ll(plane), expected_ll)
+        np.testing.assert_array_equal(dwtdct_scheme.haar_ll(plane), expected_ll)
         changed = ll + rng.normal(0, 9, ll.shape).astype(ll.dtype)
         expected = reference.pywt.idwt2((changed, (vertical, horizontal, diagonal)), "haar")
         inverse = dwtdct_embed._haar_inverse(changed, vertical, horizontal, diagonal)
@@ -789,13 +790,13 @@ def test_embed_then_decode_round_trip(
 def test_results_are_ordered_and_transform_is_shared(monkeypatch: pytest.MonkeyPatch) -> None:
     image = _noise(320, 256, np.random.default_rng(4))
     calls: list[str] = []
-    original = dwtdct_reference._block_ll
+    original = dwtdct_reference.block_ll
 
     def counting(*args: Any, **kwargs: Any) -> np.ndarray:
         calls.append(f"{kwargs['domain']}-{kwargs['channel_order']}")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(dwtdct_reference, "_block_ll", counting)
+    monkeypatch.setattr(dwtdct_reference, "block_ll", counting)
     results = decode(image)
     assert sorted(calls) == sorted(h.name for h in ALL_HYPOTHESES)  # once per hypothesis
     assert [(r.payload, r.hypothesis) for r in results] == [

@@ -226,3 +226,12 @@ def test_the_worker_pool_runs_any_job() -> None:
     assert outcomes[1].stopped == Stopped.FAILED
     assert outcomes[1].message == "RuntimeError: on purpose"
     assert outcomes[2].result is not None  # a failed task costs nothing else
+
+
+def test_scan_says_which_argument_is_which() -> None:
+    from provenance.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"run=ScanOptions"):
+        list(scan([], ScanOptions()))  # type: ignore[arg-type]  # the old call
+    with pytest.raises(ArgumentError, match="run must be a ScanOptions"):
+        list(scan([], CheckOptions(), CheckOptions()))  # type: ignore[arg-type]

@@ -62,6 +62,10 @@ def test_walk_applies_globs_sniffs_content_and_skips_hidden(tmp_path: Path) -> N
     assert excluded == {"a.mp4", "no_suffix"}
     included = {p.name for p in iter_media_files([root], WalkOptions(include=("*proxy*",)))}
     assert included == {"a_proxy.mp4"}
+    # filters that leave nothing leave nothing; a folder of no media is reported itself
+    assert list(iter_media_files([root], WalkOptions(include=("*.mov",)))) == []
+    (root / "empty").mkdir()
+    assert list(iter_media_files([root / "empty"])) == [root / "empty"]
     # a file named on the command line is always checked, whatever it is
     assert list(iter_media_files([root / "notes.txt"])) == [root / "notes.txt"]
 
@@ -343,6 +347,15 @@ def test_cli_explains_what_cannot_run(tmp_path: Path) -> None:
     )  # fmt: skip
     assert resume.returncode == 2
     assert "no results store to resume from" in resume.stderr
+    clip = write_clip(tmp_path / "a.mp4", seconds=0.5)
+    unwritable = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(clip), "--store", "/proc/none/scan.db",
+         "--engine", "inline", "--no-progress"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert unwritable.returncode == 2
+    assert "error: /proc/none/scan.db: cannot make the results store's folder" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
 
 
 # --------------------------------------------------------------------------- Dask
@@ -422,3 +435,22 @@ def test_progress_shows_counts_per_verdict_and_eta(tmp_path: Path) -> None:
     text = summary.getvalue()
     assert "Scan summary" in text
     assert "2 files: 2 checked, 0 unchanged" in text
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
+    import dataclasses
+
+    from provenance.render.files import spreadsheet_safe, write_csv
+
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert spreadsheet_safe("@SUM(A1)") == "'@SUM(A1)"
+    assert spreadsheet_safe("-12.5") == "-12.5"  # numbers stay numbers
+    assert spreadsheet_safe("camera") == "camera"
+    report = check(write_clip(tmp_path / "a.mp4", seconds=0.5))
+    hostile = dataclasses.replace(
+        report,
+        credentials=dataclasses.replace(report.credentials, claim_generator="=cmd|' /C calc'!A0"),
+    )
+    write_csv(tmp_path / "out.csv", [hostile])
+    [row] = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert row["claim_generator"] == "'=cmd|' /C calc'!A0"

@@ -31,8 +31,9 @@ Writes into OUTDIR:
 * ``corpus.jsonl``: one JSON object per item (see :data:`MANIFEST_FIELDS` and the README).
 * ``CORPUS.json``: seed, size, versions, counts per class, sizes and build time.
 
-The work runs in ``--jobs`` fresh worker interpreters (``python -m datasets.corpus --worker``,
-fed JSON lines), never in the caller's process.
+The work runs on ``--jobs`` processes of the project's worker pool
+(:mod:`provenance.batch.pool`: fresh interpreters, each running
+:func:`datasets.corpus.workers.start`), never in the caller's process.
 
 Determinism: decoded frames depend only on the seed and the library versions. Every encoder
 runs single-threaded, frames reach the encoders with their row padding filled, every

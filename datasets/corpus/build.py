@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from provenance.watermark.dwtdct_reference import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_scheme import ALL_HYPOTHESES
 from provenance.watermark.payloads import PAYLOADS
 
 from .manifest import MANIFEST_NAME, SUMMARY_NAME

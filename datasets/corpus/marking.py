@@ -13,7 +13,7 @@ import numpy as np
 
 from provenance.watermark import keyed
 from provenance.watermark.dwtdct_embed import embed
-from provenance.watermark.dwtdct_reference import Hypothesis
+from provenance.watermark.dwtdct_scheme import Hypothesis
 from provenance.watermark.payloads import Payload
 
 from .attacks import DWTDCT_VIDEO_ATTACKS, _attack_all, _frame_bgr

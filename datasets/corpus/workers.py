@@ -15,7 +15,7 @@ from typing import Any
 
 from provenance.batch.pool import Job, WorkerPool
 from provenance.batch.pool import Task as PoolTask
-from provenance.watermark.dwtdct_reference import ALL_HYPOTHESES
+from provenance.watermark.dwtdct_scheme import ALL_HYPOTHESES
 from provenance.watermark.payloads import payload_by_name
 
 from .attacks import VIDEO_ATTACKS, _attack_all
@@ -87,14 +87,6 @@ def deterministic_heap() -> bool:
     return bool(threshold_set and mallopt(_M_PERTURB, _PERTURB_BYTE) == 1)
 
 
-def _worker_init() -> bool:
-    """Set up a worker process; True when its fresh heap memory is filled (M_PERTURB)."""
-    import cv2
-
-    cv2.setNumThreads(1)
-    return deterministic_heap()
-
-
 def _run_task(outdir: Path, task: Task) -> list[dict[str, Any]]:
     """Run one task; returns each written item (as JSON data) and its manifest record."""
     args = task.args
@@ -147,7 +139,7 @@ def corpus_pool(outdir: Path, jobs: int) -> WorkerPool:
     that fails stops the build.
     """
     job = Job("datasets.corpus.workers:start", {"outdir": str(outdir)})
-    return WorkerPool(job, jobs=jobs, python_path=[REPO])
+    return WorkerPool(job, jobs=jobs, python_path=[REPO], show_errors=True)
 
 
 def run_tasks(

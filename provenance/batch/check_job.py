@@ -58,7 +58,8 @@ def report_of(outcome: Outcome, path: str) -> Report:
         return Report.from_dict(outcome.result["report"])
     stopped = outcome.stopped or Stopped.FAILED
     if stopped == Stopped.FAILED:
-        message = f"the check failed: {outcome.message}."
+        message = f"the check failed: {outcome.message}"
+        message += "" if message.endswith(".") else "."
     else:
         message = f"the check was stopped: {outcome.message}{_ADVICE.get(stopped, '.')}"
     return failed_report(

@@ -127,5 +127,8 @@ def _outcome(task: Task, future: Any) -> Outcome:
         outcome: Outcome = future.result()
         return outcome
     except Exception as exc:  # the Dask worker itself died (KilledWorker) or the task failed
-        message = f"the Dask task failed ({type(exc).__name__}: {exc}) on the cluster"
-        return Outcome(task, None, Stopped.CRASHED, message)
+        message = (
+            f"the Dask task failed on the cluster ({type(exc).__name__}: {exc}); other files "
+            "are not affected"
+        )
+        return Outcome(task, None, Stopped.FAILED, message)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.batch.scan_options import Engine, ScanOptions
 from provenance.batch.walk import WalkOptions, iter_media_files
-from provenance.errors import ScanError
+from provenance.errors import ArgumentError, ScanError
 from provenance.options import CheckOptions
 from provenance.report import CheckError, Report
 from provenance.watermark.keys import key_fingerprint
@@ -85,6 +85,15 @@ def scan(
         for several files, a store that cannot be used, workers that cannot start, a
         scheduler that cannot be reached.
     """
+    if options is not None and not isinstance(options, CheckOptions):
+        raise ArgumentError(
+            f"scan(paths, options, run): options must be a CheckOptions, got "
+            f"{type(options).__name__} (how the scan runs goes in run=ScanOptions(...))"
+        )
+    if run is not None and not isinstance(run, ScanOptions):
+        raise ArgumentError(
+            f"scan(paths, options, run): run must be a ScanOptions, got {type(run).__name__}"
+        )
     opts = (options or CheckOptions()).with_trust()
     how = run or ScanOptions()
     assert opts.trust is not None
@@ -225,7 +234,7 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
         record = results.last_unfinished()
     if record is None:
         raise ScanError(f"{location}: every recorded scan finished; nothing to resume")
-    public: dict[str, Any] = dict(record.settings_public)
+    public: dict[str, Any] = dict(record.options)
     try:
         watermarks = dict(public["watermarks"])
         wanted = sorted(watermarks["keys"])

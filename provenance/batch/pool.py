@@ -104,6 +104,17 @@ def child_environment(python_path: Sequence[str | os.PathLike[str]] = ()) -> dic
     return env
 
 
+def _reply(line: str) -> dict[str, Any]:
+    """One protocol line from a worker, or :class:`ScanError` for anything else."""
+    try:
+        reply = json.loads(line)
+    except json.JSONDecodeError:
+        reply = None
+    if not isinstance(reply, dict):
+        raise ScanError(f"worker protocol error: unexpected output {line[:200]!r}")
+    return reply
+
+
 def _rss_mb(pid: int) -> float | None:
     """Resident memory of a process in MiB (Linux), or None where it cannot be read."""
     try:
@@ -141,6 +152,9 @@ class WorkerPool:
     python_path
         Folders the workers need on ``PYTHONPATH`` besides this package's (e.g. the
         repository root for ``datasets``).
+    show_errors
+        Let the workers' standard error through (warnings, tracebacks of a native crash);
+        off by default, for a scan whose own output must stay readable.
 
     Raises
     ------
@@ -156,6 +170,7 @@ class WorkerPool:
         timeout: float | None = None,
         memory_mb: int | None = None,
         python_path: Sequence[str | os.PathLike[str]] = (),
+        show_errors: bool = False,
     ) -> None:
         if jobs < 1:
             raise ArgumentError(f"jobs must be at least 1, got {jobs}")
@@ -163,6 +178,7 @@ class WorkerPool:
         self.jobs = jobs
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.show_errors = show_errors
         self.restarts = 0
         self._env = child_environment(python_path)
         self._env.setdefault("OMP_NUM_THREADS", "1")  # one task per process: no thread pools
@@ -188,15 +204,21 @@ class WorkerPool:
         self._selector.close()
 
     def _spawn(self) -> _Worker:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "provenance.batch.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            env=self._env,
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "provenance.batch.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None if self.show_errors else subprocess.DEVNULL,
+                text=True,
+                encoding="utf-8",
+                env=self._env,
+            )
+        except OSError as exc:  # no such interpreter, too many processes, out of memory
+            raise ScanError(
+                f"cannot start a worker process ({exc.strerror or exc}); check the system's "
+                "process and memory limits, or run with fewer --jobs"
+            ) from exc
         assert process.stdin is not None
         assert process.stdout is not None
         process.stdin.write(self._hello + "\n")
@@ -210,7 +232,7 @@ class WorkerPool:
         assert stdout is not None
         readable, _, _ = select.select([stdout], [], [], _START_SECONDS)
         line = stdout.readline() if readable else ""
-        reply: dict[str, Any] = json.loads(line) if line.strip() else {}
+        reply = _reply(line) if line.strip() else {}
         if reply.get("ready"):
             return
         self._stop(worker, kill=True)
@@ -307,7 +329,7 @@ class WorkerPool:
             )
             self._replace(worker)
             return outcome
-        reply = json.loads(line)
+        reply = _reply(line)
         elapsed = time.monotonic() - worker.started
         worker.task = None
         if task is None or reply.get("id") != task.id:

@@ -2,7 +2,7 @@
 
 Results are keyed by the file's content (SHA-256) and the options fingerprint
 (:meth:`~provenance.options.CheckOptions.fingerprint`), so a file that has not changed is
-not checked again under the same settings, wherever it now lives. A second table remembers
+not checked again under the same options, wherever it now lives. A second table remembers
 each path's size, modification time and inode with the hash they had, so that recognising an
 unchanged file costs one ``stat``, not a read. Each result is committed as it arrives: a scan
 killed at any moment (even with SIGKILL) keeps every result it had reported, and a resumed scan
@@ -30,6 +30,8 @@ from provenance.report import Report, VerdictCode
 __all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
 
 _SCHEMA_VERSION = 1
+# The ``settings`` columns hold the options fingerprint and the public options (their names
+# date from schema 1, which this store keeps).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
@@ -102,8 +104,10 @@ class ScanRecord:
     id: int
     started_at: str
     finished_at: str | None
-    settings: str
-    settings_public: dict[str, Any]
+    fingerprint: str
+    """The options fingerprint (:meth:`~provenance.options.CheckOptions.fingerprint`)."""
+    options: dict[str, Any]
+    """The scan's options as public plain data (keys by fingerprint)."""
     inputs: dict[str, Any]
 
 
@@ -118,12 +122,19 @@ class ResultStore:
     Raises
     ------
     ScanError
-        The file exists but is not a results store of this version.
+        The store cannot be made or opened, or the file is not a results store of this
+        version.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScanError(
+                f"{self.path}: cannot make the results store's folder ({exc.strerror or exc}); "
+                "choose a --store path in a folder you can write, or --no-store"
+            ) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -131,10 +142,15 @@ class ResultStore:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+        except sqlite3.OperationalError as exc:  # cannot open or write, locked, read-only
+            raise ScanError(
+                f"{self.path}: the results store cannot be used ({exc}); check that its folder "
+                "is writable, or choose another --store file (or --no-store)"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             raise ScanError(
                 f"{self.path}: not a provenance results store ({exc}); choose another --store file"
-            ) from None
+            ) from exc
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),))
         elif row[0] != str(_SCHEMA_VERSION):
@@ -155,13 +171,11 @@ class ResultStore:
 
     # ------------------------------------------------------------------ scans
 
-    def start_scan(
-        self, settings: str, settings_public: dict[str, Any], inputs: dict[str, Any]
-    ) -> int:
+    def start_scan(self, fingerprint: str, options: dict[str, Any], inputs: dict[str, Any]) -> int:
         """Record a new scan; returns its id."""
         cursor = self._db.execute(
             "INSERT INTO scans (started_at, settings, settings_public, inputs) VALUES (?,?,?,?)",
-            (_now(), settings, json.dumps(settings_public), json.dumps(inputs)),
+            (_now(), fingerprint, json.dumps(options), json.dumps(inputs)),
         )
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
@@ -182,22 +196,22 @@ class ResultStore:
 
     # ------------------------------------------------------------------ results
 
-    def lookup(self, state: FileState, settings: str) -> Report | None:
-        """The stored report for this file under these settings if the file is unchanged."""
+    def lookup(self, state: FileState, fingerprint: str) -> Report | None:
+        """The stored report for this file under these options if the file is unchanged."""
         row = self._db.execute(
             "SELECT r.report FROM files f JOIN results r ON r.content = f.content "
             "WHERE f.path=? AND f.size=? AND f.mtime_ns=? AND f.inode=? AND r.settings=?",
-            (state.path, state.size, state.mtime_ns, state.inode, settings),
+            (state.path, state.size, state.mtime_ns, state.inode, fingerprint),
         ).fetchone()
         if row is None:
             row = self._db.execute(
                 "SELECT report FROM results WHERE content=? AND settings=?",
-                (state.pseudo_content(), settings),
+                (state.pseudo_content(), fingerprint),
             ).fetchone()
         return None if row is None else Report.from_json(row[0])
 
     def put(
-        self, scan: int, state: FileState | None, path: str, settings: str, report: Report
+        self, scan: int, state: FileState | None, path: str, fingerprint: str, report: Report
     ) -> None:
         """Store one result, the file's state and its place in the scan, in one transaction."""
         failed = is_failed(report)
@@ -212,7 +226,7 @@ class ResultStore:
                 "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
                 (
                     content,
-                    settings,
+                    fingerprint,
                     path,
                     report.verdict.code.value,
                     int(failed),

@@ -8,7 +8,8 @@ folders (names starting with a dot) are skipped unless a path names them. Links 
 followed only with ``follow_links``, and a folder reached twice (a link loop) is walked once.
 Files named on the command line, or in a list file, are always checked: a missing or odd one
 gets its own error record rather than vanishing. A folder that holds no media file is yielded
-itself, so that its check says so rather than silently checking nothing.
+itself, so that its check says so rather than silently checking nothing (unless ``include`` or
+``exclude`` was given: then finding nothing is what the filters asked for).
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def _is_media(path: Path, sniff: bool) -> bool:
 def iter_media_files(
     paths: Iterable[str | os.PathLike[str]], options: WalkOptions | None = None
 ) -> Iterator[Path]:
-    """Files to check, in a stable order: each path as given, folders walked sorted (a
-    folder without media files is yielded itself)."""
+    """Files to check, in a stable order: each path as given, folders walked sorted. A folder
+    without media files is yielded itself, unless ``include`` / ``exclude`` filtered it."""
     opts = options or WalkOptions()
     for entry in paths:
         path = Path(entry)
@@ -98,8 +99,8 @@ def iter_media_files(
         for file in _walk(path, opts):
             found = True
             yield file
-        if not found:
-            yield path
+        if not found and not (opts.include or opts.exclude):
+            yield path  # a folder of no media: its check says so (filters may leave none)
 
 
 def _walk(top: Path, opts: WalkOptions) -> Iterator[Path]:

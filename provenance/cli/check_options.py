@@ -22,7 +22,12 @@ from provenance.media.sampling import Sampling
 from provenance.options import CheckOptions
 from provenance.report import Detector, TrustSource
 from provenance.watermark.keys import environment_keys, read_key_file
-from provenance.watermark.options import DEFAULT_SAMPLING, CropSearch, WatermarkOptions
+from provenance.watermark.options import (
+    DEFAULT_SAMPLING,
+    CropSearch,
+    WatermarkOptions,
+    detector_names,
+)
 
 __all__ = ["CHECK_OPTIONS", "build_options", "with_check_options"]
 
@@ -185,7 +190,7 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[str],
             typer.Option(
                 "--payload",
-                help="dwtDct payloads to test (repeatable): sd1, sd2, sdxl, flux, invokeai. Default: all.",
+                help="dwtDct payloads to test (repeatable or comma-separated): sd1, sd2, sdxl, flux, invokeai. Default: all.",
             ),
         ],
         [],
@@ -230,17 +235,22 @@ _NAMES = frozenset(parameter.name for parameter in CHECK_OPTIONS)
 
 
 def _keys(
-    keys: list[str], key_files: list[Path], detectors: tuple[str, ...] | None
+    keys: list[str], key_files: list[Path], detectors: tuple[Detector, ...] | None
 ) -> tuple[str, ...]:
-    found = [key.strip() for key in keys if key.strip()]
+    found = [key for key in keys if key]  # a --key is used as given
     for key_file in key_files:
         try:
             found += read_key_file(key_file)
         except InputError as exc:
             raise typer.BadParameter(str(exc), param_hint="--key-file") from None
-    if not found and detectors is not None and Detector.KEYED.value in detectors:
+    if not found and detectors is not None and Detector.KEYED in detectors:
         found += environment_keys()
     return tuple(dict.fromkeys(found))
+
+
+def _split(values: list[str]) -> tuple[str, ...]:
+    """Repeated or comma-separated values, blanks dropped."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
 def build_options(values: Mapping[str, Any]) -> CheckOptions:
@@ -249,13 +259,10 @@ def build_options(values: Mapping[str, Any]) -> CheckOptions:
     Paths are made absolute, so workers (and Dask workers on other machines sharing the
     mount) read the same files.
     """
-    detectors: tuple[str, ...] | None = None
-    if values["detector"]:
-        names = [n.strip().lower() for d in values["detector"] for n in d.split(",") if n.strip()]
-        detectors = tuple(name for name in names if name != "none")
     sources = values["trust_list"]
     trust_dir, sidecar = values["trust_dir"], values["sidecar"]
     try:
+        detectors = detector_names(values["detector"])
         return CheckOptions(
             trust_dir=trust_dir.resolve() if trust_dir else None,
             trust_sources=(
@@ -267,10 +274,10 @@ def build_options(values: Mapping[str, Any]) -> CheckOptions:
             fetch_remote=values["fetch_remote"],
             credentials_only=values["credentials_only"],
             watermarks=WatermarkOptions(
-                detectors=detectors,  # type: ignore[arg-type]  # names are validated here
+                detectors=detectors,
                 keys=_keys(values["keys"], values["key_files"], detectors),
                 sampling=Sampling.parse(values["sampling"], max_frames=values["max_frames"]),
-                payloads=tuple(values["payloads"]) or None,
+                payloads=_split(values["payloads"]) or None,
                 crop_search=values["crop_search"],
                 resize_search=values["resize_search"],
                 segment_seconds=values["segment_seconds"],

@@ -31,7 +31,7 @@ def _one_key(key: str | None, key_file: Path | None) -> str:
                 param_hint="--key-file",
             )
         return keys[0]
-    keys = (key.strip(),) if key is not None and key.strip() else environment_keys()
+    keys = (key,) if key else environment_keys()  # a --key is used as given
     if not keys:
         raise typer.BadParameter(
             "no key: pass --key-file FILE (preferred: keeps the key out of shell history), "

@@ -38,8 +38,8 @@ class SampledFrame:
 
     index: int
     """0-based presentation-order position among all frames of the stream (skipped ones
-    included); counted or derived from the timestamp depending on the mode (see the module
-    documentation). 0 for an image."""
+    included); counted or derived from the timestamp depending on the mode (see
+    :mod:`provenance.media.frames`). 0 for an image."""
     time_seconds: float | None
     """Presentation time from the stream's start, in seconds; None without timestamps and for
     still images."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING
 
-from provenance.errors import ArgumentError
+from provenance.errors import MediaError
 
 if TYPE_CHECKING:  # OpenCV and numpy load on first use: data_uri needs neither
     import numpy as np
@@ -60,5 +60,5 @@ def frame_preview(frame: SampledFrame, *, side: int = PREVIEW_SIDE, quality: int
         picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 picture
-        raise ArgumentError("could not encode the frame preview")
+        raise MediaError("could not encode the frame preview")
     return data_uri(encoded.tobytes(), "image/jpeg")

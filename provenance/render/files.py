@@ -19,7 +19,7 @@ from provenance.render.machine import to_jsonl
 from provenance.render.rows import CSV_FIELDS, csv_row
 from provenance.report import Report
 
-__all__ = ["write_csv", "write_evidence_html", "write_html", "write_jsonl"]
+__all__ = ["spreadsheet_safe", "write_csv", "write_evidence_html", "write_html", "write_jsonl"]
 
 
 def _atomic_write(destination: Path, text: str) -> None:
@@ -39,13 +39,27 @@ def write_jsonl(destination: Path, reports: Sequence[Report]) -> None:
     _atomic_write(destination, to_jsonl(reports))
 
 
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a value that starts like a formula (``=``,
+    ``+``, ``-``, ``@``, tab or carriage return) and is not a number gets a leading ``'``, so
+    a hostile name or manifest string cannot run as a formula."""
+    if not value or value[0] not in "=+-@\t\r":
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
 def write_csv(destination: Path, reports: Sequence[Report]) -> None:
-    """One flat row per file (:data:`~provenance.render.rows.CSV_FIELDS`), with a header."""
+    """One flat row per file (:data:`~provenance.render.rows.CSV_FIELDS`), with a header;
+    cells that would start a spreadsheet formula are made text (:func:`spreadsheet_safe`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for report in reports:
-        writer.writerow(csv_row(report))
+        writer.writerow({name: spreadsheet_safe(value) for name, value in csv_row(report).items()})
     _atomic_write(destination, buffer.getvalue())
 
 

@@ -123,9 +123,8 @@ def render_html(reports: Sequence[Report], *, facts: Mapping[str, Any] | None = 
             + "</div>"
         )
     parts.append(
-        '<p class="note-top">Absence of a signal never means authentic: most AI-generated '
-        "media carries no credentials or watermark, and both can be stripped. Click a row for "
-        "its evidence, a count to filter, a column to sort.</p>"
+        f'<p class="note-top">{_e(NO_SIGNAL_CAVEAT)} Click a row for its evidence, a count to '
+        "filter, a column to sort.</p>"
     )
     parts.append('<div class="counts">')
     for code in VerdictCode:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 from provenance.report import VerdictCode
-from provenance.verdict import FAMILIES, HEADLINES, VerdictFamily
+from provenance.verdict import FAMILIES, VerdictFamily
 
-__all__ = ["Banner", "banner", "colour", "headline", "terminal_style"]
+__all__ = ["Banner", "banner", "colour", "terminal_style"]
 
 #: One colour per verdict code, as CSS hex (the terminal gets the same colour).
 _COLOURS = {
@@ -59,8 +59,3 @@ def terminal_style(code: VerdictCode) -> str:
 def banner(code: VerdictCode) -> Banner:
     """The kind of alert box the verdict gets on the web page."""
     return _BANNERS[FAMILIES[code]]
-
-
-def headline(code: VerdictCode) -> str:
-    """The verdict in a few plain words."""
-    return HEADLINES[code]

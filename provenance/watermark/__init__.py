@@ -7,7 +7,8 @@ active detectors); then each detector:
 - dwtDct, invisible-watermark's public scheme (SD 1.x / 2.x, SDXL, SVD, FLUX, InvokeAI):
   :mod:`.dwtdct_detector` over :mod:`.dwtdct_frame` (the per-frame path a check runs),
   :mod:`.dwtdct_search` (the crop-robust search) and :mod:`.dwtdct_statistic` (the robust
-  statistic both use); :mod:`.dwtdct_reference` is the bit-exact reference decoder and
+  statistic both use), all built on :mod:`.dwtdct_scheme` (the scheme, bit-exact: hypotheses,
+  transform, block bits); :mod:`.dwtdct_reference` is the bit-exact reference decoder and
   :mod:`.dwtdct_embed` the bit-exact embedder (for tests and corpora); :mod:`.payloads` lists
   the known messages.
 - the keyed mark of ``provenance mark``: :mod:`.keyed_detector` over :mod:`.keyed`.
@@ -69,11 +70,12 @@ _LAZY = {
             "CarrierLimits",
             "DecodeStatus",
             "Hypothesis",
-            "HypothesisResult",
             "block_bits",
-            "decode",
-            "score_block_bits",
         ),
+        "provenance.watermark.dwtdct_scheme",
+    ),
+    **dict.fromkeys(
+        ("HypothesisResult", "decode", "score_block_bits"),
         "provenance.watermark.dwtdct_reference",
     ),
     "embed": "provenance.watermark.dwtdct_embed",
@@ -93,16 +95,14 @@ if TYPE_CHECKING:
         native_candidates,
         resize_to,
     )
-    from provenance.watermark.dwtdct_reference import (
+    from provenance.watermark.dwtdct_reference import HypothesisResult, decode, score_block_bits
+    from provenance.watermark.dwtdct_scheme import (
         ALL_HYPOTHESES,
         DEFAULT_CARRIER_LIMITS,
         CarrierLimits,
         DecodeStatus,
         Hypothesis,
-        HypothesisResult,
         block_bits,
-        decode,
-        score_block_bits,
     )
     from provenance.watermark.dwtdct_search import search
     from provenance.watermark.dwtdct_statistic import SearchResult

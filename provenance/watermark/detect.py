@@ -74,10 +74,12 @@ class DetectorRun:
     """The active detectors for one file, fed the same frames."""
 
     def __init__(self, options: WatermarkOptions, context: DetectionContext) -> None:
+        active = options.active
         self.detectors: list[WatermarkDetector] = [
             detector
-            for name in options.active
-            for detector in DETECTOR_CLASSES[name].create(options, context)
+            for name, kind in DETECTOR_CLASSES.items()  # the registry's order, whatever was asked
+            if name in active
+            for detector in kind.create(options, context)
         ]
 
     def add(self, frame: SampledFrame) -> list[float | None]:

@@ -41,6 +41,7 @@ from provenance.watermark.dwtdct_frame import (
     resize_chroma,
     resize_to,
 )
+from provenance.watermark.dwtdct_scheme import DecodeStatus
 from provenance.watermark.dwtdct_search import search
 from provenance.watermark.dwtdct_statistic import SearchResult
 from provenance.watermark.options import CropSearch, WatermarkOptions
@@ -49,8 +50,6 @@ __all__ = ["DwtdctDetector"]
 
 #: How many native generator sizes are tried per frame when resizing back.
 _RESIZE_CANDIDATES = 3
-#: Most timeline segments in a report (longer clips get longer segments).
-_MAX_SEGMENTS = 240
 
 
 @dataclass
@@ -91,6 +90,8 @@ class DwtdctDetector(WatermarkDetector):
         self.frames_seen = 0
         self.compressed = 0
         self.subsampled = 0
+        self.small = 0
+        self.flat = 0
         self.subsampling: str | None = None
         self.searched = False
         self.highest_qp = 0.0
@@ -122,6 +123,11 @@ class DwtdctDetector(WatermarkDetector):
             assert frame.bgr is not None
             results = aligned(frame.bgr, self.payloads)
         native_z = self._take(results, "")
+        if not math.isfinite(native_z):  # no payload x hypothesis could be read at this size
+            if any(result.status is DecodeStatus.TOO_SMALL for result in results):
+                self.small += 1
+            else:
+                self.flat += 1
         image = self.context.kind == "image"
         if frame.bgr is not None and (
             self.crop_search is CropSearch.ON or (self.crop_search is CropSearch.AUTO and image)
@@ -180,7 +186,12 @@ class DwtdctDetector(WatermarkDetector):
     # ------------------------------------------------------------------ evidence
 
     def _skipped(self) -> dict[str, int]:
-        counts = {"compressed": self.compressed, "subsampled": self.subsampled}
+        counts = {
+            "compressed": self.compressed,
+            "subsampled": self.subsampled,
+            "small": self.small,
+            "flat": self.flat,
+        }
         return {reason: count for reason, count in counts.items() if count}
 
     def _why_not(self) -> list[str]:
@@ -280,14 +291,14 @@ class DwtdctDetector(WatermarkDetector):
 def _max_segments(
     frame_best: Sequence[tuple[float | None, float]], threshold: float
 ) -> tuple[WatermarkSegment, ...]:
-    """Windows of at least one second (fewer than :data:`_MAX_SEGMENTS`) with their best
+    """Windows of at least one second (fewer than :data:`~provenance.watermark.policy.TIMELINE_SEGMENTS`) with their best
     frame's z. Empty for images and clips without timestamps."""
     times = [time for time, _ in frame_best]
     if not times or any(time is None for time in times):
         return ()
     last = max(time for time in times if time is not None)
     seconds = 1.0
-    while last / seconds >= _MAX_SEGMENTS:
+    while last / seconds >= policy.TIMELINE_SEGMENTS:
         seconds *= 2
     windows: dict[int, float] = {}
     for time, z in frame_best:

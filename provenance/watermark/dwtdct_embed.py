@@ -15,21 +15,21 @@ import numpy as np
 import numpy.typing as npt
 
 from provenance.errors import ArgumentError
-from provenance.watermark.dwtdct_reference import (
-    _HAAR_TAP,
+from provenance.watermark.dwtdct_scheme import (
+    HAAR_TAP,
     LL_BLOCK,
     QIM_STEP,
     REFERENCE_MIN_AREA,
-    _as_blocks,
-    _carrier_positions,
-    _check_channel_order,
-    _check_domain,
-    _check_image,
-    _cv2,
-    _domain_input,
-    _haar_forward,
-    _message_bits,
+    as_blocks,
     block_grid,
+    carrier_positions,
+    check_channel_order,
+    check_domain,
+    check_image,
+    domain_input,
+    haar_forward,
+    message_bits,
+    opencv,
 )
 from provenance.watermark.payloads import Payload
 
@@ -38,7 +38,7 @@ __all__ = ["embed"]
 
 def _synthesis_pass(low: np.ndarray, high: np.ndarray, axis: int) -> np.ndarray:
     """One Haar synthesis pass (rec_lo = [c, c], rec_hi = [c, -c]) as PyWavelets rounds it."""
-    tap = low.dtype.type(_HAAR_TAP)
+    tap = low.dtype.type(HAAR_TAP)
     scaled_low = tap * low
     scaled_high = tap * high
     shape = list(low.shape)
@@ -98,29 +98,29 @@ def embed(
     ValueError
         If the area is below 256 x 256 (the reference refuses it) or the bits are invalid.
     """
-    image = _check_image(image_bgr, "embed")
-    _check_domain(domain, "embed")
-    _check_channel_order(channel_order, "embed")
-    message = _message_bits(bits, "embed")
-    data = _domain_input(image, domain, "embed")
+    image = check_image(image_bgr, "embed")
+    check_domain(domain, "embed")
+    check_channel_order(channel_order, "embed")
+    message = message_bits(bits, "embed")
+    data = domain_input(image, domain, "embed")
     rows, cols = data.shape[:2]
     if rows * cols < REFERENCE_MIN_AREA:
         raise ArgumentError(
             f"embed: image_bgr is {cols}x{rows}; the encoder needs rows * cols >= 256 * 256"
         )
-    cv2 = _cv2()
+    cv2 = opencv()
     fed = data if channel_order == "bgr" else data[:, :, ::-1]
     yuv = cv2.cvtColor(np.ascontiguousarray(fed), cv2.COLOR_BGR2YUV)
     crop_rows, crop_cols = rows // 4 * 4, cols // 4 * 4
     plane = yuv[:crop_rows, :crop_cols, 1]
-    ll, horizontal, vertical, diagonal = _haar_forward(plane)
+    ll, horizontal, vertical, diagonal = haar_forward(plane)
 
     block_rows, block_cols = block_grid(data.shape)
-    blocks = _as_blocks(ll, block_rows, block_cols)
+    blocks = as_blocks(ll, block_rows, block_cols)
     count = blocks.shape[0]
     if count:
         working = ll.dtype.type
-        positions = _carrier_positions(blocks)
+        positions = carrier_positions(blocks)
         values = np.take_along_axis(blocks, positions[:, None], axis=1)[:, 0]
         carried = message[np.arange(count) % message.size].astype(working)
         magnitude = np.abs(values)

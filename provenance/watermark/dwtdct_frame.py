@@ -45,19 +45,19 @@ import numpy as np
 import numpy.typing as npt
 
 from provenance.errors import ArgumentError
-from provenance.watermark.dwtdct_reference import (
+from provenance.watermark.dwtdct_scheme import (
     ALL_HYPOTHESES,
     DEFAULT_CARRIER_LIMITS,
     LL_BLOCK,
     CarrierLimits,
     DecodeStatus,
     Hypothesis,
-    _bits_from_ll,
-    _block_ll,
-    _check_image,
-    _cv2,
-    _flatness_reason,
+    bits_from_ll,
     block_grid,
+    block_ll,
+    check_image,
+    flatness_reason,
+    opencv,
 )
 from provenance.watermark.dwtdct_statistic import (
     SearchResult,
@@ -107,7 +107,7 @@ def aligned(
         )
         return [results[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
     lls = {
-        hypothesis: _block_ll(
+        hypothesis: block_ll(
             image,
             domain=hypothesis.domain,
             channel_order=hypothesis.channel_order,
@@ -130,8 +130,8 @@ def _aligned_results(
     count = block_rows * block_cols
     output: dict[tuple[str, Hypothesis], SearchResult] = {}
     for hypothesis, ll in lls.items():
-        bits = _bits_from_ll(ll)
-        flat_reason = _flatness_reason(ll, bits, limits)
+        bits = bits_from_ll(ll)
+        flat_reason = flatness_reason(ll, bits, limits)
         grid = bits.reshape(block_rows, block_cols)
         centred = centred_grid(grid, statistic) if count and not flat_reason else None
         for payload in payloads:
@@ -240,7 +240,7 @@ def resize_chroma(
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """The chroma planes of a frame resized to ``size`` = (width, height) (planes half that)."""
     width, height = _check_size(size[0], size[1], "resize_chroma")
-    cv2 = _cv2()
+    cv2 = opencv()
     target = (max(1, width // 2), max(1, height // 2))
     interpolation = getattr(cv2, RESIZE_INTERPOLATION)
     cb, cr = (
@@ -329,11 +329,11 @@ def resize_to(image_bgr: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray
     A uint8 frame gives a uint8 frame (OpenCV rounds and saturates); a float32 frame gives
     float32, clipped to [0, 255]. The input is not modified.
     """
-    image = _check_image(image_bgr, "resize_to")
+    image = check_image(image_bgr, "resize_to")
     if not isinstance(size, tuple | list) or len(size) != 2:
         raise ArgumentError(f"resize_to: size must be (width, height), got {size!r}")
     width, height = _check_size(size[0], size[1], "resize_to")
-    cv2 = _cv2()
+    cv2 = opencv()
     resized = cv2.resize(
         np.ascontiguousarray(image),
         (width, height),

@@ -24,7 +24,7 @@ pixel parity (4); an LL block may start at any of the 4x4 LL offsets, so the car
 |value| of the 15 non-DC positions; equal maxima decode alike, so the argmax itself is not
 needed) is computed for every window position with separable running maxima, and the bits of
 the 16 offsets are strided views of it (bit-identical to
-:func:`~provenance.watermark.dwtdct_reference.block_bits` of the frame cut at that phase). Block bits
+:func:`~provenance.watermark.dwtdct_scheme.block_bits` of the frame cut at that phase). Block bits
 are shared by all payloads. For one phase the centred bits are folded by
 ``(r mod L, c mod L)`` into an L x L table; one 2-D FFT of it gives the residue sums for every
 wrap ``w`` (the residue of ``(q, j)`` is ``q w + j``, so the wrap-``w`` sums have the DFT
@@ -64,7 +64,7 @@ import numpy as np
 import numpy.typing as npt
 
 from provenance.errors import ArgumentError
-from provenance.watermark.dwtdct_reference import (
+from provenance.watermark.dwtdct_scheme import (
     ALL_HYPOTHESES,
     DEFAULT_CARRIER_LIMITS,
     LL_BLOCK,
@@ -72,13 +72,13 @@ from provenance.watermark.dwtdct_reference import (
     CarrierLimits,
     DecodeStatus,
     Hypothesis,
-    _bits_from_ll,
-    _block_ll,
-    _domain_input,
-    _flatness_reason,
-    _haar_ll,
-    _u_plane,
+    bits_from_ll,
     block_grid,
+    block_ll,
+    domain_input,
+    flatness_reason,
+    haar_ll,
+    u_plane,
 )
 from provenance.watermark.dwtdct_statistic import (
     Message,
@@ -137,7 +137,7 @@ def _parity_bits(plane: np.ndarray, parity: tuple[int, int]) -> tuple[np.ndarray
     rows, cols = plane.shape
     height = (rows - parity[0]) // 2 * 2
     width = (cols - parity[1]) // 2 * 2
-    ll = _haar_ll(plane[parity[0] : parity[0] + height, parity[1] : parity[1] + width])
+    ll = haar_ll(plane[parity[0] : parity[0] + height, parity[1] : parity[1] + width])
     carrier = _window_carrier(np.abs(ll))
     # |v| mod 36 > 18, in the working type like the reference's scalar arithmetic
     np.remainder(carrier, carrier.dtype.type(QIM_STEP), out=carrier)
@@ -188,8 +188,8 @@ def _fields(
 
     The too-flat rule is decode()'s, applied to the frame's own grid (phase (0, 0)).
     """
-    data = _domain_input(image, hypothesis.domain, "search")
-    plane = _u_plane(data, hypothesis.channel_order)
+    data = domain_input(image, hypothesis.domain, "search")
+    plane = u_plane(data, hypothesis.channel_order)
     rows, cols = plane.shape
     fields: list[_Field] = []
     for parity in ((0, 0), (0, 1), (1, 0), (1, 1)):
@@ -200,7 +200,7 @@ def _fields(
         if parity == (0, 0):
             own = bits[::LL_BLOCK, ::LL_BLOCK]
             whole = ll[: own.shape[0] * LL_BLOCK, : own.shape[1] * LL_BLOCK]
-            reason = _flatness_reason(whole, own.reshape(-1), limits)
+            reason = flatness_reason(whole, own.reshape(-1), limits)
             if reason:
                 return [], reason
         fields.append(_field(bits, parity, statistic))
@@ -305,7 +305,7 @@ def search(
     hypotheses
         Embedding domain x channel order combinations to test.
     limits
-        The inconclusive rules (:class:`~provenance.watermark.dwtdct_reference.CarrierLimits`), applied
+        The inconclusive rules (:class:`~provenance.watermark.dwtdct_scheme.CarrierLimits`), applied
         as :func:`~provenance.watermark.dwtdct_reference.decode` applies them, to the frame's own grid.
     statistic
         ``"robust"`` (default) or ``"iid"`` (decode()'s definition); see the module docstring.
@@ -410,7 +410,7 @@ def score_alignment(
     """Score one given alignment (no search), reading the blocks with the reference decoder.
 
     The frame is cut at ``phase`` and its blocks read bit-exactly as
-    :func:`~provenance.watermark.dwtdct_reference.block_bits` does; block ``(r, c)`` then carries bit
+    :func:`~provenance.watermark.dwtdct_scheme.block_bits` does; block ``(r, c)`` then carries bit
     ``(r * row_wrap + c + shift) mod L``. With ``phase=(0, 0)``, ``row_wrap`` the frame's own
     blocks per row modulo L, ``shift=0`` and ``statistic="iid"`` this is
     :func:`~provenance.watermark.dwtdct_reference.decode`'s z. The inconclusive rules are not applied;
@@ -427,13 +427,13 @@ def score_alignment(
         raise ArgumentError(
             f"score_alignment: row_wrap and shift must be in [0, {length}), got {row_wrap}, {shift}"
         )
-    ll = _block_ll(
+    ll = block_ll(
         image[dy:, dx:],
         domain=assumed.domain,
         channel_order=assumed.channel_order,
         caller="score_alignment",
     )
-    bits = _bits_from_ll(ll)
+    bits = bits_from_ll(ll)
     grid = bits.reshape(ll.shape[0] // LL_BLOCK, ll.shape[1] // LL_BLOCK)
     if grid.size < length:
         raise ArgumentError(

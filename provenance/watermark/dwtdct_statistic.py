@@ -53,15 +53,15 @@ from typing import Any, Final, Literal, TypeAlias
 import numpy as np
 
 from provenance.errors import ArgumentError
-from provenance.watermark.dwtdct_reference import (
+from provenance.watermark.dwtdct_scheme import (
     CarrierLimits,
     DecodeStatus,
     Hypothesis,
-    _as_hypotheses,
-    _as_payloads,
-    _check_image,
-    _cv2,
+    as_hypotheses,
+    as_payloads,
     block_grid,
+    check_image,
+    opencv,
 )
 from provenance.watermark.payloads import Payload
 
@@ -189,7 +189,7 @@ def centre_grid(values: np.ndarray, statistic: str) -> tuple[np.ndarray, float]:
     if statistic == "iid":
         fraction = float(values.mean())
         return values - fraction, values.size * fraction * (1.0 - fraction)
-    cv2 = _cv2()
+    cv2 = opencv()
     window = (LOCAL_WINDOW, LOCAL_WINDOW)
     sums = cv2.boxFilter(values, -1, window, normalize=False, borderType=cv2.BORDER_CONSTANT)
     expected = sums / np.outer(edge_counts(values.shape[0]), edge_counts(values.shape[1]))
@@ -366,7 +366,7 @@ def chosen_inputs(
     if statistic not in STATISTICS:
         raise ArgumentError(f"{caller}: statistic must be one of {STATISTICS}, got {statistic!r}")
     try:
-        return _as_payloads(payloads), _as_hypotheses(hypotheses)
+        return as_payloads(payloads), as_hypotheses(hypotheses)
     except (TypeError, ValueError) as error:  # their messages name decode()
         raise type(error)(str(error).replace("decode:", f"{caller}:", 1)) from None
 
@@ -379,7 +379,7 @@ def validated_inputs(
     caller: str,
 ) -> tuple[np.ndarray, tuple[Payload, ...], tuple[Hypothesis, ...]]:
     chosen_payloads, chosen_hypotheses = chosen_inputs(payloads, hypotheses, statistic, caller)
-    image = _check_image(image_bgr, caller)
+    image = check_image(image_bgr, caller)
     if image.dtype != np.uint8 and any(h.domain == "uint8" for h in chosen_hypotheses):
         raise ArgumentError(
             f"{caller}: a {image.dtype} image_bgr cannot be read under the uint8 hypotheses; "

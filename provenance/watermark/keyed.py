@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance.errors import ArgumentError
+from provenance.watermark.policy import TIMELINE_SEGMENTS
 
 __all__ = [
     "DEFAULT_PSNR",
@@ -323,7 +324,7 @@ class KeyedAccumulator:
         scales: Sequence[float] = DEFAULT_SCALES,
         *,
         seconds: float = 1.0,
-        max_segments: int = 240,
+        max_segments: int = TIMELINE_SEGMENTS,
     ) -> None:
         if seconds <= 0:
             raise ArgumentError(f"seconds must be positive, got {seconds}")

@@ -26,8 +26,6 @@ from provenance.watermark.options import WatermarkOptions
 
 __all__ = ["KeyedDetector"]
 
-#: Most timeline segments in a report (longer clips get longer segments).
-_MAX_SEGMENTS = 240
 #: A frame whose luma varies less than this (standard deviation) carries no readable mark.
 _FLAT_LUMA_STD = 1.0
 
@@ -47,7 +45,7 @@ class KeyedDetector(WatermarkDetector):
     ) -> list[WatermarkDetector]:
         seconds = options.segment_seconds
         if context.duration_seconds:
-            seconds = max(seconds, context.duration_seconds / _MAX_SEGMENTS)
+            seconds = max(seconds, context.duration_seconds / policy.TIMELINE_SEGMENTS)
         return [cls(key, seconds, previews=context.previews) for key in options.keys]
 
     def __init__(self, key: str, seconds: float, *, previews: bool = False) -> None:

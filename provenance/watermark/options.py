@@ -7,6 +7,7 @@ OpenCV) so that building and validating options, and importing :mod:`provenance`
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_SAMPLING",
     "CropSearch",
     "WatermarkOptions",
+    "detector_names",
 ]
 
 #: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
@@ -43,6 +45,23 @@ def _detector(name: object) -> Detector:
     except ValueError:
         allowed = ", ".join(d.value for d in Detector)
         raise ArgumentError(f"unknown watermark detector {name!r}; choose from {allowed}") from None
+
+
+def _payload(name: object) -> Payload:
+    try:
+        return payload_by_name(str(name))
+    except ValueError:
+        known = ", ".join(payload.name for payload in PAYLOADS)
+        raise ArgumentError(f"unknown dwtDct payload {name!r}; choose from {known}") from None
+
+
+def detector_names(names: Iterable[str]) -> tuple[Detector, ...] | None:
+    """``--detector`` values (repeated or comma-separated; ``none`` runs none) as detectors;
+    None when no value was given (the default detectors run)."""
+    given = [part.strip().lower() for name in names for part in name.split(",") if part.strip()]
+    if not given:
+        return None
+    return tuple(_detector(name) for name in given if name != "none")
 
 
 @dataclass(frozen=True)
@@ -96,10 +115,9 @@ class WatermarkOptions:
         for key in self.keys:
             if not isinstance(key, str) or not key:
                 raise ArgumentError("a keyed-mark key must be non-empty text")
-        if self.payloads is not None:
-            object.__setattr__(self, "payloads", tuple(self.payloads))
-            for name in self.payloads:
-                payload_by_name(name)  # raises with the known names
+        if self.payloads is not None:  # canonical names, each once
+            names = tuple(dict.fromkeys(_payload(name).name for name in self.payloads))
+            object.__setattr__(self, "payloads", names)
         try:
             object.__setattr__(self, "crop_search", CropSearch(self.crop_search))
         except ValueError:

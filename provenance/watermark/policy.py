@@ -21,12 +21,16 @@ __all__ = [
     "KEYED_TARGET_FPR",
     "SEGMENT_TARGET_FPR",
     "TARGET_FPR",
+    "TIMELINE_SEGMENTS",
     "bonferroni_threshold",
     "dwtdct_threshold",
     "keyed_threshold",
     "normal_quantile",
     "segment_threshold",
 ]
+
+#: Most segments in a watermark timeline: longer clips get longer segments (both detectors).
+TIMELINE_SEGMENTS = 240
 
 #: Per-file false-positive rate every detector's threshold is set for.
 TARGET_FPR = 1e-6
