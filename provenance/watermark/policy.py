@@ -40,9 +40,10 @@ KEYED_TARGET_FPR = TARGET_FPR
 SEGMENT_TARGET_FPR = 1e-4
 
 #: dwtDct at a frame's own alignment: no threshold below this z. The robust statistic of
-#: unmarked content measured at most 4.36 over 20,931 frames and images (datasets/RESULTS.md).
+#: unmarked content measured at most 4.36 over the 16,111 unmarked frames and images a check
+#: scores (datasets/RESULTS.md; 20,931 when frames past DWTDCT_MAX_QP were scored too).
 DWTDCT_Z_FLOOR = 7.0
-#: dwtDct when the crop search ran: no threshold below this z. Over 1,454 unmarked images the
+#: dwtDct when the crop search ran: no threshold below this z. Over 1,251 unmarked images the
 #: best-of-search z reached 7.93 (saturated colour blocks read as the stripe pattern of the
 #: byte payloads, whose every eighth bit is 0), mean 4.83, std 0.63; marked crops score 12-49.
 DWTDCT_SEARCH_Z_FLOOR = 9.0
