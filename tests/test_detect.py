@@ -407,7 +407,7 @@ def test_options_reject_bad_values() -> None:
         WatermarkOptions(detectors=("trustmark",))
     with pytest.raises(ValueError, match="needs at least one key"):
         WatermarkOptions(detectors=("keyed",))
-    with pytest.raises(ValueError, match="unknown dwtDct payload .sd3.; choose from sdxl"):
+    with pytest.raises(ValueError, match=r"unknown dwtDct payload .sd3.; choose from sdxl"):
         WatermarkOptions(payloads=("sd3",))
     with pytest.raises(ValueError, match="sometimes"):
         WatermarkOptions(crop_search="sometimes")  # type: ignore[arg-type]
