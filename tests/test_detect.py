@@ -172,6 +172,31 @@ def test_small_and_flat_images_are_inconclusive_with_a_reason(tmp_path: Path) ->
     assert any("could not be checked" in caveat for caveat in report.verdict.caveats)
 
 
+def test_keyed_frames_below_the_key_tile_are_inconclusive_not_absent(tmp_path: Path) -> None:
+    # Below one key tile (128 pixels) the keyed mark cannot be read, so a clip of such frames
+    # must not say "not detected"; a frame of one tile still carries a readable mark.
+    options = CheckOptions(watermarks=WatermarkOptions(keys=(KEY,)))
+    small = evidence(
+        check(write_clip(tmp_path / "small.mp4", width=96, height=96), options), "keyed"
+    )
+    assert small.state is WatermarkState.INCONCLUSIVE
+    assert small.message is not None
+    assert f"{keyed.TILE}-pixel" in small.message
+    assert small.frames_skipped == {"small": small.frames_read}
+    assert small.frames_read > 0
+    tile = write_frames(
+        tmp_path / "tile.mp4",
+        12,
+        lambda i: textured_bgr(keyed.TILE, keyed.TILE, seed=i),
+        options={"crf": "18"},
+    )
+    unmarked = evidence(check(tile, options), "keyed")
+    assert unmarked.state is WatermarkState.NOT_DETECTED
+    marked = tmp_path / "tile_marked.mp4"
+    keyed.mark_file(tile, marked, KEY)
+    assert evidence(check(marked, options), "keyed").state is WatermarkState.DETECTED
+
+
 def test_hypotheses_that_could_not_be_tested_are_named(tmp_path: Path) -> None:
     # Chroma only under the BGR reading: B carries texture and G follows it so that the U plane
     # of the channel-swapped (RGB) reading is constant. A mark embedded under an RGB hypothesis
