@@ -482,20 +482,24 @@ class WatermarkEvidence(_Serialisable):
     frames_over_threshold: int | None = None
     """Scored frames whose own statistic reaches the file's threshold."""
     frames_skipped: Mapping[str, int] = field(default_factory=dict)
-    """Frames that could not be scored, by reason: ``compressed`` (past the quantiser limit),
-    ``subsampled`` (a lossy image with subsampled chroma), ``small``, ``flat``."""
+    """Frames that could not be counted on, by reason: ``compressed`` (past the quantiser
+    limit: dwtDct still reads them and a mark found there counts, but they cannot show that a
+    mark is absent and are not combined), ``subsampled`` (a lossy image with subsampled
+    chroma), ``small``, ``flat`` (not scored)."""
     highest_quantiser: float | None = None
-    """The highest mean quantiser among the frames skipped as too compressed."""
+    """The highest mean quantiser (H.264 scale) among the frames past the limit."""
     matched_bits: int | None = None
-    """dwtDct: message bits the best frame decodes correctly by majority vote."""
+    """dwtDct: message bits decoded correctly by majority vote, by the statistic reported
+    (the best frame, or the frames combined)."""
     payload_bits: int | None = None
     """dwtDct: the length of the best payload, in bits."""
     untested_hypotheses: tuple[str, ...] = ()
     """dwtDct: embedding hypotheses no frame could test (a mark embedded so is not ruled out)."""
     summed_statistic: float | None = None
-    """Keyed mark: z of the frames' summed correlation surfaces."""
+    """z of the frames combined: the keyed mark's summed correlation surfaces, dwtDct's
+    combined clip statistic (video of two frames or more)."""
     best_frame_statistic: float | None = None
-    """Keyed mark: z of the best single frame."""
+    """z of the best single frame (with ``summed_statistic``)."""
 
 
 # --------------------------------------------------------------------------- verdict and report

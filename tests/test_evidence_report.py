@@ -81,7 +81,8 @@ def test_keyed_clip_has_per_frame_scores_and_a_strongest_frame_preview(
 ) -> None:
     marked = _keyed(_checked(demo_corpus / "keyed_watermarked.mp4", key=demo_key))
     assert marked.state is WatermarkState.DETECTED
-    assert len(marked.frames) == marked.frames_used == 8
+    # a short clip is read whole by default
+    assert len(marked.frames) == marked.frames_used == marked.frames_read > 8
     times = [f.time_seconds for f in marked.frames]
     assert times == sorted(times)
     assert times[0] == 0.0
@@ -98,7 +99,7 @@ def test_keyed_clip_has_per_frame_scores_and_a_strongest_frame_preview(
     # the negative side: an unmarked clip's frames all stay under the file's threshold
     plain = _keyed(_checked(demo_corpus / "unsigned.mp4", key=demo_key))
     assert plain.state is WatermarkState.NOT_DETECTED
-    assert len(plain.frames) == 8
+    assert len(plain.frames) == plain.frames_read > 8
     assert max(f.statistic for f in plain.frames) < plain.threshold  # type: ignore[operator]
 
 

@@ -16,6 +16,7 @@ import provenance.media.frames as frames_module
 from provenance.errors import MediaError
 from provenance.media import probe
 from provenance.media.frame import SampledFrame, bt601_luma
+from provenance.media.frame_targets import AUTO_MAX_KEYFRAMES, AUTO_WHOLE_PIXELS, auto_targets
 from provenance.media.frames import FrameSampler, sample_frames
 from provenance.media.sampling import Sampling, SamplingMode, evenly_spaced_indices
 from provenance.testing.synth import CONTAINER_CODECS, synthetic_frame, write_clip, write_image
@@ -526,20 +527,24 @@ def test_audio_only_file_has_no_frames_to_sample(tmp_path: Path) -> None:
         ("every:5", Sampling(SamplingMode.EVERY_NTH, 5)),
         ("every_nth:5", Sampling(SamplingMode.EVERY_NTH, 5)),
         ("evenly:16", Sampling(SamplingMode.EVENLY, 16)),
+        ("auto", Sampling(SamplingMode.AUTO, 8)),
+        ("auto:3", Sampling(SamplingMode.AUTO, 3)),
     ],
 )
 def test_parse(text: str, expected: Sampling) -> None:
     assert Sampling.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "some", "every", "every:", "every:x", "evenly:0", "all:3"])
+@pytest.mark.parametrize(
+    "text", ["", "some", "every", "every:", "every:x", "evenly:0", "all:3", "auto:0"]
+)
 def test_parse_rejects_bad_text_with_usage(text: str) -> None:
-    with pytest.raises(ValueError, match=r"use 'keyframes', 'all', 'every:N'"):
+    with pytest.raises(ValueError, match=r"use 'auto', 'keyframes', 'all', 'every:N'"):
         Sampling.parse(text)
 
 
 def test_sampling_string_round_trips() -> None:
-    for text in ("keyframes", "all", "every:5", "evenly:16"):
+    for text in ("keyframes", "all", "every:5", "evenly:16", "auto", "auto:3"):
         assert str(Sampling.parse(text)) == text
     # String values are accepted at run time (e.g. from configuration files).
     assert Sampling("evenly", 3).mode is SamplingMode.EVENLY  # type: ignore[arg-type]
@@ -664,3 +669,56 @@ def test_quantisers_are_read_exactly_every_time(tmp_path: Path) -> None:
     assert all(reading == first for reading in readings)
     plain = [f.mean_qp for f in FrameSampler(clip, Sampling.parse("evenly:8"))]
     assert plain == [None] * 8  # not asked for: not read
+
+
+# --------------------------------------------------------------------------- auto (the default)
+
+
+def test_auto_reads_a_short_clip_whole(clips: dict[str, Path]) -> None:
+    sampler = FrameSampler(clips[".mp4"], Sampling.parse("auto"))
+    indices = [frame.index for frame in sampler]
+    assert indices == list(range(FRAMES))
+    assert sampler.target_indices == ()
+    assert sampler.complete
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_auto_reads_every_key_frame_and_evenly_spaced_frames_of_a_long_clip(
+    tmp_path: Path, suffix: str
+) -> None:
+    # 1024 x 576 x 150 frames is past the whole-clip budget; a key frame every 40 frames.
+    # Matroska indexes its key frames lazily, so there the key frames come from a demux pass.
+    path = write_video(
+        tmp_path / f"long{suffix}",
+        frames=150,
+        width=1024,
+        height=576,
+        gop=40,
+        codec="libx264",
+        pixel_format="yuv420p",
+        options={"preset": "ultrafast"},
+    )
+    sampler = FrameSampler(path, Sampling.parse("auto"))
+    read = list(sampler)
+    keys = [0, 40, 80, 120]
+    evenly = list(evenly_spaced_indices(150, 8))
+    assert sampler.target_indices == tuple(sorted(set(keys) | set(evenly)))
+    assert [frame.index for frame in read] == list(sampler.target_indices)
+    assert all(frame.picture_type == "I" for frame in read if frame.index in keys)
+    assert sampler.complete
+    full = {frame.index: frame.luma for frame in collect(path, "all")}
+    assert all(np.array_equal(frame.luma, full[frame.index]) for frame in read)
+
+
+def test_auto_bounds_the_key_frames_of_a_long_clip() -> None:
+    keys = list(range(0, 100_000, 25))  # a key frame a second for over an hour at 25 fps
+    targets = auto_targets(100_000, 1920, 1080, 8, keys)
+    assert targets is not None
+    chosen_keys = [index for index in targets if index in set(keys)]
+    assert len(chosen_keys) <= AUTO_MAX_KEYFRAMES + 8
+    assert len(targets) <= AUTO_MAX_KEYFRAMES + 8
+    assert targets[0] == 0
+    assert targets[-1] == 99_999
+    # under the budget: the whole clip (None), whatever the key frames
+    assert auto_targets(25, 1024, 576, 8, [0]) is None
+    assert auto_targets(AUTO_WHOLE_PIXELS // (1920 * 1080) + 1, 1920, 1080, 8, [0]) is not None

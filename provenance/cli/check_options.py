@@ -171,7 +171,11 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             str,
             typer.Option(
                 "--sampling",
-                help="Frames to read from each clip: evenly:N (N evenly spaced frames), keyframes, every:N (every N-th frame) or all.",
+                help=(
+                    "Frames to read from each clip: auto (short clips whole, longer ones "
+                    "every key frame plus 8 evenly spaced frames), evenly:N (N evenly "
+                    "spaced frames), keyframes, every:N (every N-th frame) or all."
+                ),
             ),
         ],
         str(DEFAULT_SAMPLING),

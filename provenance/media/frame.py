@@ -8,6 +8,7 @@ decides what each one holds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,8 +72,9 @@ class SampledFrame:
     unknown formats and for video frames."""
     mean_qp: float | None = None
     """Mean quantiser of the frame's macroblocks, when quantisers were requested and the codec
-    exports them (H.264 and MPEG-2 through FFmpeg's ``venc_params``); None otherwise. Higher is
-    coarser: a frame whose mean QP is high has lost fine chroma detail."""
+    exports them (H.264 and the MPEG-2 family through FFmpeg's ``venc_params``), on the H.264
+    QP scale (see :func:`frame_mean_qp`); None otherwise. Higher is coarser: a frame whose
+    mean QP is high has lost fine chroma detail."""
 
 
 #: How much of an image file is scanned for the JPEG frame header (it precedes the scan data,
@@ -119,14 +121,28 @@ def image_chroma_subsampling(data: bytes) -> str | None:
 
 
 def frame_mean_qp(frame: VideoFrame) -> float | None:
-    """Mean macroblock quantiser from the frame's ``venc_params`` side data, if exported."""
+    """Mean quantiser from the frame's ``venc_params`` side data, on the H.264 QP scale.
+
+    H.264 frames give their QP. The MPEG-2 family (MPEG-1/2, MPEG-4 Part 2, H.263, MS-MPEG4:
+    FFmpeg exports twice the H.263 ``qscale``, the MPEG-2 quantiser scale ``v``) is converted
+    with x264's equivalence ``QP = 12 + 6 log2(qscale / 0.85) = 12 + 6 log2(v / 1.7)``.
+    Measured on 6 SVD-like marked frames (1024 x 576, intra only), the dwtDct z agrees with
+    H.264 at the converted QP: MPEG-4 at v = 4 (QP 19.4) z 5.1-7.2, at v = 10 (QP 27.3) z 2.5;
+    H.264 at mean QP 21 z 5.2-7.0, at 27 z 1.3-2.6. None for other codecs (VP9 scales differ).
+    """
     from av.sidedata.sidedata import Type
 
     try:
         params: Any = frame.side_data.get(Type.VIDEO_ENC_PARAMS)  # type: ignore[call-overload]
-        if params is None or int(params.codec_type) not in (1, 2):  # H.264, MPEG-2 scales only
+        if params is None:
             return None
-        return float(np.mean(params.qp_map()))
+        kind = int(params.codec_type)
+        if kind not in (1, 2):  # H.264, MPEG-2 family scales only
+            return None
+        mean = float(np.mean(params.qp_map()))
+        if kind == 2:
+            return 12.0 + 6.0 * math.log2(max(mean, 1.0) / 1.7)
+        return mean
     except (ValueError, TypeError, KeyError, RuntimeError, NotImplementedError):
         return None  # a parameter layout PyAV cannot map: no figure rather than a wrong one
 

@@ -16,12 +16,13 @@ Index semantics
 frames of the stream, skipped ones included, so that one frame has the same index whatever the
 mode. It is
 
-* ALL, EVERY_NTH, and EVENLY while decoding from the start: counted (the n-th frame the
-  decoder outputs), starting from the first decoded frame's timestamp-derived position, which
-  is 0 unless the decoder could not output the stream's first frames (e.g. a transport stream
-  cut mid-GOP). Indices are then contiguous even for variable frame rates;
-* KEYFRAMES, and EVENLY after a seek: derived from the timestamp as ``round(t * fps)``, with
-  ``t`` measured from the stream's start and ``fps`` the average rate. This equals the
+* ALL, EVERY_NTH, and the targeted modes (EVENLY, AUTO) while decoding from the start:
+  counted (the n-th frame the decoder outputs), starting from the first decoded frame's
+  timestamp-derived position, which is 0 unless the decoder could not output the stream's
+  first frames (e.g. a transport stream cut mid-GOP). Indices are then contiguous even for
+  variable frame rates;
+* KEYFRAMES, and the targeted modes after a seek: derived from the timestamp as
+  ``round(t * fps)``, with ``t`` measured from the stream's start and ``fps`` the average rate. This equals the
   counted index for constant-frame-rate streams (almost all camera and generator output) and
   estimates it for variable frame rates. Without a timestamp or a frame rate, KEYFRAMES falls
   back to the key frame's position in decode order, which equals its presentation index for
@@ -36,19 +37,15 @@ Timestamps
 clocks start anywhere). It is the container's own timestamp: AVI files with B-frames state
 decode-order times, which then are not monotonic. None without timestamps and for images.
 
-Evenly spaced frames
---------------------
-EVENLY aims at the frame indices ``round(i * (count - 1) / (n - 1))`` (first to last frame,
-see :func:`~provenance.media.sampling.evenly_spaced_indices`), with ``count`` the stream's stated frame count or
-``round(duration * fps)``; when neither is known the video packets are counted first (a demux
-pass without decoding, about 5 ms per second of 1080p). It decodes straight on, and seeks only
-when that skips real work: when the container's index shows a key frame at least 1 s beyond
-the current position before the next target, or, without an index, when the target is 10 s or
-more ahead. A seek goes to the key frame at or before the target's timestamp and decodes
-forward to the target, so the frame is exact (the same pixels as a full decode); if the seek
-lands after the target (imprecise MPEG-TS seeking) it retries further back, doubling, in the
-end from the start. When the stated length is too long, the last decoded frame stands in for
-the targets past the end.
+Targeted frames
+---------------
+EVENLY and AUTO (the default) aim at chosen frame indices (see
+:mod:`provenance.media.frame_targets`). They decode straight on, and seek only when that
+skips real work: when the container's index shows a key frame at least 1 s beyond the current
+position before the next target, or, without an index, when the target is 10 s or more ahead.
+If a seek lands after its target (imprecise MPEG-TS seeking) it retries further back,
+doubling, in the end from the start. When the stated length is too long, the last decoded
+frame stands in for the targets past the end.
 
 Images
 ------
@@ -91,6 +88,7 @@ from provenance.media.frame import (
     frame_mean_qp,
     read_image,
 )
+from provenance.media.frame_targets import TargetedReads
 from provenance.media.probe import (
     IMAGE_FAMILIES_FOR_PYAV,
     best_video_stream,
@@ -103,8 +101,7 @@ from provenance.media.probe import (
     stream_fps,
     stream_frame_count,
 )
-from provenance.media.sampling import Sampling, SamplingMode, evenly_spaced_indices
-from provenance.media.seeking import count_video_packets, keyframe_index, should_seek
+from provenance.media.sampling import Sampling, SamplingMode
 from provenance.media.sniff import FileType
 
 if TYPE_CHECKING:
@@ -120,13 +117,10 @@ __all__ = ["FrameSampler", "sample_frames"]
 _CHECK_ADVICE = "Check that the file is complete and is a video or an image."
 
 
-# When a seek lands after its target (a poor index), seek again this much earlier, doubling.
-_SEEK_BACKOFF_SECONDS = 1.0
-
 _PICTURE_TYPES = {1: "I", 2: "P", 3: "B"}
 
 
-class FrameSampler:
+class FrameSampler(TargetedReads):
     """Iterate over sampled frames of one clip or image, and report how the stream ended.
 
     Parameters
@@ -143,7 +137,8 @@ class FrameSampler:
         for frames without them (RGB video, images).
     quantisers
         Ask the decoder to export each frame's quantisers and give their mean as
-        :attr:`SampledFrame.mean_qp` (H.264 and MPEG-2 only; None for other codecs).
+        :attr:`SampledFrame.mean_qp` (on the H.264 scale; H.264 and the MPEG-2 family only,
+        None for other codecs).
 
     Notes
     -----
@@ -167,14 +162,15 @@ class FrameSampler:
     ``damaged_packets``
         Packets the decoder rejected as invalid data; they are skipped.
     ``seeks``
-        Seeks made (EVENLY only).
+        Seeks made (EVENLY and AUTO only).
     ``target_indices``
-        EVENLY: the frame indices aimed at (see :func:`~provenance.media.sampling.evenly_spaced_indices`).
+        EVENLY and AUTO: the frame indices aimed at (see :mod:`~provenance.media.frame_targets`;
+        empty when AUTO reads a short clip whole).
     ``finished``
         Iteration ran to its natural end (end of stream, all targets met, or ``max_frames``).
     ``truncated``
         The stream ended clearly before ``expected_frames`` (at least 2 % and 3 frames
-        short). Only judged when reading reached the end of the stream or EVENLY's
+        short). Only judged when reading reached the end of the stream or a targeted mode's
         last target; False otherwise (e.g. stopped by ``max_frames``).
     ``error``
         Why decoding stopped early (an FFmpeg error mid-stream), or that no frame could be
@@ -320,7 +316,13 @@ class FrameSampler:
             if mode is SamplingMode.KEYFRAMES:
                 yield from self._keyframes(container, stream)
             elif mode is SamplingMode.EVENLY:
-                yield from self._evenly(container, stream)
+                yield from self._targeted(container, stream, self._evenly_targets())
+            elif mode is SamplingMode.AUTO:
+                targets = self._auto_targets(stream)
+                if targets is None:
+                    yield from self._every(container, stream, 1)
+                else:
+                    yield from self._targeted(container, stream, targets)
             else:
                 step = self.sampling.n if mode is SamplingMode.EVERY_NTH else 1
                 yield from self._every(container, stream, step)
@@ -449,104 +451,6 @@ class FrameSampler:
                 sample, index=0, time_seconds=None, picture_type="I", key_frame=True
             )
             return
-
-    # ------------------------------------------------------------------ evenly spaced
-
-    def _evenly(self, container: InputContainer, stream: VideoStream) -> Iterator[SampledFrame]:
-        total = self.expected_frames
-        if total is None:
-            total = count_video_packets(self.path)
-            self.expected_frames, self.expected_frames_estimated = total, True
-        targets = evenly_spaced_indices(total, self.sampling.n)
-        self.target_indices = targets
-        pending = deque(targets)
-        fps = self.fps if self._time_base is not None else None
-        keyframes = keyframe_index(stream, self._start, self._time_base)
-        frames = self._decoded(container, stream)
-        try:
-            counting = True  # indices are counted while decoding from the start
-            next_index: int | None = None
-            current = -1  # index of the last frame decoded
-            held: tuple[VideoFrame, int] | None = None  # last decoded frame, not yielded
-            last_seek_target = -1
-            retry: tuple[int, float] | None = None  # (target, back-off) while checking a seek
-            while pending:
-                target = pending[0]
-                if (
-                    fps is not None
-                    and target != last_seek_target
-                    and should_seek(current, target, self.fps, keyframes)
-                ):
-                    last_seek_target, retry = target, (target, 0.0)
-                    frames = self._restart(frames, container, stream, target / fps)
-                    keyframes = keyframe_index(
-                        stream, self._start, self._time_base
-                    )  # seeking may load more index
-                    counting, held = False, None
-                frame = next(frames, None)
-                index: int | None = None
-                if frame is not None:
-                    if counting:
-                        index = next_index if next_index is not None else self._first_index(frame)
-                        next_index = index + 1
-                    else:
-                        index = self._index_from_pts(frame.pts)
-                        if index is None:  # no timestamp after a seek: assume frames follow
-                            index = current + 1
-                if retry is not None:
-                    aimed, backoff = retry
-                    retry = None
-                    overshot = index is None or index > aimed
-                    if overshot and fps is not None and backoff < math.inf:
-                        # The seek landed after its target or at the end (an imprecise
-                        # index, e.g. MPEG-TS): go back further, doubling, in the end from
-                        # the very start.
-                        backoff = backoff * 2 if backoff else _SEEK_BACKOFF_SECONDS
-                        seconds = aimed / fps - backoff
-                        if seconds <= 0:
-                            seconds, backoff = 0.0, math.inf
-                        retry = (aimed, backoff)
-                        frames = self._restart(frames, container, stream, seconds)
-                        current = -1
-                        continue
-                if frame is None or index is None:
-                    break
-                current = index
-                self.frames_reached = max(self.frames_reached, index + 1)
-                if index < target:
-                    held = (frame, index)
-                    continue
-                held = None
-                while pending and pending[0] <= index:
-                    pending.popleft()
-                yield self._sample(frame, index)
-            if pending and held is not None:
-                # The stream ended before the last target (its stated length was too long,
-                # or it is cut short): the last frame is the nearest one.
-                frame, index = held
-                held = None
-                yield self._sample(frame, index)
-            if not pending:
-                self._reached_end = True  # every target was met: the stream is long enough
-        finally:
-            frames.close()
-
-    def _restart(
-        self,
-        frames: Generator[VideoFrame, None, None],
-        container: InputContainer,
-        stream: VideoStream,
-        seconds: float,
-    ) -> Generator[VideoFrame, None, None]:
-        """Seek to the key frame at or before ``seconds`` and decode afresh from there."""
-        frames.close()
-        time_base = self._time_base
-        if time_base is not None:
-            offset = self._start + max(0, math.floor(seconds / time_base))
-            container.seek(offset, stream=stream, backward=True)
-            stream.codec_context.flush_buffers()
-            self.seeks += 1
-        return self._decoded(container, stream)
 
     # ------------------------------------------------------------------ helpers
 

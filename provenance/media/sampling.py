@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from provenance.errors import ArgumentError
 
-__all__ = ["Sampling", "SamplingMode", "evenly_spaced_indices"]
+__all__ = ["AUTO_EVENLY", "Sampling", "SamplingMode", "evenly_spaced_indices"]
+
+#: Evenly spaced frames ``auto`` adds to the key frames of a long clip.
+AUTO_EVENLY = 8
 
 
 class SamplingMode(enum.StrEnum):
@@ -26,6 +29,9 @@ class SamplingMode(enum.StrEnum):
     """``n`` frames evenly spaced from the first to the last frame."""
     ALL = "all"
     """Every frame."""
+    AUTO = "auto"
+    """Short clips whole; longer ones: every key frame (bounded) plus ``n`` evenly spaced
+    frames (see :mod:`provenance.media.frame_targets`). The default for checks."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,9 @@ class Sampling:
     mode
         The :class:`SamplingMode` (its string value is accepted too).
     n
-        EVERY_NTH: the step (1 = every frame). EVENLY: how many frames. Ignored by the other
-        modes. At least 1.
+        EVERY_NTH: the step (1 = every frame). EVENLY: how many frames. AUTO: how many evenly
+        spaced frames join the key frames of a long clip. Ignored by the other modes. At
+        least 1.
     max_frames
         Hard cap on the number of frames yielded, in any mode; None for no cap. At least 1.
 
@@ -75,9 +82,10 @@ class Sampling:
         Parameters
         ----------
         text
-            ``keyframes``, ``all``, ``every:N`` (every N-th frame) or ``evenly:N`` (N evenly
-            spaced frames); case and surrounding spaces are ignored. ``every_nth:N`` is accepted
-            as a synonym of ``every:N``.
+            ``auto`` (short clips whole, else every key frame plus 8 evenly spaced frames;
+            ``auto:N`` for N of them), ``keyframes``, ``all``, ``every:N`` (every N-th frame)
+            or ``evenly:N`` (N evenly spaced frames); case and surrounding spaces are ignored.
+            ``every_nth:N`` is accepted as a synonym of ``every:N``.
         max_frames
             Passed through to :class:`Sampling`.
 
@@ -87,7 +95,7 @@ class Sampling:
             The text is not one of the forms above, or N is not an integer >= 1.
         """
         usage = (
-            "use 'keyframes', 'all', 'every:N' (every N-th frame) or 'evenly:N' "
+            "use 'auto', 'keyframes', 'all', 'every:N' (every N-th frame) or 'evenly:N' "
             "(N evenly spaced frames), with N an integer >= 1"
         )
         name, separator, number = str(text).strip().lower().partition(":")
@@ -98,6 +106,7 @@ class Sampling:
             "every": SamplingMode.EVERY_NTH,
             "every_nth": SamplingMode.EVERY_NTH,
             "evenly": SamplingMode.EVENLY,
+            "auto": SamplingMode.AUTO,
         }
         mode = modes.get(name)
         if mode is None:
@@ -106,6 +115,8 @@ class Sampling:
             if separator:
                 raise ArgumentError(f"sampling: {name!r} takes no number, got {text!r}; {usage}")
             return cls(mode, max_frames=max_frames)
+        if mode is SamplingMode.AUTO and not separator:
+            return cls(mode, AUTO_EVENLY, max_frames=max_frames)
         try:
             n = int(number.strip())
         except ValueError:
@@ -122,6 +133,7 @@ class Sampling:
             SamplingMode.ALL: "all",
             SamplingMode.EVERY_NTH: f"every:{self.n}",
             SamplingMode.EVENLY: f"evenly:{self.n}",
+            SamplingMode.AUTO: "auto" if self.n == AUTO_EVENLY else f"auto:{self.n}",
         }[self.mode]
         return text if self.max_frames is None else f"{text} (max {self.max_frames})"
 

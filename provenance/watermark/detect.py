@@ -45,7 +45,8 @@ DETECTOR_CLASSES: dict[Detector, type[WatermarkDetector]] = {
     Detector.KEYED: KeyedDetector,
 }
 
-_QP_CODECS = frozenset({"h264", "mpeg2video"})
+#: Codecs whose decoders export quantisers (see provenance.media.frame.frame_mean_qp).
+_QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4", "h263", "msmpeg4v3"})
 _LOSSLESS_CODECS = frozenset({"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff"})
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
 import numpy as np
@@ -72,6 +72,7 @@ __all__ = [
     "Score",
     "SearchResult",
     "Statistic",
+    "Tallies",
     "carried_index",
     "centre_grid",
     "centred_grid",
@@ -82,6 +83,7 @@ __all__ = [
     "normal_tail",
     "parseval_weights",
     "score_grid",
+    "score_tallies",
     "too_small_results",
     "validated_inputs",
 ]
@@ -145,6 +147,9 @@ class SearchResult:
         ``statistic="iid"``, where it equals ``z``).
     reason
         Plain-language explanation when not decoded, else empty.
+    tallies
+        The sums the statistic at the best alignment was computed from (see
+        :class:`Tallies`); None when not decoded.
     """
 
     payload: str
@@ -164,6 +169,7 @@ class SearchResult:
     inflation: float | None = None
     z_iid: float | None = None
     reason: str = ""
+    tallies: Tallies | None = field(default=None, repr=False, compare=False)
 
     @property
     def decoded(self) -> bool:
@@ -285,6 +291,7 @@ class Score:
     ones_fraction: float
     inflation: float
     z_iid: float
+    tallies: Tallies
 
     def result_fields(self) -> dict[str, Any]:
         """The :class:`SearchResult` fields this score fills (``p_value`` from ``z``)."""
@@ -295,7 +302,52 @@ class Score:
             "ones_fraction": self.ones_fraction,
             "inflation": self.inflation,
             "z_iid": self.z_iid,
+            "tallies": self.tallies,
         }
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """The per-message-index sums one alignment's statistic is computed from.
+
+    They add up over frames read at the same alignment (same payload length and wrap), which
+    is how a clip's frames are combined: :func:`score_tallies` of the sum is the statistic of
+    all those frames' blocks together (see :mod:`.dwtdct_clip`).
+    """
+
+    row_wrap: int
+    residues: np.ndarray = field(repr=False)
+    """``O_k``: the centred bits summed over the blocks carrying message index ``k``."""
+    ones: np.ndarray = field(repr=False)
+    """Blocks reading 1, per message index."""
+    votes: np.ndarray = field(repr=False)
+    """Blocks, per message index."""
+    independent: float
+    """The independent-blocks variance ``sum p̂ (1 - p̂)``."""
+    centred: np.ndarray | None = field(default=None, repr=False)
+    """The centred bit of every block (the grid), summed over the frames added; None when
+    the grids differ in shape."""
+    frames: int = 1
+
+    def __add__(self, other: Tallies) -> Tallies:
+        if other.row_wrap != self.row_wrap or other.residues.size != self.residues.size:
+            raise ArgumentError("Tallies: only tallies of the same alignment add up")
+        centred = None
+        if (
+            self.centred is not None
+            and other.centred is not None
+            and self.centred.shape == other.centred.shape
+        ):
+            centred = self.centred + other.centred
+        return Tallies(
+            self.row_wrap,
+            self.residues + other.residues,
+            self.ones + other.ones,
+            self.votes + other.votes,
+            self.independent + other.independent,
+            centred,
+            self.frames + other.frames,
+        )
 
 
 def score_grid(
@@ -314,35 +366,49 @@ def score_grid(
     length = message.length
     values, residual, independent = centred or centred_grid(grid, statistic)
     carried = carried_index(grid.shape, length, row_wrap, shift)
-    sums = np.bincount(carried, weights=residual.reshape(-1), minlength=length)
+    tallies = Tallies(
+        row_wrap,
+        np.bincount(carried, weights=residual.reshape(-1), minlength=length),
+        np.bincount(carried, weights=values.reshape(-1), minlength=length),
+        np.bincount(carried, minlength=length).astype(np.float64),
+        independent,
+        residual,
+    )
+    return score_tallies(tallies, message, statistic)
+
+
+def score_tallies(tallies: Tallies, message: Message, statistic: str) -> Score:
+    """The statistic of the blocks ``tallies`` sums up (one frame's, or a clip's)."""
+    length = message.length
+    sums, ones, votes = tallies.residues, tallies.ones, tallies.votes
     signs = 2.0 * message.bits.astype(np.float64) - 1.0
     agreement = float(np.dot(sums, signs))
+    independent = tallies.independent
     variance = independent
     if message.template_hat is not None and message.template_energy is not None:
-        template = np.fft.irfft(message.template_hat[row_wrap], n=length)
+        template = np.fft.irfft(message.template_hat[tallies.row_wrap], n=length)
         spread = float(np.sum((sums - sums.mean()) ** 2))
         dispersion = dispersion_variance(
             np.asarray(spread),
             np.asarray(float(np.dot(sums, template))),
-            np.asarray(message.template_energy[row_wrap]),
+            np.asarray(message.template_energy[tallies.row_wrap]),
             length,
         )
         variance = max(variance, float(dispersion))
     z = agreement / math.sqrt(variance) if variance > 0 else 0.0
-    ones = np.bincount(carried, weights=values.reshape(-1), minlength=length)
-    votes = np.bincount(carried, minlength=length).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         voted = ((ones / votes) * 255 > 127).astype(np.uint8)
     matched = int(np.count_nonzero(voted == message.bits))
     inflation = variance / independent if independent > 0 else 1.0
+    blocks = float(votes.sum())
+    fraction = float(ones.sum()) / blocks if blocks else 0.0
     if statistic == "iid":
         z_iid = z
     else:  # decode()'s definition: one p̂, independent blocks
-        fraction = float(values.mean())
-        spread = values.size * fraction * (1.0 - fraction)
+        spread = blocks * fraction * (1.0 - fraction)
         excess = float(np.dot(ones - fraction * votes, signs))
         z_iid = excess / math.sqrt(spread) if spread > 0 else 0.0
-    return Score(z, matched, float(values.mean()), inflation, z_iid)
+    return Score(z, matched, fraction, inflation, z_iid, tallies)
 
 
 def centred_grid(grid: np.ndarray, statistic: str) -> tuple[np.ndarray, np.ndarray, float]:

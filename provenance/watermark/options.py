@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.errors import ArgumentError
-from provenance.media.sampling import Sampling, SamplingMode
+from provenance.media.sampling import AUTO_EVENLY, Sampling, SamplingMode
 from provenance.report import Detector, WatermarkEvidence, WatermarkState, to_plain
 from provenance.watermark.keys import key_fingerprint, keyed_mark_name
 from provenance.watermark.payloads import PAYLOADS, Payload, payload_by_name
@@ -24,8 +24,9 @@ __all__ = [
     "detector_names",
 ]
 
-#: Frames sampled by default: 8 evenly spaced (the first is the opening key frame).
-DEFAULT_SAMPLING = Sampling(SamplingMode.EVENLY, 8)
+#: Frames sampled by default: short clips whole, longer ones every key frame plus 8 evenly
+#: spaced frames (see :mod:`provenance.media.frame_targets`).
+DEFAULT_SAMPLING = Sampling(SamplingMode.AUTO, AUTO_EVENLY)
 
 
 class CropSearch(enum.StrEnum):

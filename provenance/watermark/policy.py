@@ -11,11 +11,13 @@ images have heavier tails than the model.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from provenance.errors import ArgumentError
 
 __all__ = [
     "DWTDCT_MAX_QP",
+    "DWTDCT_PLAIN_Z_FLOOR",
     "DWTDCT_SEARCH_Z_FLOOR",
     "DWTDCT_Z_FLOOR",
     "KEYED_TARGET_FPR",
@@ -23,6 +25,8 @@ __all__ = [
     "TARGET_FPR",
     "TIMELINE_SEGMENTS",
     "bonferroni_threshold",
+    "dwtdct_clip_threshold",
+    "dwtdct_floor",
     "dwtdct_threshold",
     "keyed_threshold",
     "normal_quantile",
@@ -39,10 +43,17 @@ KEYED_TARGET_FPR = TARGET_FPR
 #: Per-clip rate of *any* timeline segment of an unmarked clip being shown as marked.
 SEGMENT_TARGET_FPR = 1e-4
 
-#: dwtDct at a frame's own alignment: no threshold below this z. The robust statistic of
-#: unmarked content measured at most 4.36 over the 16,111 unmarked frames and images a check
-#: scores (datasets/RESULTS.md; 20,931 when frames past DWTDCT_MAX_QP were scored too).
+#: dwtDct at a frame's own alignment, byte-text payloads (SD 1.x, SD 2.x, InvokeAI): no
+#: threshold below this z. Their every eighth bit is 0, so their layout is itself a stripe
+#: pattern, which saturated colour ramps imitate (up to 7.6 for SD 1.x, see
+#: dwtdct_statistic). Over all payloads the robust statistic of unmarked content measured at
+#: most 4.36 on 20,931 frames and images (datasets/RESULTS.md).
 DWTDCT_Z_FLOOR = 7.0
+#: dwtDct at a frame's own alignment (and a clip's frames combined), payloads without that
+#: stripe structure (SDXL / SVD, FLUX): no threshold below this z. Unmarked content, saturated
+#: ramps included, stays below 4.4 for them; a file's Bonferroni threshold is usually higher
+#: (about 6 for a 25-frame clip).
+DWTDCT_PLAIN_Z_FLOOR = 5.5
 #: dwtDct when the crop search ran: no threshold below this z. Over 1,251 unmarked images the
 #: best-of-search z reached 7.93 (saturated colour blocks read as the stripe pattern of the
 #: byte payloads, whose every eighth bit is 0), mean 4.83, std 0.63; marked crops score 12-49.
@@ -87,14 +98,35 @@ def keyed_threshold(tests: int, fpr: float = KEYED_TARGET_FPR) -> float:
     return bonferroni_threshold(tests, fpr)
 
 
-def dwtdct_threshold(tests: int, fpr: float = TARGET_FPR, *, searched: bool = False) -> float:
-    """The z the best dwtDct statistic of a file must reach.
+def dwtdct_floor(bits: Sequence[int]) -> float:
+    """The lowest dwtDct threshold for a payload: :data:`DWTDCT_Z_FLOOR` for byte text (every
+    eighth bit 0, a stripe pattern), :data:`DWTDCT_PLAIN_Z_FLOOR` otherwise."""
+    stripes = len(bits) % 8 == 0 and all(bits[i] == 0 for i in range(0, len(bits), 8))
+    return DWTDCT_Z_FLOOR if stripes else DWTDCT_PLAIN_Z_FLOOR
 
-    ``tests`` counts every (frame, payload, hypothesis, alignment) scored: frames are combined
-    by their maximum, never summed, because consecutive frames of an unmarked static scene
-    repeat the same statistic. ``searched``: the crop search ran, so its higher floor applies.
+
+def dwtdct_threshold(
+    tests: int,
+    fpr: float = TARGET_FPR,
+    *,
+    searched: bool = False,
+    floor: float = DWTDCT_Z_FLOOR,
+) -> float:
+    """The z a file's best dwtDct frame statistic must reach.
+
+    ``tests`` counts every (frame, payload, hypothesis, alignment) scored; ``floor`` is the
+    payload's (:func:`dwtdct_floor`). ``searched``: the crop search ran, so its higher floor
+    applies.
     """
-    floor = DWTDCT_SEARCH_Z_FLOOR if searched else DWTDCT_Z_FLOOR
+    lowest = DWTDCT_SEARCH_Z_FLOOR if searched else floor
+    return max(lowest, bonferroni_threshold(tests, fpr))
+
+
+def dwtdct_clip_threshold(
+    tests: int, fpr: float = TARGET_FPR, *, floor: float = DWTDCT_Z_FLOOR
+) -> float:
+    """The z a clip's combined dwtDct statistic must reach: Bonferroni over the ``tests``
+    combinations it is the best of, never below the payload's ``floor``."""
     return max(floor, bonferroni_threshold(tests, fpr))
 
 
