@@ -43,7 +43,13 @@ def _one_key(key: str | None, key_file: Path | None) -> str:
 def mark_command(
     source: Annotated[Path, typer.Argument(help="Clip to mark.", exists=True, dir_okay=False)],
     destination: Annotated[
-        Path, typer.Argument(help="Where to write the marked clip (H.264; audio is copied).")
+        Path,
+        typer.Argument(
+            help=(
+                "Where to write the marked clip (H.264; audio copied; range, colour tags, "
+                "rotation and timestamps kept)."
+            )
+        ),
     ],
     key: Annotated[
         str | None,

@@ -501,7 +501,8 @@ def mark_file(
     psnr: float = DEFAULT_PSNR,
     crf: int = 18,
 ) -> int:
-    """Mark every frame of a clip with the key and write it (H.264, audio copied).
+    """Mark every frame of a clip with the key and write it (H.264, audio copied; range,
+    colour tags, rotation and timestamps kept, see :func:`~provenance.media.transcode.rewrite_luma`).
 
     Returns the number of frames written. Raises :class:`~provenance.errors.MediaError` for a
     clip that cannot be decoded or written, and ``ValueError`` for bad parameters.
