@@ -58,6 +58,12 @@ def test_false_positive_tables(evaluated: dict[str, Any]) -> None:
     assert measured
     assert all(entry["above"] == 0 for entry in measured)
     assert "Files with an error in their report: 0." in evaluated["text"]
+    clips = rows(evaluated["text"], "False positives: unmarked clips, the frames combined")
+    assert clips[-1][0] == "**all**"
+    assert int(clips[-1][1].replace(",", "")) >= 5  # every unmarked clip's frames combined
+    assert clips[-1][2] == "0"  # none reaches even the lowest floor
+    summed = [r["dwtdct"]["summed"] for r in evaluated["checked"] if "dwtdct" in r]
+    assert any(value is not None for value in summed)
 
 
 def test_dwtdct_matrix_is_empty_for_a_slice_without_dwtdct_items(evaluated: dict[str, Any]) -> None:
