@@ -59,10 +59,10 @@ DWTDCT_PLAIN_Z_FLOOR = 5.5
 #: byte payloads, whose every eighth bit is 0), mean 4.83, std 0.63; marked crops score 12-49.
 DWTDCT_SEARCH_Z_FLOOR = 9.0
 
-#: dwtDct: an H.264 / MPEG-2 frame whose mean macroblock QP is above this cannot carry the mark
-#: (measured on SDXL-marked photos at 1024x576, libx264: every frame at mean QP <= 22 kept
-#: z >= 4.9, most >= 10; natural photos at QP >= 27 fell to z <= 2.4). Such frames are
-#: reported as inconclusive, not as "not detected".
+#: dwtDct: a frame whose mean quantiser (H.264 scale; MPEG-2 family converted) is above this
+#: rarely keeps the mark (measured on SDXL-marked photos at 1024x576, libx264: every frame at
+#: mean QP <= 22 kept z >= 4.9, most >= 10; natural photos at QP >= 27 fell to z <= 2.4).
+#: Such frames are still read, but cannot make a file "not detected" and are not combined.
 DWTDCT_MAX_QP = 26.0
 
 
