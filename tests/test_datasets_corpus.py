@@ -20,7 +20,7 @@ import datasets.corpus
 from datasets.corpus import marking
 from provenance.media.frames import sample_frames
 from provenance.media.sampling import Sampling, SamplingMode
-from provenance.watermark import dwtdct_reference, dwtdct_scheme, keyed
+from provenance.watermark import dwtdct_frame, dwtdct_reference, dwtdct_scheme, keyed
 from provenance.watermark.payloads import PAYLOADS, payload_by_name
 from provenance.watermark.policy import keyed_threshold
 
@@ -96,6 +96,8 @@ def test_manifest_schema_and_every_file_decodes(
         )
         if record["parent"] is not None:
             assert record["parent"] in records
+        if record["writer"] is not None:  # written as a generator writes: attack names it
+            assert record["attack"] == record["writer"]
         assert records[record["root"]]["attack"] == "none"
         assert records[record["root"]]["mark"] == "none"
         file = outdir / path
@@ -142,6 +144,17 @@ def test_summary_names_seed_versions_and_counts(
     assert unmarked["frames_plus_images"] == frames
     assert summary["counts"]["lossless_items_verified_bit_exact"] >= 20
     assert summary["build_seconds"] > 0
+    writer_items = summary["counts"]["generator_writer_items"]
+    for name in (
+        "svd/svd_mp4v",
+        "svd/svd_imageio_crf25",
+        "svd_xt/svd_mp4v",
+        "svd_xt/svd_imageio_crf25",
+        "sdxl/sdxl_png",
+        "flux/flux_jpeg95_444",
+    ):
+        assert writer_items[name] == {"dwtdct": 1, "none": 1}, name
+    assert set(summary["writers"]) == {w.split("/")[1] for w in writer_items}
     # reported by the workers themselves, not assumed: byte-reproducibility rests on it (glibc)
     assert summary["heap_perturbation"] is True
 
@@ -214,6 +227,142 @@ def test_keyed_item_scores_high_at_its_key_and_its_parent_does_not(
     attacked = records["keyed/natural_asl_gestures_bird/h264_crf28.mp4"]
     assert attacked["parent"] == record["path"]
     assert clip_z(outdir / attacked["path"], record["key"]) > KEYED_THRESHOLD
+
+
+# --------------------------------------------------------------------------- generators' writers
+
+
+def stream_info(path: Path) -> dict[str, Any]:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        return {
+            "codec": context.name,
+            "tag": stream.codec_tag if hasattr(stream, "codec_tag") else None,
+            "pix_fmt": context.format.name if context.format is not None else None,
+            "size": (context.width, context.height),
+            "rate": stream.average_rate,
+        }
+
+
+def shipped_null_z(image_bgr: np.ndarray) -> float:
+    """The largest z of the shipped (robust) statistic over every payload x hypothesis.
+
+    The reference's iid z is not used here: on these 1024x1024 upscales of a 640x360 frame it
+    reaches 12 for the InvokeAI payload (uint8-bgr) with no mark at all, the stripe pattern
+    the robust statistic exists for.
+    """
+    values = [result.z for result in dwtdct_frame.aligned(image_bgr) if result.z is not None]
+    return max(values)
+
+
+def own_z(frame: Any, payload: str) -> float:
+    """The z of ``payload`` under float32-bgr (the generators' hypothesis) at the frame's grid."""
+    return best_z(frame.bgr, HYPOTHESES["float32-bgr"]).get(payload, -math.inf)
+
+
+@pytest.mark.parametrize(("model", "length"), [("svd", 14), ("svd_xt", 25)])
+def test_svd_clips_are_written_as_svd_writes_them(
+    corpus: tuple[Path, dict[str, dict[str, Any]]], model: str, length: int
+) -> None:
+    outdir, records = corpus
+    (root,) = [r for r in records.values() if model in r["tags"] and r["attack"] == "none"]
+    assert (root["width"], root["height"], root["frames"], root["fps"]) == (1024, 576, length, 7)
+    assert root["content"] == "natural"
+    folder = Path(root["path"]).parent.name
+    means: dict[tuple[str, str], float] = {}
+    for mark, directory in (
+        ("none", f"unmarked/{folder}"),
+        ("dwtdct", f"dwtdct/sdxl/float32-bgr/{folder}"),
+    ):
+        mp4v = records[f"{directory}/svd_mp4v.mp4"]
+        crf25 = records[f"{directory}/svd_imageio_crf25.mp4"]
+        for record, writer in ((mp4v, "svd_mp4v"), (crf25, "svd_imageio_crf25")):
+            assert record["writer"] == record["attack"] == writer
+            assert record["mark"] == mark
+            assert record["parent"] == record["root"] == root["path"]
+            assert model in record["tags"]
+            assert record["frames"] == length
+            assert (record["width"], record["height"]) == (1024, 576)
+        if mark == "dwtdct":
+            assert mp4v["payload"] == "sdxl"
+            assert mp4v["embed"]["finalize"] == "trunc"
+        # SVD 2023: OpenCV's MPEG-4 Part 2 writer at 7 fps, an I-frame every 12 frames
+        info = stream_info(outdir / mp4v["path"])
+        assert (info["codec"], info["pix_fmt"], info["size"]) == ("mpeg4", "yuv420p", (1024, 576))
+        assert info["tag"] in (None, "mp4v")
+        assert info["rate"] == 7
+        frames = frames_of(outdir / mp4v["path"], colour=True)
+        assert len(frames) == length
+        types = [frame.picture_type for frame in frames]
+        assert types == ["I" if index % 12 == 0 else "P" for index in range(length)]
+        scores = [own_z(frame, "sdxl") for frame in frames]
+        means[mark, "svd_mp4v"] = float(np.mean([z for z in scores if math.isfinite(z)]))
+        # SVD later: imageio-ffmpeg's defaults, libx264 CRF 25 yuv420p at 10 fps
+        info = stream_info(outdir / crf25["path"])
+        assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (1024, 576))
+        assert info["rate"] == 10
+        assert crf25["attack_params"]["crf"] == "25"
+        frames = frames_of(outdir / crf25["path"], colour=True)
+        assert len(frames) == length
+        assert frames[0].picture_type == "I"
+        assert "B" in {frame.picture_type for frame in frames}  # x264's defaults, B-frames on
+        means[mark, "svd_imageio_crf25"] = own_z(frames[0], "sdxl")
+    # the CRF 25 intra frame keeps the mark; MPEG-4 Part 2 weakens it but leaves a trace
+    assert means["dwtdct", "svd_imageio_crf25"] >= 10
+    assert means["none", "svd_imageio_crf25"] < 7
+    assert means["dwtdct", "svd_mp4v"] > means["none", "svd_mp4v"] + 1
+
+
+def test_sdxl_and_flux_stills_are_saved_as_their_pipelines_save_them(
+    corpus: tuple[Path, dict[str, dict[str, Any]]],
+) -> None:
+    from PIL import Image, JpegImagePlugin
+
+    outdir, records = corpus
+    for model, writer, size in (
+        ("sdxl", "sdxl_png", (1024, 1024)),
+        ("flux", "flux_jpeg95_444", (1360, 768)),
+    ):
+        (root,) = [r for r in records.values() if model in r["tags"] and r["attack"] == "none"]
+        assert (root["width"], root["height"]) == size
+        folder = Path(root["path"]).parent.name
+        suffix = ".png" if writer == "sdxl_png" else ".jpg"
+        unmarked = records[f"unmarked/{folder}/{writer}{suffix}"]
+        marked = records[f"dwtdct/{model}/float32-bgr/{folder}/{writer}{suffix}"]
+        (parent,) = frames_of(outdir / root["path"], colour=True)
+        for record in (unmarked, marked):
+            assert record["writer"] == record["attack"] == writer
+            assert record["parent"] == root["path"]
+            assert (record["width"], record["height"]) == size
+            info = stream_info(outdir / record["path"])
+            assert (info["codec"], info["pix_fmt"]) == (
+                ("png", "rgb24") if writer == "sdxl_png" else ("mjpeg", "yuvj444p")
+            )
+        (unmarked_frame,) = frames_of(outdir / unmarked["path"], colour=True)
+        (marked_frame,) = frames_of(outdir / marked["path"], colour=True)
+        assert own_z(marked_frame, model) >= 20
+        assert shipped_null_z(unmarked_frame.bgr) < 7
+        if writer == "sdxl_png":  # lossless: exactly the embedder's output and the root
+            expected = marking._dwtdct_mark(
+                parent.bgr,
+                payload_by_name("sdxl"),
+                HYPOTHESES["float32-bgr"],
+                marked["embed"]["finalize"],
+            )
+            assert np.array_equal(marked_frame.bgr, expected)
+            assert np.array_equal(unmarked_frame.bgr, parent.bgr)
+        else:  # FLUX's save_image: Pillow JPEG quality 95, no chroma subsampling
+            with Image.open(outdir / marked["path"]) as image:
+                assert isinstance(image, JpegImagePlugin.JpegImageFile)
+                assert JpegImagePlugin.get_sampling(image) == 0
+                reference = outdir / "q95-reference.jpg"
+                Image.new("RGB", (16, 16)).save(reference, quality=95, subsampling=0)
+                with Image.open(reference) as expected_image:
+                    assert image.quantization == expected_image.quantization  # type: ignore[attr-defined]
+                reference.unlink()
 
 
 # --------------------------------------------------------------------------- attacks
@@ -316,6 +465,24 @@ def test_same_seed_gives_the_same_frames_and_another_seed_other_content(
     assert not np.array_equal(mine[0].luma, theirs[0].luma)
     other_records = [json.loads(line) for line in (other / "corpus.jsonl").read_text().splitlines()]
     assert {r["key"] for r in other_records if r["mark"] == "keyed"} == {f"corpus-key-{SEED + 1}"}
+
+
+def test_generator_writers_are_byte_identical_between_builds(
+    builder: ModuleType,
+    corpus: tuple[Path, dict[str, dict[str, Any]]],
+    shared_dir: Path,
+    tmp_path: Path,
+) -> None:
+    outdir, records = corpus
+    again = builder.build_corpus(
+        tmp_path, seed=SEED, size="quick", shared=shared_dir, only=["svd_*", "flux_*"]
+    ).parent
+    rebuilt = [json.loads(line) for line in (again / "corpus.jsonl").read_text().splitlines()]
+    writers = {r["writer"] for r in rebuilt if r["writer"]}
+    assert writers == {"svd_mp4v", "svd_imageio_crf25", "flux_jpeg95_444"}
+    for record in rebuilt:
+        assert record == records[record["path"]]
+        assert sha256(again / record["path"]) == sha256(outdir / record["path"]), record["path"]
 
 
 def test_cli_builds_a_selection(builder: ModuleType, shared_dir: Path, tmp_path: Path) -> None:

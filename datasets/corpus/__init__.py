@@ -5,9 +5,9 @@ Usage::
     python -m datasets.corpus OUTDIR [--seed 20261124] [--size quick|full]
                                      [--shared DIR] [--jobs N] [--only PATTERN ...]
 
-``--size full`` (the default) is the evaluation corpus (9,146 items, 2.2 GB, about 40 min
-with ``--jobs 2`` on 2 cores; see ``datasets/README.md``); ``--size quick`` is a tiny
-smoke-test version (a few items per class, small frames) that builds in well under a minute.
+``--size full`` (the default) is the evaluation corpus (about 10,100 items, 2.4 GB, about
+55 min with ``--jobs 2`` on 2 cores; see ``datasets/README.md``); ``--size quick`` is a tiny
+smoke-test version (a few items per class, small frames) that builds in about a minute.
 ``--only`` restricts the build to the roots whose name matches one of the shell patterns (e.g.
 ``'synth_textured_*'``), with everything derived from them: handy for debugging and for
 determinism checks.
@@ -28,6 +28,11 @@ Writes into OUTDIR:
   invisible-watermark ``dwtDct`` mark of :func:`provenance.watermark.dwtdct_embed.embed` for every
   payload x hypothesis (5 x 4), on still images (PNG) and on short clips (every frame marked,
   lossless FFV1 ``bgr0`` in Matroska, verified bit-exact after writing).
+* ``unmarked/<root>/<writer>.<ext>`` and ``dwtdct/<payload>/float32-bgr/<root>/<writer>.<ext>``:
+  pictures written exactly as real generators write them (:mod:`~datasets.corpus.generators`):
+  SVD / SVD-XT clips (14 / 25 frames, 1024x576) through SVD's OpenCV MP4V writer and its later
+  imageio (libx264 CRF 25) writer, SDXL stills as PNG, FLUX stills as JPEG q95 4:4:4, each
+  unmarked and with the generator's own mark; the manifest's ``writer`` names the writer.
 * ``corpus.jsonl``: one JSON object per item (see :data:`MANIFEST_FIELDS` and the README).
 * ``CORPUS.json``: seed, size, versions, counts per class, sizes and build time.
 
@@ -56,6 +61,8 @@ The modules, in reading order:
   and writing them;
 * :mod:`~datasets.corpus.attacks`: the attacks and applying them to clips and images;
 * :mod:`~datasets.corpus.marking`: keyed and dwtDct marked items, the lossless check;
+* :mod:`~datasets.corpus.writers`: the generators' own file writers, reproduced;
+* :mod:`~datasets.corpus.generators`: the items written as the generators write them;
 * :mod:`~datasets.corpus.workers`: tasks, the deterministic heap, the worker processes;
 * :mod:`~datasets.corpus.summary`: ``CORPUS.json``;
 * :mod:`~datasets.corpus.build`: :func:`build_corpus`, which plans the tasks and runs them;

@@ -15,6 +15,7 @@ from typing import Any
 from provenance.watermark.dwtdct_scheme import ALL_HYPOTHESES
 from provenance.watermark.payloads import PAYLOADS
 
+from .generators import generator_cost, generator_roots
 from .manifest import MANIFEST_NAME, SUMMARY_NAME
 from .plan import Root, _plan, _recipe_size
 from .sizes import DEFAULT_SEED, REPO, SIZES, corpus_key
@@ -79,6 +80,9 @@ def build_corpus(
     spec = SIZES[size]
     key = corpus_key(seed)
     roots, natural_info = _plan(seed, spec, natural_dir)
+    generated, generator_info = generator_roots(seed, spec, natural_dir)
+    roots += generated
+    natural_info = {**natural_info, **generator_info}
     # the float32-BGR finalisation alternates between the sources of the whole plan
     dwtdct_index = _dwtdct_indices(roots)
     if only:
@@ -142,6 +146,10 @@ def _derived_tasks(
     for root in roots:
         base = bases[root.name]
         area = base["width"] * base["height"] / 1e6
+        if root.generator is not None:  # written only as the generator writes it
+            args = {"base": base, "generator": root.generator, "pipeline": root.get("pipeline")}
+            tasks.append(Task("generator", generator_cost(base), args))
+            continue
         if root.kind == "image":
             tasks.append(Task("unmarked_attacks", 0.5, {"base": base}))
         else:

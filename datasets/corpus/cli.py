@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  unmarked: {unmarked['images']} images + {unmarked['video_frames']} frames in {unmarked['video_items']} clips"
     )
+    written = sum(sum(marks.values()) for marks in counts["generator_writer_items"].values())
+    if written:
+        print(f"  written as the generators write them: {written} items")
     if counts["keyed_target_clips_per_attack"]:
         low = min(counts["keyed_target_clips_per_attack"].values())
         print(f"  keyed: >= {low} marked target clips per attack")

@@ -42,6 +42,7 @@ MANIFEST_FIELDS: tuple[str, ...] = (
     "bytes",
     "fps_rational",
     "lossless_max_abs_diff",
+    "writer",
 )
 
 
@@ -78,6 +79,7 @@ class Item:
     tags: tuple[str, ...] = ()
     fps_rational: str | None = None
     lossless_max_abs_diff: int | None = None
+    writer: str | None = None  # a generator's own file writer (svd_mp4v, ...), else None
 
     def as_json(self, outdir: Path) -> dict[str, Any]:
         duration = None
@@ -113,6 +115,7 @@ class Item:
         }
         record["fps_rational"] = self.fps_rational
         record["lossless_max_abs_diff"] = self.lossless_max_abs_diff
+        record["writer"] = self.writer
         return record
 
 

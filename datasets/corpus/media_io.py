@@ -237,3 +237,19 @@ def _scaled(width: int, height: int, factor: float, even: bool) -> tuple[int, in
     if even:
         return _even(width * factor), _even(height * factor)
     return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def fit_cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Scale ``image`` to cover ``size`` = (width, height) (Lanczos, aspect kept), then crop
+    the centre: how a camera frame becomes a generator-sized picture."""
+    import cv2
+
+    height, width = image.shape[:2]
+    target_w, target_h = size
+    factor = max(target_w / width, target_h / height)
+    scaled_w = max(target_w, round(width * factor))
+    scaled_h = max(target_h, round(height * factor))
+    if (scaled_w, scaled_h) != (width, height):
+        image = cv2.resize(image, (scaled_w, scaled_h), interpolation=cv2.INTER_LANCZOS4)
+    x, y = (scaled_w - target_w) // 2, (scaled_h - target_h) // 2
+    return np.ascontiguousarray(image[y : y + target_h, x : x + target_w])

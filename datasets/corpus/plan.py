@@ -43,6 +43,7 @@ class Root:
     dwtdct_frames: int = 0  # video: mark the first N frames with dwtDct (0: no)
     dwtdct_image: bool = False
     native: tuple[int, int] | None = None
+    generator: str | None = None  # written as this generator writes (see generators.py)
 
     def get(self, key: str, default: Any = None) -> Any:
         return dict(self.recipe).get(key, default)
@@ -367,13 +368,13 @@ def _grey_tag(image: np.ndarray) -> tuple[str, ...]:
 
 
 def _recipe_fps(root: Root, natural_info: dict[str, Any]) -> Fraction:
-    if root.get("type") == "natural":
+    if root.get("type") == "natural" and root.get("fps") is None:
         return Fraction(natural_info[root.get("file")]["fps_rational"])
     return Fraction(int(root.get("fps", 24)))
 
 
 def _recipe_size(root: Root) -> tuple[int, int]:
-    size = root.get("resize") or root.get("size")
+    size = root.get("resize") or root.get("size") or root.get("fit")
     if size is not None:
         return int(size[0]), int(size[1])
     assert root.native is not None

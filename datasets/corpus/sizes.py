@@ -1,7 +1,8 @@
 """What the corpus holds: the seed, the keyed key, and the two sizes (``full`` and ``quick``).
 
-:data:`SIZES` says how many roots of each class a size has, how long its clips are and which
-roots are marked; the constants below it name the natural sources and the content classes.
+:data:`SIZES` says how many roots of each class a size has, how long its clips are, which
+roots are marked and how many are written as the generators write them; the constants below
+it name the natural sources and the content classes.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class SizeSpec:
     dwtdct_clip_frames: int
     colour_images: int
     keyed_needs_target: bool  # mark only clips of >= 2 s and >= 480p
+    # written as the generators write them (see generators.py): (model, frames, clips) and
+    # stills per still generator (SDXL, FLUX), each marked and unmarked
+    generator_clips: tuple[tuple[str, int, int], ...]
+    generator_stills: int
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -93,6 +98,8 @@ SIZES: dict[str, SizeSpec] = {
         dwtdct_clip_frames=14,
         colour_images=160,
         keyed_needs_target=True,
+        generator_clips=(("svd", 14, 60), ("svd_xt", 25, 60)),
+        generator_stills=60,
     ),
     "quick": SizeSpec(
         asl=("asl_gestures_bird",),
@@ -116,6 +123,8 @@ SIZES: dict[str, SizeSpec] = {
         dwtdct_clip_frames=4,
         colour_images=4,
         keyed_needs_target=False,
+        generator_clips=(("svd", 14, 1), ("svd_xt", 25, 1)),
+        generator_stills=1,
     ),
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .manifest import Item
-from .media_io import BASE_CODEC, VideoOut, _decode, _write_png
+from .media_io import BASE_CODEC, VideoOut, _decode, _write_png, fit_cover
 from .plan import Root, _load_photo, _recipe_fps, _recipe_size, _rng
 from .sizes import STILL_MAX_SIDE
 
@@ -267,17 +267,23 @@ def _colour_image(root: Root) -> np.ndarray:
 
 
 def _natural_frames(root: Root, natural_dir: Path) -> Iterator[np.ndarray]:
+    """Frames ``start``, ``start + step``, ... of a natural clip, resized (``resize``) or
+    scaled to cover and centre-cropped (``fit``) as the recipe says."""
     import cv2
 
     start, count = int(root.get("start")), int(root.get("frames"))
+    step = int(root.get("step", 1))
     resize = root.get("resize")
+    fit = root.get("fit")
     taken = 0
     for index, frame in enumerate(_decode(natural_dir / root.get("file"))):
-        if index < start:
+        if index < start or (index - start) % step:
             continue
         bgr = frame.to_ndarray(format="bgr24")
         if resize is not None:
             bgr = cv2.resize(bgr, tuple(resize), interpolation=cv2.INTER_LANCZOS4)
+        if fit is not None:
+            bgr = fit_cover(bgr, (int(fit[0]), int(fit[1])))
         yield np.ascontiguousarray(bgr)
         taken += 1
         if taken >= count:

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from .attacks import DWTDCT_VIDEO_ATTACKS, IMAGE_ATTACKS, VIDEO_ATTACKS
+from .generators import GENERATORS
 from .media_io import BASE_CODEC, FFV1_BGR0
+from .writers import WRITERS
 
 
 def _versions() -> dict[str, Any]:
@@ -54,8 +56,12 @@ def _summary(
     by_content: Counter[str] = Counter()
     total_bytes = 0
     lossless_checked = 0
+    writers: dict[str, Counter[str]] = defaultdict(Counter)
     for record in manifest:
         total_bytes += record["bytes"]
+        if record["writer"]:
+            model = next(tag for tag in record["tags"] if tag in GENERATORS)
+            writers[f"{model}/{record['writer']}"][record["mark"]] += 1
         by_class[f"{record['mark']}/{record['kind']}/{record['attack']}"] += 1
         if record["mark"] == "keyed" and "keyed_target" in record["tags"]:
             keyed_per_attack[record["attack"]] += 1
@@ -107,6 +113,9 @@ def _summary(
                 "frames_plus_images_by_kind_content": dict(sorted(by_content.items())),
             },
             "lossless_items_verified_bit_exact": lossless_checked,
+            "generator_writer_items": {
+                name: dict(sorted(marks.items())) for name, marks in sorted(writers.items())
+            },
         },
         "natural_sources": natural_info,
         "attacks": {
@@ -115,6 +124,7 @@ def _summary(
             "image": {attack.name: attack.describe() for attack in IMAGE_ATTACKS},
             "aliases": {"png": "none (every image 'none' item is a PNG)"},
         },
+        "writers": {name: writer.params for name, writer in WRITERS.items()},
         "base_codec": BASE_CODEC.describe(),
         "lossless_codec": FFV1_BGR0.describe(),
         "heap_perturbation": heap_perturbed,  # every worker reported M_PERTURB in effect

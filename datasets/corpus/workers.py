@@ -19,6 +19,7 @@ from provenance.watermark.dwtdct_scheme import ALL_HYPOTHESES
 from provenance.watermark.payloads import payload_by_name
 
 from .attacks import VIDEO_ATTACKS, _attack_all
+from .generators import generator_items
 from .manifest import Item
 from .marking import _dwtdct_items, _keyed_item
 from .plan import Root
@@ -30,7 +31,7 @@ from .sources import _build_root
 class Task:
     """One unit of work for a worker process; ``args`` is plain JSON data."""
 
-    stage: str  # root | unmarked_attacks | keyed | dwtdct
+    stage: str  # root | unmarked_attacks | keyed | dwtdct | generator
     cost: float
     args: dict[str, Any]
 
@@ -100,6 +101,9 @@ def _run_task(outdir: Path, task: Task) -> list[dict[str, Any]]:
     elif task.stage == "keyed":
         marked = _keyed_item(outdir, _item_from(args["base"]), args["key"])
         items = [marked, *_attack_all(outdir, marked, str(Path(marked.path).parent), VIDEO_ATTACKS)]
+    elif task.stage == "generator":
+        base = _item_from(args["base"])
+        items = generator_items(outdir, base, args["generator"], args["pipeline"])
     elif task.stage == "dwtdct":
         payload = payload_by_name(args["payload"])
         hypothesis = next(h for h in ALL_HYPOTHESES if h.name == args["hypothesis"])
