@@ -14,9 +14,10 @@ their own: the I-frames (libx264 CRF 25 and OpenCV's MPEG-4 Part 2 writer keep t
 of SVD clips in I-frames, much less in P and B frames). ``auto`` therefore reads:
 
 * the whole clip when it is short: at most :data:`AUTO_WHOLE_PIXELS` pixels in all its
-  frames together (120 frames at SVD's 1024 x 576, 34 frames of 1080p), which is what
-  generators write (SVD 14 frames, SVD-XT 25) and costs about as much as ``evenly:8`` on a
-  10 s clip;
+  frames together (30 frames at SVD's 1024 x 576, 57 at 640 x 480, 8 of 1080p), which holds
+  what SVD writes (14 frames, SVD-XT 25) and costs at most about 4 times ``evenly:8`` (every
+  frame read costs each active detector; a 2.5 s 480p clip read whole took 9 times as long
+  with the keyed mark and two keys);
 * otherwise every key frame the container knows (its index, or a demux pass without decoding
   when it has none), at most :data:`AUTO_MAX_KEYFRAMES` of them evenly chosen when there are
   more, plus ``n`` (8) evenly spaced frames.
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 #: ``auto`` reads a clip whole when all its frames hold at most this many pixels together.
-AUTO_WHOLE_PIXELS: Final = 1024 * 576 * 120
+AUTO_WHOLE_PIXELS: Final = 1024 * 576 * 30
 #: ``auto`` reads at most this many key frames of a longer clip (evenly chosen among them).
 AUTO_MAX_KEYFRAMES: Final = 32
 
