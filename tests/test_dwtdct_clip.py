@@ -115,6 +115,8 @@ def test_payload_floors() -> None:
         assert policy.dwtdct_floor(payload.bits) == policy.DWTDCT_Z_FLOOR == 7.0
     for payload in (SDXL, FLUX):
         assert policy.dwtdct_floor(payload.bits) == policy.DWTDCT_PLAIN_Z_FLOOR == 5.5
+        assert policy.dwtdct_floor(payload.bits, combined=True) == 6.0
+    assert policy.dwtdct_floor(SD1.bits, combined=True) == 7.0
     assert policy.dwtdct_threshold(20, floor=5.5) == 5.5
     assert policy.dwtdct_threshold(10_000, floor=5.5) > 6.0  # Bonferroni above the floor
     assert policy.dwtdct_threshold(20, searched=True, floor=5.5) == policy.DWTDCT_SEARCH_Z_FLOOR

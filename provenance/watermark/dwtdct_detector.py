@@ -268,8 +268,14 @@ class DwtdctDetector(WatermarkDetector):
             for name, best in self.best_by_payload.items()
         ]
         if self.context.kind == "video":
+            combined = {
+                payload.name: policy.dwtdct_floor(payload.bits, combined=True)
+                for payload in self.payloads
+            }
             for score in self.clip.best():
-                limit = policy.dwtdct_clip_threshold(score.tests, fpr, floor=floors[score.payload])
+                limit = policy.dwtdct_clip_threshold(
+                    score.tests, fpr, floor=combined[score.payload]
+                )
                 candidates.append(
                     _Candidate(
                         score.z,
