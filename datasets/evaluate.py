@@ -348,9 +348,10 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
     aligned_tests = len(PAYLOADS) * len(ALL_HYPOTHESES)
     search_total = sum(search_tests(payload) for payload in PAYLOADS) * len(ALL_HYPOTHESES)
     thresholds = {
-        f"dwtDct, frame's own alignment ({aligned_tests} payload x hypothesis tests)": (
+        f"dwtDct, frame's own alignment ({aligned_tests} payload x hypothesis tests; against "
+        "the lowest payload floor, SDXL / FLUX's)": (
             dwt,
-            policy.dwtdct_threshold(aligned_tests),
+            policy.dwtdct_threshold(aligned_tests, floor=policy.DWTDCT_PLAIN_Z_FLOOR),
         ),
         f"dwtDct, crop search on images ({search_total / 1e6:.1f} million tests)": (
             dwt_search,
