@@ -48,7 +48,7 @@ SEGMENT_TARGET_FPR = 1e-4
 #: threshold below this z. Their every eighth bit is 0, so their layout is itself a stripe
 #: pattern, which saturated colour ramps imitate (up to 7.6 for SD 1.x, see
 #: dwtdct_statistic). Over all payloads the robust statistic of unmarked content measured at
-#: most 4.36 on 20,931 frames and images (datasets/RESULTS.md).
+#: most 4.38 on 40,205 frames and images (datasets/RESULTS.md).
 DWTDCT_Z_FLOOR = 7.0
 #: dwtDct at a frame's own alignment, payloads without that stripe structure (SDXL / SVD,
 #: FLUX): no threshold below this z. Unmarked content, saturated ramps included, stays below
