@@ -79,6 +79,10 @@ ALLOWED: dict[str, set[str]] = {
 TERMINAL_LIBRARIES = {"rich", "typer", "click"}
 TERMINAL_ALLOWED = {"cli", "render"}
 
+#: Libraries that only train models (``datasets/survival_fit.py``, the ``train`` extra): the
+#: library reads the models as plain data and never imports them.
+TRAINING_LIBRARIES = {"sklearn", "matplotlib", "threadpoolctl", "joblib"}
+
 
 def _modules() -> dict[str, Path]:
     found = {}
@@ -211,6 +215,18 @@ def test_only_the_edges_talk_to_people() -> None:
         if used:
             offenders.append(f"{module}: {sorted(used)}")
     assert offenders == []
+
+
+def test_the_library_never_imports_a_training_library() -> None:
+    offenders = []
+    for module in MODULES:
+        used = {name.split(".")[0] for name in _imports(module)} & TRAINING_LIBRARIES
+        if used:
+            offenders.append(f"{module}: {sorted(used)}")
+    assert offenders == []
+    # the survival features and models live in the watermark part, like the detectors
+    assert _part("provenance.watermark.survival") == "watermark"
+    assert _part("provenance.watermark.survival_model") == "watermark"
 
 
 def test_detector_names_are_never_compared_as_strings() -> None:
