@@ -3,27 +3,26 @@
 Usage::
 
     python -m datasets.survival CORPUS_DIR [--jobs N] [--output DIR] [--install]
-                                           [--cache FILE] [--sampling evenly:8] [--scorer best]
+                                           [--cache FILE] [--sampling auto:8] [--scorer best]
 
 A survival model gives the probability that a mark of one kind (dwtDct; keyed) would be
 detected by the default check in a file, had it been embedded before the file was made, from
 the file's measurable properties (:mod:`provenance.watermark.survival`). The labels are exact:
 
 1. every marked item of the corpus (``mark`` dwtdct or keyed), and of its survival grid
-   (:mod:`datasets.survival_grid`: more codecs and qualities), is checked with the options
-   ``datasets/evaluate.py`` uses (``provenance.check`` with the default watermark options and
-   the corpus key; the crop search on cropped dwtDct clips), only the item's own detector
-   running; its label is "detected with the right mark" (the evaluation's own hit rule);
-2. the same file's features are computed by the check path's collector on the frames the
-   check samples;
+   (:mod:`datasets.survival_grid`: more codecs and qualities), is read once with the options
+   ``datasets/evaluate.py`` uses (the default watermark options and the corpus key; the crop
+   search on cropped dwtDct clips), only the item's own detector running; its label is
+   "detected with the right mark" (the evaluation's own hit rule);
+2. the same frames give the file's features, through the collector a check runs;
 3. scikit-learn fits a scorer (logistic regression, gradient-boosted trees) plus an isotonic
    calibration, evaluated grouped by source clip and with whole codecs held out
    (:mod:`datasets.survival_fit`).
 
 Per-item results are cached in a JSON Lines file (``--cache``, default
 ``CORPUS_DIR/survival-items.jsonl``), keyed by a digest of the code that makes them: a rerun
-only re-checks items when the detectors, the sampling or the media code changed, and only
-re-measures features when the collector changed. Writes ``SURVIVAL.md`` (a section for
+re-reads an item only when the detectors, the collector, the sampling or the media code
+changed. Writes ``SURVIVAL.md`` (a section for
 ``datasets/RESULTS.md``), ``survival_reliability.png`` and ``survival-<detector>.json`` into
 ``--output`` (default ``datasets/``; the model files into ``survival-models/`` under it);
 ``--install`` also copies the models into ``provenance/watermark/models/``.
@@ -57,7 +56,9 @@ MODELS_DIR = PACKAGE / "watermark" / "models"
 #: The marks a model is trained for (the corpus's ``mark`` field).
 MARKS = ("dwtdct", "keyed")
 
-_SURVIVAL_SOURCES = ("watermark/survival.py", "watermark/survival_model.py")
+#: Files of the check path that do not change a label or a feature (they weigh an absence
+#: with a shipped model, which never turns a miss into a detection).
+_NEUTRAL = ("watermark/survival_model.py", "watermark/absence.py")
 
 
 def _digest(paths: Sequence[Path], *extra: str) -> str:
@@ -70,96 +71,95 @@ def _digest(paths: Sequence[Path], *extra: str) -> str:
     return sha.hexdigest()[:16]
 
 
-def code_keys(sampling: str) -> dict[str, str]:
-    """Digests of the code behind each part of an item's record: ``label`` (the check:
-    detectors, options, media reading, the evaluation's hit rule, :func:`_label` itself) and
-    ``features`` (the collector and media reading)."""
-    media = list((PACKAGE / "media").glob("*.py"))
-    survival = [PACKAGE / name for name in _SURVIVAL_SOURCES]
-    detectors = [
+def code_key(sampling: str) -> str:
+    """A digest of the code behind an item's record (media reading, the detectors and the
+    feature collector, the check's options, the evaluation's hit rule, :func:`_measure`): a
+    cached record is used only while it is unchanged."""
+    sources = [
         path
-        for path in (PACKAGE / "watermark").glob("*.py")
-        if str(path.relative_to(PACKAGE)) not in _SURVIVAL_SOURCES
+        for folder in ("media", "watermark")
+        for path in (PACKAGE / folder).glob("*.py")
+        if str(path.relative_to(PACKAGE)) not in _NEUTRAL
     ]
-    checking = [PACKAGE / "check.py", PACKAGE / "options.py", REPO / "datasets" / "evaluate.py"]
-    return {
-        "label": _digest(media + detectors + checking, sampling, inspect.getsource(_label)),
-        "features": _digest(media + survival, sampling),
-    }
+    sources += [PACKAGE / "options.py", REPO / "datasets" / "evaluate.py"]
+    return _digest(sources, sampling, inspect.getsource(_measure))
 
 
 # --------------------------------------------------------------------------- one item
 
 
-def _features(path: Path, sampling: str) -> dict[str, Any]:
-    """The collector run on one file, on the frames a check samples."""
+def _measure(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> dict[str, Any]:
+    """One marked item, read once: the check's detector of the item's mark over the frames a
+    check samples (the options of ``evaluate._check_item``: defaults, the corpus key, the crop
+    search on cropped dwtDct clips), the evaluation's hit rule as the label, and the
+    survival features of the same frames (what a check computes)."""
     from provenance.media.frames import FrameSampler
     from provenance.media.probe import probe
     from provenance.media.sampling import Sampling
-    from provenance.watermark.survival import SURVIVAL_FRAME_NEEDS, FileFacts, SurvivalFeatures
-
-    facts = FileFacts.from_media(probe(path))
-    collector = SurvivalFeatures(facts)
-    needs = SURVIVAL_FRAME_NEEDS
-    sampler = FrameSampler(
-        path,
-        Sampling.parse(sampling),
-        colour=needs.colour,
-        chroma=needs.chroma,
-        quantisers=needs.quantisers,
-    )
-    started = time.perf_counter()
-    for frame in sampler:
-        collector.add(frame)
-    seconds = time.perf_counter() - started
-    return {
-        "codec": facts.codec,
-        "values": collector.values(),
-        "frames": collector.frames,
-        "seconds": seconds,
-    }
-
-
-def _label(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> dict[str, Any]:
-    """The check of one marked item as the evaluation makes it (``evaluate._check_item``'s
-    options: defaults, the corpus key, the crop search on cropped dwtDct clips), with only
-    the detector of the item's mark running (the others and the evaluation's decoy key do
-    not change its evidence, and cost time), and the evaluation's hit rule."""
-    from provenance import CheckOptions, check
-    from provenance.media.sampling import Sampling
     from provenance.report import Detector
+    from provenance.watermark.detect import DetectorRun, frame_needs
+    from provenance.watermark.detector import DetectionContext
     from provenance.watermark.options import CropSearch, WatermarkOptions
+    from provenance.watermark.survival import SURVIVAL_FRAME_NEEDS, FileFacts, SurvivalFeatures
 
     keyed = item["mark"] == "keyed"
     crop_search = CropSearch.AUTO
     if not keyed and item["kind"] == "video" and "crop" in item["attack"]:
         crop_search = CropSearch.ON
-    options = CheckOptions(
-        trust_sources=(),
-        watermarks=WatermarkOptions(
-            detectors=(Detector.KEYED if keyed else Detector.DWTDCT,),
-            keys=(key,) if keyed else (),
-            sampling=Sampling.parse(sampling),
-            crop_search=crop_search,
-        ),
+    options = WatermarkOptions(
+        detectors=(Detector.KEYED if keyed else Detector.DWTDCT,),
+        keys=(key,) if keyed else (),
+        sampling=Sampling.parse(sampling),
+        crop_search=crop_search,
     )
-    report = check(Path(corpus) / item["path"], options)
-    found = report.watermarks[0]
+    path = Path(corpus) / item["path"]
+    started = time.perf_counter()
+    media = probe(path)
+    facts = FileFacts.from_media(media)
+    needs = frame_needs(options).union(SURVIVAL_FRAME_NEEDS)
+    sampler = FrameSampler(
+        path,
+        options.sampling,
+        colour=needs.colour,
+        chroma=needs.chroma,
+        quantisers=needs.quantisers,
+    )
+    collector = SurvivalFeatures(facts)
+    run: DetectorRun | None = None
+    for frame in sampler:
+        if run is None:  # the kind is known once a frame is out
+            run = DetectorRun(
+                options,
+                DetectionContext(
+                    "image" if sampler.kind == "image" else "video", media.duration_seconds
+                ),
+            )
+        collector.add(frame)
+        run.add(frame)
+    if run is None:
+        raise SystemExit(f"{item['path']}: no frame could be decoded ({sampler.error})")
+    found = run.evidence()[0]
     result = {item["mark"]: {"state": found.state.value, "mark": found.mark, "z": found.statistic}}
     hit, inconclusive, z = evaluate._hit(dict(item), result)
     return {
-        "detected": hit,
-        "state": found.state.value,
-        "mark": found.mark,
-        "inconclusive": inconclusive,
-        "z": z,
-        "errors": [error.code for error in report.errors],
+        "label": {
+            "detected": hit,
+            "state": found.state.value,
+            "mark": found.mark,
+            "inconclusive": inconclusive,
+            "z": z,
+        },
+        "features": {
+            "codec": facts.codec,
+            "values": collector.values(),
+            "frames": collector.frames,
+            "seconds": time.perf_counter() - started,
+        },
     }
 
 
 def start(setup: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """In a worker process of the pool: the handler of one item (``{"item": ..., "label":
-    bool, "features": bool}``: which parts to measure)."""
+    """In a worker process of the pool: the handler of one item (``{"item": ...}``)."""
     import cv2
 
     cv2.setNumThreads(1)  # one task per process
@@ -167,12 +167,7 @@ def start(setup: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, A
 
     def handle(payload: Mapping[str, Any]) -> dict[str, Any]:
         item = payload["item"]
-        out: dict[str, Any] = {"path": item["path"]}
-        if payload["label"]:
-            out["label"] = _label(corpus, item, key, sampling)
-        if payload["features"]:
-            out["features"] = _features(Path(corpus) / item["path"], sampling)
-        return out
+        return {"path": item["path"], **_measure(corpus, item, key, sampling)}
 
     return handle
 
@@ -217,20 +212,17 @@ def collect(
         raise SystemExit(f"the corpus holds several keyed-mark keys ({len(keys)}); expected one")
     key = keys.pop() if keys else "corpus key"
     cache = cache or corpus / "survival-items.jsonl"
-    code = code_keys(sampling)
+    code = code_key(sampling)
     known = _read_cache(cache)
     records: dict[str, dict[str, Any]] = {}
     tasks: list[Task] = []
     for number, item in enumerate(marked):
         record = known.get(item["path"], {})
-        label = record.get("label_key") == code["label"] and "label" in record
-        features = record.get("feature_key") == code["features"] and "features" in record
-        if label and features:
+        if record.get("code") == code and "label" in record and "features" in record:
             records[item["path"]] = record
             continue
-        payload = {"item": item, "label": not label, "features": not features}
-        tasks.append(Task(number, payload))
-        records[item["path"]] = {"path": item["path"], **(record if label or features else {})}
+        tasks.append(Task(number, {"item": item}))
+        records[item["path"]] = {"path": item["path"]}
     print(
         f"survival: {len(marked)} marked items, {len(marked) - len(tasks)} from {cache}, "
         f"{len(tasks)} to measure",
@@ -254,10 +246,9 @@ def collect(
                 if outcome.result is None:
                     raise SystemExit(f"{path}: failed ({outcome.stopped}): {outcome.message}")
                 record = records[path]
-                if "label" in outcome.result:
-                    record.update(label=outcome.result["label"], label_key=code["label"])
-                if "features" in outcome.result:
-                    record.update(features=outcome.result["features"], feature_key=code["features"])
+                record.update(
+                    label=outcome.result["label"], features=outcome.result["features"], code=code
+                )
                 out.write(json.dumps(record, sort_keys=True) + "\n")
                 out.flush()
                 if done % 100 == 0 or done == len(tasks):

@@ -266,8 +266,7 @@ def _watermarks(
         run = detect_watermarks(
             source,
             options,
-            video_codec=media.video_codec,
-            duration_seconds=media.duration_seconds,
+            media=media,
             previews=previews,
         )
     except MediaError as exc:

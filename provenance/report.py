@@ -59,7 +59,7 @@ __all__ = [
     "to_plain",
 ]
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 _T = TypeVar("_T")
 
@@ -500,6 +500,13 @@ class WatermarkEvidence(_Serialisable):
     combined clip statistic (video of two frames or more)."""
     best_frame_statistic: float | None = None
     """z of the best single frame (with ``summed_statistic``)."""
+    survival_probability: float | None = None
+    """How likely this detector would have found its mark in this file had the mark been
+    embedded before the file was made: a calibrated probability from the file's codec,
+    quantisers, size and texture (the detector's mark-survival model). Below
+    ``provenance.watermark.policy.SURVIVAL_LEVEL`` a mark that is not found is
+    ``inconclusive``. None when no model is shipped for the detector, and in reports of schema
+    1.0 to 1.2."""
 
 
 # --------------------------------------------------------------------------- verdict and report

@@ -14,6 +14,7 @@ figures describe the shipped detectors.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ from provenance.errors import MediaError
 from provenance.media.frame import SampledFrame
 from provenance.media.frames import FrameSampler
 from provenance.media.prefetch import prefetched
-from provenance.report import Detector, WatermarkEvidence
+from provenance.report import Detector, MediaInfo, MediaKind, WatermarkEvidence
+from provenance.watermark.absence import weigh_absence
 from provenance.watermark.detector import DetectionContext, FrameNeeds, WatermarkDetector
 from provenance.watermark.dwtdct_detector import DwtdctDetector
 from provenance.watermark.keyed_detector import KeyedDetector
 from provenance.watermark.options import WatermarkOptions
+from provenance.watermark.survival import SURVIVAL_FRAME_NEEDS, FileFacts, SurvivalFeatures
+from provenance.watermark.survival_model import SurvivalModel, shipped_model, survival_probability
 
 __all__ = [
     "DETECTOR_CLASSES",
@@ -50,9 +54,15 @@ _QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4", "h263", "ms
 _LOSSLESS_CODECS = frozenset({"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff"})
 
 
+def survival_models(options: WatermarkOptions) -> dict[Detector, SurvivalModel]:
+    """The shipped mark-survival model of each active detector that has one."""
+    models = {name: shipped_model(name) for name in options.active}
+    return {name: model for name, model in models.items() if model is not None}
+
+
 def frame_needs(options: WatermarkOptions) -> FrameNeeds:
-    """What the active detectors need of each frame, together."""
-    needs = FrameNeeds()
+    """What the active detectors (and their survival models' features) need of each frame."""
+    needs = SURVIVAL_FRAME_NEEDS if survival_models(options) else FrameNeeds()
     for name in options.active:
         needs = needs.union(DETECTOR_CLASSES[name].frame_needs(options))
     return needs
@@ -72,10 +82,21 @@ def sample_for(path: str | Path, options: WatermarkOptions) -> FrameSampler:
 
 
 class DetectorRun:
-    """The active detectors for one file, fed the same frames."""
+    """The active detectors for one file, fed the same frames; with the file's ``facts``, the
+    features of their mark-survival models are measured on those frames too, and each
+    evidence is weighed by its model (:func:`~provenance.watermark.absence.weigh_absence`)."""
 
-    def __init__(self, options: WatermarkOptions, context: DetectionContext) -> None:
+    def __init__(
+        self,
+        options: WatermarkOptions,
+        context: DetectionContext,
+        facts: FileFacts | None = None,
+    ) -> None:
         active = options.active
+        self.models = survival_models(options) if facts is not None else {}
+        self.survival = SurvivalFeatures(facts) if facts is not None and self.models else None
+        if self.survival is not None:
+            context = dataclasses.replace(context, survival_model=True)
         self.detectors: list[WatermarkDetector] = [
             detector
             for name, kind in DETECTOR_CLASSES.items()  # the registry's order, whatever was asked
@@ -86,11 +107,27 @@ class DetectorRun:
     def add(self, frame: SampledFrame) -> list[float | None]:
         """Hand ``frame`` to every detector; returns each one's statistic for it (None where
         the frame could not be scored), in :attr:`detectors` order."""
+        if self.survival is not None:
+            self.survival.add(frame)
         return [detector.add(frame) for detector in self.detectors]
 
+    def features(self) -> dict[str, float] | None:
+        """The survival features of the frames added so far (None when none are measured)."""
+        return self.survival.values() if self.survival is not None else None
+
     def evidence(self) -> tuple[WatermarkEvidence, ...]:
-        """Every detector's evidence, in :attr:`detectors` order."""
-        return tuple(detector.evidence() for detector in self.detectors)
+        """Every detector's evidence, in :attr:`detectors` order, weighed by its model."""
+        found = [detector.evidence() for detector in self.detectors]
+        if self.survival is None or not self.survival.frames:
+            return tuple(found)
+        vector = self.survival.vector()
+        weighed = []
+        for evidence in found:
+            model = self.models.get(evidence.detector)
+            if model is not None:
+                evidence = weigh_absence(evidence, survival_probability(model, vector))
+            weighed.append(evidence)
+        return tuple(weighed)
 
 
 @dataclass(frozen=True)
@@ -101,6 +138,9 @@ class FrameRun:
     frames: int
     error: str | None = None
     truncated: bool = False
+    survival_features: dict[str, float] | None = None
+    """The survival models' features of the frames read (None when no model is shipped for
+    an active detector, or the file's facts were not given)."""
 
 
 def detect_frames(
@@ -111,30 +151,33 @@ def detect_frames(
     duration_seconds: float | None = None,
     lossy_without_qp: bool = False,
     previews: bool = False,
-) -> tuple[WatermarkEvidence, ...]:
+    facts: FileFacts | None = None,
+) -> DetectorRun:
     """Run the active detectors over already-sampled frames (see :func:`frame_needs` for what
-    they need of each frame).
+    they need of each frame); the run gives the evidence and the survival features.
 
-    With ``previews``, each evidence's strongest frame carries a small JPEG of itself.
+    With ``previews``, each evidence's strongest frame carries a small JPEG of itself. With
+    the file's ``facts``, each evidence is weighed by its detector's mark-survival model.
     """
     context = DetectionContext(kind, duration_seconds, lossy_without_qp, previews)
-    run = DetectorRun(options, context)
+    run = DetectorRun(options, context, facts)
     for frame in frames:
         run.add(frame)
-    return run.evidence()
+    return run
 
 
 def detect_watermarks(
     path: str | Path,
     options: WatermarkOptions | None = None,
     *,
-    video_codec: str | None = None,
-    duration_seconds: float | None = None,
+    media: MediaInfo | None = None,
     previews: bool = False,
 ) -> FrameRun:
     """Sample ``path``'s frames once and run the active detectors.
 
-    With ``previews``, each evidence's strongest frame carries a small JPEG of itself.
+    ``media`` is the file's probe: with it, each evidence is weighed by its detector's
+    mark-survival model and lossy codecs without quantisers are named as such. With
+    ``previews``, each evidence's strongest frame carries a small JPEG of itself.
 
     Raises
     ------
@@ -147,20 +190,31 @@ def detect_watermarks(
     if not opts.active:
         return FrameRun((), 0)
     sampler = sample_for(path, opts)
+    video_codec = media.video_codec if media is not None else None
     lossy_without_qp = video_codec is not None and video_codec not in (
         _QP_CODECS | _LOSSLESS_CODECS
     )
+    facts = None
+    if media is not None and media.kind in (MediaKind.VIDEO, MediaKind.IMAGE):
+        facts = FileFacts.from_media(media)
     iterator = prefetched(sampler)  # decoding overlaps the detectors' work on earlier frames
     first = next(iterator, None)  # the kind (video or image) is known once a frame is out
     if first is None:
         why = sampler.error or "no frame could be decoded"
         raise MediaError(f"{Path(path).name}: {why}.")
-    evidence = detect_frames(
+    run = detect_frames(
         itertools.chain([first], iterator),
         opts,
         kind="image" if sampler.kind == "image" else "video",
-        duration_seconds=duration_seconds,
+        duration_seconds=media.duration_seconds if media is not None else None,
         lossy_without_qp=lossy_without_qp,
         previews=previews,
+        facts=facts,
     )
-    return FrameRun(evidence, sampler.frames_yielded, sampler.error, sampler.truncated)
+    return FrameRun(
+        run.evidence(),
+        sampler.frames_yielded,
+        sampler.error,
+        sampler.truncated,
+        run.features(),
+    )

@@ -66,6 +66,9 @@ class DetectionContext:
     """A lossy video codec that does not report quantisers (H.265, VP9, AV1...)."""
     previews: bool = False
     """Keep the strongest frame's pixels for a preview picture in the evidence."""
+    survival_model: bool = False
+    """A mark-survival model weighs this detector's absence (it says how much a codec's
+    compression leaves of the mark, so the detector need not)."""
 
 
 class WatermarkDetector(abc.ABC):

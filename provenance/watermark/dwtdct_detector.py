@@ -359,7 +359,7 @@ class DwtdctDetector(WatermarkDetector):
                 f"could not test under {len(never)} embedding hypotheses ({untested}), "
                 "so a mark embedded that way is not ruled out"
             )
-        if not detected and self.context.lossy_without_qp:
+        if not detected and self.context.lossy_without_qp and not self.context.survival_model:
             notes.append(
                 "this lossy video codec does not report its quantisers; ordinary compression "
                 "erases this mark, so its absence says little"

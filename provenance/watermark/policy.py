@@ -23,6 +23,7 @@ __all__ = [
     "DWTDCT_Z_FLOOR",
     "KEYED_TARGET_FPR",
     "SEGMENT_TARGET_FPR",
+    "SURVIVAL_LEVEL",
     "TARGET_FPR",
     "TIMELINE_SEGMENTS",
     "bonferroni_threshold",
@@ -70,6 +71,12 @@ DWTDCT_SEARCH_Z_FLOOR = 9.0
 #: mean QP <= 22 kept z >= 4.9, most >= 10; natural photos at QP >= 27 fell to z <= 2.4).
 #: Such frames are still read, but cannot make a file "not detected" and are not combined.
 DWTDCT_MAX_QP = 26.0
+
+#: A mark that is not found is ``not_detected`` only where the detector's mark-survival model
+#: gives at least this probability that it would have been found had it been embedded
+#: (``provenance.watermark.survival_model``); below it the absence is ``inconclusive``. At 0.8
+#: "not detected" means at most one marked file in five like this one would be missed.
+SURVIVAL_LEVEL = 0.8
 
 
 def normal_quantile(p: float) -> float:
