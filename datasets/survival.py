@@ -46,7 +46,7 @@ from datasets import evaluate
 from provenance.batch.pool import Job, Task, WorkerPool
 from provenance.watermark.options import DEFAULT_SAMPLING
 
-__all__ = ["collect", "main", "start", "train"]
+__all__ = ["DWTDCT_EDITS", "EDITS", "collect", "is_edit", "main", "start", "train"]
 
 #: The repository root: workers need it on their path, digests read the sources under it.
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +55,23 @@ PACKAGE = REPO / "provenance"
 MODELS_DIR = PACKAGE / "watermark" / "models"
 #: The marks a model is trained for (the corpus's ``mark`` field).
 MARKS = ("dwtdct", "keyed")
+
+#: Attacks that edit the picture rather than re-encode it, left out of training: brightness
+#: changes, and (for dwtDct) a resize that is not undone (the detector reads pictures back at
+#: the generators' native sizes; at any other size the mark is gone). A file cannot show that
+#: it was edited, and a model answers what the encoding of a file left of a mark. The keyed
+#: mark's resizes stay: it is read at any scale.
+EDITS = ("bright_",)
+DWTDCT_EDITS = ("scale50",)
+
+
+def is_edit(item: Mapping[str, Any]) -> bool:
+    """Whether a corpus item's attack is an edit (:data:`EDITS`, :data:`DWTDCT_EDITS`)."""
+    attack = str(item["attack"])
+    if any(part in attack for part in EDITS):
+        return True
+    return item["mark"] == "dwtdct" and attack in DWTDCT_EDITS
+
 
 #: Files of the check path that do not change a label or a feature (they weigh an absence
 #: with a shipped model, which never turns a miss into a detection).
@@ -202,7 +219,7 @@ def collect(
     first where missing) with its label and features: measured on the worker pool, or read
     from ``cache`` when the code that makes them has not changed."""
     items, _ = evaluate._load(corpus)
-    marked = [item for item in items if item["mark"] in MARKS]
+    marked = [item for item in items if item["mark"] in MARKS and not is_edit(item)]
     if grid:
         from datasets.survival_grid import build_grid
 

@@ -4,12 +4,13 @@ Used by ``python -m datasets.survival`` (which measures the labels and features)
 
 - a **scorer**: ``logistic`` (standardised features, L2 logistic regression) or ``trees``
   (histogram gradient boosting, shallow trees, survival constrained to fall as the quantisers
-  rise), and an **isotonic calibration** of its log-odds fitted on out-of-group scores, so a
-  probability of 0.3 means that about 3 marks in 10 survive in such files;
+  rise), made a cross-validated ensemble: per grouped fold, the scorer fitted on the other
+  folds with an **isotonic calibration** of its log-odds on this fold, the probability being
+  the members' mean, so that 0.3 means about 3 marks in 10 survive in such files;
 - **evaluation**, always on items whose group the model never saw: grouped by source clip
   (GroupKFold over the corpus ``root``), and with whole codecs held out (each codec in turn
   is unseen: its one-hot entry reads as ``codec_other``, as a new codec would). Within every
-  training split the calibration is itself fitted on inner grouped folds. Brier score, ROC
+  training split the ensemble is itself built on inner grouped folds. Brier score, ROC
   AUC, and reliability (10 equal-width bins; the largest gap between mean prediction and
   observed rate over bins of at least :data:`MIN_BIN` items).
 
@@ -37,10 +38,19 @@ from threadpoolctl import threadpool_limits
 
 from provenance._version import engine_versions
 from provenance.report import Detector
+from provenance.watermark.policy import SURVIVAL_LEVEL
 from provenance.watermark.survival import CODECS, FEATURES
-from provenance.watermark.survival_model import SurvivalModel, Trees
+from provenance.watermark.survival_model import Member, SurvivalModel, Trees
 
-__all__ = ["MIN_BIN", "Fitted", "export", "fit_all", "fit_calibrated", "reliability_figure"]
+__all__ = [
+    "MIN_BIN",
+    "Ensemble",
+    "Fitted",
+    "export",
+    "fit_all",
+    "fit_calibrated",
+    "reliability_figure",
+]
 
 #: Reliability bins with fewer items than this are drawn but not held to the 0.05 target.
 MIN_BIN = 20
@@ -106,47 +116,47 @@ def _folds(groups: np.ndarray, seed: int) -> GroupKFold:
     return GroupKFold(n_splits=min(FOLDS, len(np.unique(groups))), shuffle=True, random_state=seed)
 
 
-def out_of_group_scores(
-    kind: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int
-) -> np.ndarray:
-    """Each item's uncalibrated score from a scorer that never saw its group (NaN where that
-    fold's training part held one class only: a constant has no score scale to calibrate)."""
-    scores = np.full(len(y), np.nan)
-    for train, test in _folds(groups, seed).split(x, y, groups):
-        fitted = _scorer(kind, x[train], y[train], seed)
-        if fitted.estimator is not None:
-            scores[test] = fitted.score(x[test])
-    return scores
+@dataclass
+class Ensemble:
+    """Calibrated members whose mean probability is the prediction."""
+
+    members: list[Fitted]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities: the members' mean."""
+        return np.asarray(np.mean([m.predict(x) for m in self.members], axis=0), dtype=np.float64)
 
 
 def fit_calibrated(
     kind: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int
-) -> tuple[Fitted, np.ndarray]:
-    """The scorer on all of (x, y), calibrated isotonically on out-of-group scores; also
-    returns those scores. Without any usable out-of-group score the logistic link stays."""
-    fitted = _scorer(kind, x, y, seed)
-    if fitted.estimator is None or len(np.unique(groups)) < 2:
-        return fitted, fitted.score(x)
-    scores = out_of_group_scores(kind, x, y, groups, seed)
-    usable = np.isfinite(scores)
-    if usable.any():
+) -> Ensemble:
+    """Cross-validated calibration: for each grouped fold, a scorer fitted on the other folds
+    and an isotonic calibration of its scores on this fold (groups it never saw); the
+    prediction is the members' mean (scikit-learn's ``CalibratedClassifierCV(ensemble=True)``
+    with grouped folds). A single scorer calibrated on scores of *other* models (fitted on
+    less data, so less sure of themselves) was measured far off the diagonal: a grouped
+    reliability gap of 0.49 against 0.12 for the ensemble. With one class or one group: one
+    member on everything (a constant, or the logistic link)."""
+    if len(np.unique(y)) < 2 or len(np.unique(groups)) < 2:
+        return Ensemble([_scorer(kind, x, y, seed)])
+    members = []
+    for train, test in _folds(groups, seed).split(x, y, groups):
+        fitted = _scorer(kind, x[train], y[train], seed)
+        if fitted.estimator is None:  # a one-class training part: nothing to calibrate
+            continue
         with threadpool_limits(limits=1):
             fitted.isotonic = IsotonicRegression(
                 y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip"
-            ).fit(scores[usable], y[usable])
-    return fitted, scores
+            ).fit(fitted.score(x[test]), y[test])
+        members.append(fitted)
+    return Ensemble(members or [_scorer(kind, x, y, seed)])
 
 
 # --------------------------------------------------------------------------- export
 
 
-def export(
-    fitted: Fitted,
-    detector: Detector,
-    training: Mapping[str, Any],
-    evaluation: Mapping[str, Any],
-) -> SurvivalModel:
-    """The fitted model as plain data (:class:`~provenance.watermark.survival_model.SurvivalModel`)."""
+def _member(fitted: Fitted) -> Member:
+    """One fitted member as plain data."""
     if fitted.estimator is None:
         x, y = np.array([0.0]), np.array([fitted.constant])
     elif fitted.isotonic is None:  # the logistic link itself, as a table
@@ -155,14 +165,7 @@ def export(
     else:
         x = np.asarray(fitted.isotonic.X_thresholds_, dtype=np.float64)
         y = np.asarray(fitted.isotonic.y_thresholds_, dtype=np.float64)
-    common: dict[str, Any] = {
-        "detector": detector,
-        "features": FEATURES,
-        "calibration_x": x,
-        "calibration_y": y,
-        "training": training,
-        "evaluation": evaluation,
-    }
+    common: dict[str, Any] = {"calibration_x": x, "calibration_y": y}
     estimator = fitted.estimator
     if isinstance(estimator, HistGradientBoostingClassifier):
         parts: dict[str, list[np.ndarray]] = collections.defaultdict(list)
@@ -182,11 +185,11 @@ def export(
             tuple(parts["value"]),
             float(np.ravel(estimator._baseline_prediction)[0]),
         )
-        return SurvivalModel(kind="trees", trees=trees, **common)
+        return Member(kind="trees", trees=trees, **common)
     if isinstance(estimator, LogisticRegression):
         assert fitted.scaler is not None
         scale = np.asarray(fitted.scaler.scale_, dtype=np.float64)
-        return SurvivalModel(
+        return Member(
             kind="logistic",
             mean=np.asarray(fitted.scaler.mean_, dtype=np.float64),
             scale=np.where(scale > 0, scale, 1.0),
@@ -195,7 +198,23 @@ def export(
             **common,
         )
     zeros = np.zeros(len(FEATURES))  # a constant model: only the calibration's one value
-    return SurvivalModel(kind="logistic", mean=zeros, scale=zeros + 1, coefficients=zeros, **common)
+    return Member(kind=fitted.kind, mean=zeros, scale=zeros + 1, coefficients=zeros, **common)
+
+
+def export(
+    fitted: Ensemble,
+    detector: Detector,
+    training: Mapping[str, Any],
+    evaluation: Mapping[str, Any],
+) -> SurvivalModel:
+    """The fitted ensemble as plain data (:class:`~provenance.watermark.survival_model.SurvivalModel`)."""
+    return SurvivalModel(
+        detector=detector,
+        features=FEATURES,
+        members=tuple(_member(member) for member in fitted.members),
+        training=training,
+        evaluation=evaluation,
+    )
 
 
 # --------------------------------------------------------------------------- metrics
@@ -234,6 +253,20 @@ def metrics(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         "observed": float(y.mean()) if len(y) else None,
         "max_gap": max(gaps, default=None),
         "bins": table,
+        "at_level": _at_level(p, y),
+    }
+
+
+def _at_level(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """What the check's decision level means here: how many items reach
+    :data:`~provenance.watermark.policy.SURVIVAL_LEVEL` (a miss there says ``not_detected``)
+    and the detection rate at and below it."""
+    above = p >= SURVIVAL_LEVEL
+    return {
+        "level": SURVIVAL_LEVEL,
+        "items": int(above.sum()),
+        "detected": float(y[above].mean()) if above.any() else None,
+        "below_detected": float(y[~above].mean()) if (~above).any() else None,
     }
 
 
@@ -257,7 +290,7 @@ def evaluate_scorer(
     """Grouped cross-validation and leave-one-codec-out figures of one scorer kind."""
     grouped = np.zeros(len(y))
     for train, test in _folds(groups, seed).split(x, y, groups):
-        fitted, _ = fit_calibrated(kind, x[train], y[train], groups[train], seed)
+        fitted = fit_calibrated(kind, x[train], y[train], groups[train], seed)
         grouped[test] = fitted.predict(x[test])
     held: dict[str, Any] = {}
     pooled = np.full(len(y), np.nan)
@@ -266,7 +299,7 @@ def evaluate_scorer(
         if test.all():
             continue
         x_seen = _as_other(x, codec)
-        fitted, _ = fit_calibrated(kind, x_seen[~test], y[~test], groups[~test], seed)
+        fitted = fit_calibrated(kind, x_seen[~test], y[~test], groups[~test], seed)
         pooled[test] = fitted.predict(x_seen[test])
         held[codec] = metrics(pooled[test], y[test])
     covered = ~np.isnan(pooled)
@@ -336,7 +369,7 @@ def fit_all(
         results = {kind: evaluate_scorer(kind, x, y, groups, codecs, seed) for kind in kinds}
         chosen[mark] = _choose(scorer, results)
         best = results[chosen[mark]]
-        fitted, _ = fit_calibrated(chosen[mark], x, y, groups, seed)
+        fitted = fit_calibrated(chosen[mark], x, y, groups, seed)
         summary = {kind: _strip(result) for kind, result in results.items()}
         training = {
             "corpus": corpus,

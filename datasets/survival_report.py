@@ -94,8 +94,10 @@ def markdown(
         "- **Evaluation:** every prediction is made by a model that never saw the item's "
         "group: *source clips* is GroupKFold (5 folds) over the corpus `root` (every version "
         "of one piece of content together); *held-out codec* trains on the other codecs only, "
-        "the held-out codec reading as an unknown one (`codec_other`). Calibration is fitted "
-        "inside each training split on inner grouped folds. Constant Brier: the score of "
+        "the held-out codec reading as an unknown one (`codec_other`). Each model is a "
+        "cross-validated ensemble (5 members, each trained on 4 grouped folds and calibrated "
+        "isotonically on the fifth; the probability is their mean), built inside each "
+        "training split on its own folds. Constant Brier: the score of "
         "always predicting the held-out items' own rate (what the features add is the gap "
         "to it). Gap: largest |mean prediction - observed rate| over 10 equal-width bins "
         "holding at least 20 items.",
@@ -120,6 +122,7 @@ def markdown(
             _row("all held-out codecs, pooled", results, lambda r: r["codecs_pooled"]),
             "",
             *_targets(mark, results[chosen[mark]]),
+            *_level(results[chosen[mark]]),
             "",
             f"Reliability of the shipped scorer ({chosen[mark]}), grouped by source clip:",
             "",
@@ -133,6 +136,23 @@ def markdown(
             )
         lines.append("")
     lines.append("![Reliability diagram](survival_reliability.png)")
+    return lines
+
+
+def _level(result: Mapping[str, Any]) -> list[str]:
+    """What "not detected" promises at the check's decision level, held out both ways."""
+    lines = []
+    for name, key in (("source clips held out", "grouped"), ("codec held out", "codecs_pooled")):
+        at = result[key].get("at_level")
+        if not at or at["detected"] is None:
+            continue
+        below = at["below_detected"]
+        lines.append(
+            f"- At the check's level (p >= {at['level']:g}, where a miss is `not_detected`), "
+            f"{name}: {at['items']} of {result[key]['n']} marked items, "
+            f"{100 * at['detected']:.1f} % of them detected"
+            + (f"; below it, {100 * below:.1f} % (`inconclusive`)." if below is not None else ".")
+        )
     return lines
 
 

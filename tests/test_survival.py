@@ -193,11 +193,12 @@ def _identity_link(model: SurvivalModel) -> SurvivalModel:
     """The same scorer read through the logistic link (as predict_proba does)."""
     x = np.linspace(-40, 40, 80001)
     data = model.to_dict()
-    data["calibration"] = {
-        "method": "isotonic",
-        "x": x.tolist(),
-        "y": (1 / (1 + np.exp(-x))).tolist(),
-    }
+    for member in data["members"]:
+        member["calibration"] = {
+            "method": "isotonic",
+            "x": x.tolist(),
+            "y": (1 / (1 + np.exp(-x))).tolist(),
+        }
     return SurvivalModel.from_dict(data)
 
 
@@ -207,24 +208,28 @@ def test_the_numpy_evaluator_agrees_with_scikit_learn(kind: str, tmp_path: Path)
     from datasets import survival_fit
 
     x, y, groups = _training_set()
-    fitted, _ = survival_fit.fit_calibrated(kind, x, y, groups, seed=0)
-    assert fitted.estimator is not None
-    assert fitted.isotonic is not None
+    fitted = survival_fit.fit_calibrated(kind, x, y, groups, seed=0)
+    assert len(fitted.members) == survival_fit.FOLDS
+    assert all(m.estimator is not None and m.isotonic is not None for m in fitted.members)
     model = survival_fit.export(fitted, Detector.DWTDCT, {"seed": 0}, {})
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model.to_dict()), "utf-8")
     loaded = load_model(path)
     assert loaded.kind == kind
+    assert len(loaded.members) == survival_fit.FOLDS
     assert loaded.training == {"seed": 0}
     probe_x = np.random.default_rng(9).normal(size=(50, len(FEATURES)))
     probe_x[:, FEATURES.index("qp_mean")] = np.linspace(5, 50, 50)
     ours = np.array([survival_probability(loaded, row) for row in probe_x])
     assert np.allclose(ours, fitted.predict(probe_x), atol=1e-9)  # calibrated: exact
-    estimator: Any = fitted.estimator
-    data = fitted.scaler.transform(probe_x) if fitted.scaler is not None else probe_x
     linked = _identity_link(loaded)
     raw = np.array([survival_probability(linked, row) for row in probe_x])
-    assert np.allclose(raw, estimator.predict_proba(data)[:, 1], atol=1e-5)
+    expected = []
+    for member in fitted.members:
+        estimator: Any = member.estimator
+        data = member.scaler.transform(probe_x) if member.scaler is not None else probe_x
+        expected.append(estimator.predict_proba(data)[:, 1])
+    assert np.allclose(raw, np.mean(expected, axis=0), atol=1e-5)
     named = dict(zip(FEATURES, probe_x[0], strict=True))
     assert survival_probability(loaded, named) == ours[0]
 
@@ -237,14 +242,18 @@ def _valid_model() -> dict[str, Any]:
             "format_version": 1,
             "detector": "keyed",
             "features": list(FEATURES),
-            "scorer": {
-                "kind": "logistic",
-                "mean": zeros,
-                "scale": [1.0] * len(FEATURES),
-                "coefficients": zeros,
-                "intercept": 0.5,
-            },
-            "calibration": {"method": "isotonic", "x": [0.0, 1.0], "y": [0.2, 0.9]},
+            "members": [
+                {
+                    "scorer": {
+                        "kind": "logistic",
+                        "mean": zeros,
+                        "scale": [1.0] * len(FEATURES),
+                        "coefficients": zeros,
+                        "intercept": 0.5,
+                    },
+                    "calibration": {"method": "isotonic", "x": [0.0, 1.0], "y": [0.2, 0.9]},
+                }
+            ],
         }
     ).to_dict()
 
@@ -254,17 +263,24 @@ def _valid_model() -> dict[str, Any]:
     [
         (lambda d: d.update(format="something"), "not a survival model"),
         (lambda d: d.update(format_version=9), "format version"),
+        (lambda d: d.update(members=[]), "members must be a non-empty list"),
         (lambda d: d.update(detector="trustmark"), "unknown detector"),
         (lambda d: d.update(features=d["features"][:-1]), "missing \\['chroma_read'\\]"),
         (lambda d: d.update(features=d["features"][::-1]), "another order"),
-        (lambda d: d["scorer"].update(coefficients=[1.0]), "coefficients has 1 entries"),
-        (lambda d: d["scorer"].update(scale=[0.0] * len(FEATURES)), "scale must be positive"),
-        (lambda d: d["scorer"].update(kind="forest"), "unknown scorer kind"),
-        (lambda d: d["calibration"].update(y=[0.9, 0.2]), "non-decreasing"),
-        (lambda d: d["calibration"].update(y=[0.2, 1.5]), "\\[0, 1\\]"),
-        (lambda d: d["scorer"].update(intercept="x"), "finite number"),
         (
-            lambda d: d.update(
+            lambda d: d["members"][0]["scorer"].update(coefficients=[1.0]),
+            "coefficients has 1 entries",
+        ),
+        (
+            lambda d: d["members"][0]["scorer"].update(scale=[0.0] * len(FEATURES)),
+            "scale must be positive",
+        ),
+        (lambda d: d["members"][0]["scorer"].update(kind="forest"), "unknown scorer kind"),
+        (lambda d: d["members"][0]["calibration"].update(y=[0.9, 0.2]), "non-decreasing"),
+        (lambda d: d["members"][0]["calibration"].update(y=[0.2, 1.5]), "\\[0, 1\\]"),
+        (lambda d: d["members"][0]["scorer"].update(intercept="x"), "finite number"),
+        (
+            lambda d: d["members"][0].update(
                 scorer={
                     "kind": "trees",
                     "baseline": 0.0,

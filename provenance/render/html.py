@@ -286,6 +286,13 @@ def _watermark_section(mark: WatermarkEvidence) -> str:
     if mark.hypothesis:
         rows.append(("hypothesis", mark.hypothesis))
     rows.append(("frames used", str(mark.frames_used)))
+    if mark.survival_probability is not None:
+        rows.append(
+            (
+                "mark survival",
+                f"p = {mark.survival_probability:.2f} that a mark would have been found here",
+            )
+        )
     if mark.message:
         rows.append(("notes", mark.message))
     caption = strongest_frame_caption(mark)

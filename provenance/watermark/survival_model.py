@@ -8,12 +8,16 @@ detector, shipped in ``provenance/watermark/models/survival-<detector>.json`` an
 - the feature names it was trained on (they must equal
   :data:`~provenance.watermark.survival.FEATURES`, or loading fails: a model must never read a
   vector in another order);
-- a scorer on those features: a logistic regression on standardised features
-  (``"logistic"``: means, scales, coefficients, intercept) or gradient-boosted trees
-  (``"trees"``: per tree the split feature, threshold, children and leaf values, summed on a
-  baseline);
-- an isotonic calibration of that score (breakpoints ``x``, ``y``, read with ``np.interp``,
-  clipped at the ends), fitted on out-of-group predictions;
+- its members (a cross-validated ensemble: each member was trained on part of the groups and
+  calibrated on the rest, and the probability is the members' mean, as scikit-learn's
+  ``CalibratedClassifierCV(ensemble=True)`` does), each a scorer on those features and an
+  isotonic calibration of its score:
+
+  - the scorer is a logistic regression on standardised features (``"logistic"``: means,
+    scales, coefficients, intercept) or gradient-boosted trees (``"trees"``: per tree the
+    split feature, threshold, children and leaf values, summed on a baseline);
+  - the calibration holds breakpoints ``x``, ``y``, read with ``np.interp``, clipped at the
+    ends;
 - how it was trained and how it measured (``training``, ``evaluation``), for the record.
 
 :func:`survival_probability` evaluates it with numpy alone.
@@ -39,6 +43,7 @@ from provenance.watermark.survival import FEATURES, feature_vector
 __all__ = [
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
+    "Member",
     "SurvivalModel",
     "SurvivalModelError",
     "Trees",
@@ -82,11 +87,9 @@ class Trees:
 
 
 @dataclass(frozen=True, eq=False)
-class SurvivalModel:
-    """One detector's survival model (see the module docstring for the parts)."""
+class Member:
+    """One member of a model: a scorer and the isotonic calibration of its score."""
 
-    detector: Detector
-    features: tuple[str, ...]
     kind: str
     """``"logistic"`` or ``"trees"``."""
     calibration_x: np.ndarray
@@ -96,8 +99,6 @@ class SurvivalModel:
     coefficients: np.ndarray | None = None
     intercept: float = 0.0
     trees: Trees | None = None
-    training: Mapping[str, Any] = field(default_factory=dict)
-    evaluation: Mapping[str, Any] = field(default_factory=dict)
 
     def score(self, x: np.ndarray) -> float:
         """The uncalibrated score (log-odds) of one feature vector."""
@@ -112,8 +113,12 @@ class SurvivalModel:
         """The calibrated probability of a score."""
         return float(np.interp(score, self.calibration_x, self.calibration_y))
 
+    def probability(self, x: np.ndarray) -> float:
+        """The calibrated probability of one feature vector."""
+        return self.calibrate(self.score(x))
+
     def to_dict(self) -> dict[str, Any]:
-        """The model as JSON-ready plain data (what :func:`load_model` reads)."""
+        """The member as JSON-ready plain data."""
         scorer: dict[str, Any]
         if self.trees is not None:
             trees = self.trees
@@ -149,17 +154,41 @@ class SurvivalModel:
                 "coefficients": self.coefficients.tolist(),
                 "intercept": self.intercept,
             }
+        calibration = {
+            "method": "isotonic",
+            "x": self.calibration_x.tolist(),
+            "y": self.calibration_y.tolist(),
+        }
+        return {"scorer": scorer, "calibration": calibration}
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalModel:
+    """One detector's survival model (see the module docstring for the parts)."""
+
+    detector: Detector
+    features: tuple[str, ...]
+    members: tuple[Member, ...]
+    training: Mapping[str, Any] = field(default_factory=dict)
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """The members' scorer kind (``"logistic"`` or ``"trees"``)."""
+        return self.members[0].kind
+
+    def probability(self, x: np.ndarray) -> float:
+        """The calibrated probability of one feature vector: the members' mean."""
+        return float(np.mean([member.probability(x) for member in self.members]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready plain data (what :func:`load_model` reads)."""
         return {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
             "detector": self.detector.value,
             "features": list(self.features),
-            "scorer": scorer,
-            "calibration": {
-                "method": "isotonic",
-                "x": self.calibration_x.tolist(),
-                "y": self.calibration_y.tolist(),
-            },
+            "members": [member.to_dict() for member in self.members],
             "training": dict(self.training),
             "evaluation": dict(self.evaluation),
         }
@@ -272,11 +301,29 @@ def _parse(data: Any, source: str) -> SurvivalModel:
             f"{', same names in another order' if not missing and not extra else ''}); "
             "retrain it with python -m datasets.survival",
         )
+    members = data.get("members")
+    if not isinstance(members, list) or not members:
+        raise _fail(source, "members must be a non-empty list")
+    extras: dict[str, Any] = {
+        key: data.get(key) if isinstance(data.get(key), dict) else {}
+        for key in ("training", "evaluation")
+    }
+    parsed = tuple(
+        _parse_member(f"{source}: member {number}", member) for number, member in enumerate(members)
+    )
+    if len({member.kind for member in parsed}) > 1:
+        raise _fail(source, "members mix scorer kinds")
+    return SurvivalModel(detector=detector, features=FEATURES, members=parsed, **extras)
+
+
+def _parse_member(source: str, member: Any) -> Member:
+    if not isinstance(member, dict):
+        raise _fail(source, "must be an object with a scorer and a calibration")
     count = len(FEATURES)
-    scorer = data.get("scorer")
+    scorer = member.get("scorer")
     if not isinstance(scorer, dict):
         raise _fail(source, "scorer must be an object")
-    calibration = data.get("calibration")
+    calibration = member.get("calibration")
     if not isinstance(calibration, dict) or calibration.get("method") != "isotonic":
         raise _fail(source, "calibration must be an isotonic object with x and y")
     x = _array(source, "calibration.x", calibration.get("x"), None)
@@ -285,25 +332,15 @@ def _parse(data: Any, source: str) -> SurvivalModel:
         raise _fail(source, "calibration x and y must be non-empty and non-decreasing")
     if np.any((y < 0) | (y > 1)):
         raise _fail(source, "calibration y must lie in [0, 1]")
-    extras: dict[str, Any] = {
-        key: data.get(key) if isinstance(data.get(key), dict) else {}
-        for key in ("training", "evaluation")
-    }
-    common: dict[str, Any] = {
-        "detector": detector,
-        "features": FEATURES,
-        "calibration_x": x,
-        "calibration_y": y,
-        **extras,
-    }
+    common: dict[str, Any] = {"calibration_x": x, "calibration_y": y}
     if scorer.get("kind") == "trees":
-        return SurvivalModel(kind="trees", trees=_parse_trees(source, scorer, count), **common)
+        return Member(kind="trees", trees=_parse_trees(source, scorer, count), **common)
     if scorer.get("kind") != "logistic":
         raise _fail(source, f"unknown scorer kind {scorer.get('kind')!r} (logistic or trees)")
     scale = _array(source, "scorer.scale", scorer.get("scale"), count)
     if np.any(scale <= 0):
         raise _fail(source, "scorer.scale must be positive")
-    return SurvivalModel(
+    return Member(
         kind="logistic",
         mean=_array(source, "scorer.mean", scorer.get("mean"), count),
         scale=scale,
@@ -378,4 +415,4 @@ def survival_probability(
             )
         if not np.all(np.isfinite(x)):
             raise ArgumentError("survival features must be finite numbers")
-    return model.calibrate(model.score(x))
+    return model.probability(x)
