@@ -56,14 +56,20 @@ def keyframe_index(
 ) -> tuple[list[float], float]:
     """Key frame times (s from the start) in the container's index, and how far the index
     reaches; ``([], -inf)`` without one. Matroska loads its index (cues) lazily, so a
-    partial index only counts up to where it reaches."""
+    partial index only counts up to where it reaches.
+
+    MP4 indexes decode times, which lag presentation times by the encoder's reordering delay
+    when there are B frames (libx264: 2 frames); the first entry is the first frame, shown at
+    ``start``, so its lag is added back to every entry. Without that, a key frame's index
+    would point 2 frames early, at a P frame."""
     entries = stream.index_entries
     if time_base is None or len(entries) < 2:
         return [], -math.inf
+    lag = max(0, start - entries[0].timestamp) if entries[0].is_keyframe else 0
     times: list[float] = []
     last = -math.inf
     for entry in entries:
-        time = float((entry.timestamp - start) * time_base)
+        time = float((entry.timestamp + lag - start) * time_base)
         last = max(last, time)
         if entry.is_keyframe:
             times.append(time)
