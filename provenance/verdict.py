@@ -349,7 +349,17 @@ def _watermark_caveats(
     caveats: list[str] = []
     for mark in watermarks:
         name = mark.mark or mark.detector
-        if mark.state is WatermarkState.INCONCLUSIVE:
+        if (
+            mark.state is WatermarkState.INCONCLUSIVE
+            and mark.survival_probability is not None
+            and mark.statistic is not None
+        ):  # read, not found, but a mark would probably not have survived in this file
+            caveats.append(
+                f"Watermark {name} was not found, but had it been embedded it would have been "
+                f"found only with p = {mark.survival_probability:.2f} in a file like this one, "
+                "so its absence says little."
+            )
+        elif mark.state is WatermarkState.INCONCLUSIVE:
             caveats.append(f"Watermark {name} could not be checked: {mark.message or 'no reason'}")
         elif mark.state is WatermarkState.NOT_CHECKED:
             caveats.append(f"Watermark {name} was not checked: {mark.message or 'no reason'}")

@@ -155,6 +155,12 @@ def test_an_unmarked_crushed_clip_is_inconclusive_with_a_low_survival(
     found = _dwtdct(clips["plain_crushed"])
     assert found.state is WatermarkState.INCONCLUSIVE
     assert "so its absence says little" in (found.message or "")
+    report = check(clips["plain_crushed"])
+    assert (
+        f"Watermark dwtdct was not found, but had it been embedded it would have been found "
+        f"only with p = {found.survival_probability:.2f} in a file like this one, so its "
+        "absence says little."
+    ) in report.verdict.caveats
     assert found.survival_probability is not None
     assert found.survival_probability < 0.5
     # and the model is right: the same marked frames crushed the same way lose the mark
