@@ -47,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "batch": {"errors", "report", "media", "watermark", "options", "check"},
     "render": {"errors", "report", "verdict", "credentials"},
     "testing": {"errors", "media", "_version"},
+    "repository": {"errors", "credentials"},
     "cli": {
         "errors",
         "report",
@@ -58,6 +59,7 @@ ALLOWED: dict[str, set[str]] = {
         "check",
         "batch",
         "render",
+        "repository",
         "_version",
     },
     "__init__": {

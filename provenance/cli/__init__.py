@@ -23,6 +23,7 @@ from provenance._version import __version__
 from provenance.cli.check import check_command
 from provenance.cli.common import EXIT_OK, EXIT_USAGE
 from provenance.cli.mark import mark_command
+from provenance.cli.repository import repository_app
 from provenance.cli.scan import scan_command
 from provenance.cli.trust import trust_app
 
@@ -63,6 +64,7 @@ app.command("check")(check_command)
 app.command("scan")(scan_command)
 app.command("mark")(mark_command)
 app.add_typer(trust_app, name="trust")
+app.add_typer(repository_app, name="repository")
 
 
 def main() -> None:

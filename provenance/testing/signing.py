@@ -80,6 +80,7 @@ def sign_file(
     parent: Path | None = None,
     extra_assertions: Sequence[dict[str, Any]] = (),
     thumbnail: Path | None = None,
+    store_to: Path | None = None,
 ) -> Path:
     """Embed a signed C2PA manifest in a copy of ``source``, written to ``destination``.
 
@@ -115,6 +116,8 @@ def sign_file(
     thumbnail
         A JPEG or PNG picture stored as the manifest's thumbnail (the C2PA library makes one
         itself for still images, never for video).
+    store_to
+        Also write the manifest store itself (what a manifest repository keeps) to this file.
 
     Returns
     -------
@@ -186,10 +189,12 @@ def sign_file(
                 with Path(thumbnail).open("rb") as thumbnail_stream:
                     builder.add_resource(Path(thumbnail).name, thumbnail_stream)
             with source.open("rb") as source_stream, destination.open("w+b") as output:
-                builder.sign(signer, mime, source_stream, output)
+                store = builder.sign(signer, mime, source_stream, output)
     except c2pa.C2paError as error:
         destination.unlink(missing_ok=True)
         raise ArgumentError(f"sign_file: c2pa could not sign {source}: {error}") from error
+    if store_to is not None:
+        Path(store_to).write_bytes(store)
     return destination
 
 
