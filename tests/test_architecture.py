@@ -26,6 +26,7 @@ PACKAGE = Path(provenance.__file__).resolve().parent
 #: Parts are the subpackages and the top-level modules; ``__init__`` is the public face.
 ALLOWED: dict[str, set[str]] = {
     "_lazy": set(),
+    "_sqlite": set(),
     "_version": set(),
     "errors": set(),
     "report": {"errors"},
@@ -44,10 +45,10 @@ ALLOWED: dict[str, set[str]] = {
         "options",
         "_version",
     },
-    "batch": {"errors", "report", "media", "watermark", "options", "check"},
+    "batch": {"errors", "report", "media", "watermark", "options", "check", "_sqlite"},
     "render": {"errors", "report", "verdict", "credentials"},
     "testing": {"errors", "media", "_version"},
-    "repository": {"errors", "credentials"},
+    "repository": {"errors", "credentials", "_sqlite"},
     "cli": {
         "errors",
         "report",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance._sqlite import immediate_transaction
 from provenance.errors import ScanError
 from provenance.report import Report, VerdictCode
 
@@ -221,7 +222,7 @@ class ResultStore:
             content = state.pseudo_content()
         else:
             content = f"path:{os.path.abspath(path)}"
-        with self._transaction():
+        with immediate_transaction(self._db):
             self._db.execute(
                 "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
                 (
@@ -247,17 +248,3 @@ class ResultStore:
         """Record that a scan met an unchanged file whose ``stored`` report it reuses."""
         content = stored.sha256 or state.pseudo_content()
         self._db.execute("INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content))
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")

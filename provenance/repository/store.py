@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance._sqlite import immediate_transaction
 from provenance.credentials.ai import soft_bindings
 from provenance.errors import ProvenanceError
 
@@ -186,7 +187,7 @@ class ManifestRepository:
             {(b.algorithm, b.value) for b in soft_bindings(data) if b.value is not None}
         )
         added_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with self._transaction():
+        with immediate_transaction(self._db):
             self._db.execute(
                 "INSERT INTO manifests VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -257,22 +258,6 @@ class ManifestRepository:
             bindings=tuple((str(a), str(v)) for a, v in bindings),
             size=int(row[6]),
         )
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._db.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
 def iter_entries(repository: ManifestRepository, *, page: int = 500) -> Iterator[RepositoryEntry]:
