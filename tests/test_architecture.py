@@ -47,7 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "batch": {"errors", "report", "media", "watermark", "options", "check", "_sqlite"},
     "render": {"errors", "report", "verdict", "credentials"},
-    "testing": {"errors", "media", "_version"},
+    "testing": {"errors", "media", "credentials", "_version"},
     "repository": {"errors", "credentials", "_sqlite"},
     "cli": {
         "errors",

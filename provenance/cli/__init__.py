@@ -25,6 +25,7 @@ from provenance.cli.common import EXIT_OK, EXIT_USAGE
 from provenance.cli.mark import mark_command
 from provenance.cli.repository import repository_app
 from provenance.cli.scan import scan_command
+from provenance.cli.sign import sign_command
 from provenance.cli.trust import trust_app
 
 __all__ = ["app", "main"]
@@ -63,6 +64,7 @@ def _main(
 app.command("check")(check_command)
 app.command("scan")(scan_command)
 app.command("mark")(mark_command)
+app.command("sign")(sign_command)
 app.add_typer(trust_app, name="trust")
 app.add_typer(repository_app, name="repository")
 
