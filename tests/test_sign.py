@@ -45,12 +45,12 @@ def _sign_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".jpg", ".png"])
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".jpg", ".png", ".webp"])
 def test_a_signed_file_is_read_back_as_ai_declared_and_kept_in_the_repository(
     tmp_path: Path, pki: PKIFiles, suffix: str
 ) -> None:
     source = tmp_path / f"made{suffix}"
-    if suffix == ".mp4":
+    if suffix in (".mp4", ".mov"):
         write_clip(source, seconds=0.5)
     else:
         write_image(source)
