@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from datasets import evaluate
+from datasets.survival_grid import jsonl_records
 from provenance.batch.pool import Job, Task, WorkerPool
 from provenance.watermark.options import DEFAULT_SAMPLING
 
@@ -106,18 +107,16 @@ def code_key(sampling: str) -> str:
 
 
 def _measure(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> dict[str, Any]:
-    """One marked item, read once: the check's detector of the item's mark over the frames a
-    check samples (the options of ``evaluate._check_item``: defaults, the corpus key, the crop
-    search on cropped dwtDct clips), the evaluation's hit rule as the label, and the
-    survival features of the same frames (what a check computes)."""
-    from provenance.media.frames import FrameSampler
+    """One marked item, read once through the check's own routing: the detector of the item's
+    mark over the frames a check samples (the options of ``evaluate._check_item``: defaults,
+    the corpus key, the crop search on cropped dwtDct clips), the evaluation's hit rule as the
+    label, and the survival features of the same frames."""
     from provenance.media.probe import probe
     from provenance.media.sampling import Sampling
     from provenance.report import Detector
-    from provenance.watermark.detect import DetectorRun, frame_needs
-    from provenance.watermark.detector import DetectionContext
+    from provenance.watermark.detect import detect_watermarks
     from provenance.watermark.options import CropSearch, WatermarkOptions
-    from provenance.watermark.survival import SURVIVAL_FRAME_NEEDS, FileFacts, SurvivalFeatures
+    from provenance.watermark.survival import FileFacts
 
     keyed = item["mark"] == "keyed"
     crop_search = CropSearch.AUTO
@@ -132,30 +131,9 @@ def _measure(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> d
     path = Path(corpus) / item["path"]
     started = time.perf_counter()
     media = probe(path)
-    facts = FileFacts.from_media(media)
-    needs = frame_needs(options).union(SURVIVAL_FRAME_NEEDS)
-    sampler = FrameSampler(
-        path,
-        options.sampling,
-        colour=needs.colour,
-        chroma=needs.chroma,
-        quantisers=needs.quantisers,
-    )
-    collector = SurvivalFeatures(facts)
-    run: DetectorRun | None = None
-    for frame in sampler:
-        if run is None:  # the kind is known once a frame is out
-            run = DetectorRun(
-                options,
-                DetectionContext(
-                    "image" if sampler.kind == "image" else "video", media.duration_seconds
-                ),
-            )
-        collector.add(frame)
-        run.add(frame)
-    if run is None:
-        raise SystemExit(f"{item['path']}: no frame could be decoded ({sampler.error})")
-    found = run.evidence()[0]
+    run = detect_watermarks(path, options, media=media, measure_survival=True)
+    assert run.survival_features is not None  # measured: the probe was given
+    found = run.evidence[0]
     result = {item["mark"]: {"state": found.state.value, "mark": found.mark, "z": found.statistic}}
     hit, inconclusive, z = evaluate._hit(dict(item), result)
     return {
@@ -167,9 +145,9 @@ def _measure(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> d
             "z": z,
         },
         "features": {
-            "codec": facts.codec,
-            "values": collector.values(),
-            "frames": collector.frames,
+            "codec": FileFacts.from_media(media).codec,
+            "values": run.survival_features,
+            "frames": run.frames,
             "seconds": time.perf_counter() - started,
         },
     }
@@ -195,14 +173,8 @@ def start(setup: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, A
 def _read_cache(path: Path) -> dict[str, dict[str, Any]]:
     """The latest record of each item path (unreadable lines are ignored: a cut-off write)."""
     records: dict[str, dict[str, Any]] = {}
-    if not path.is_file():
-        return records
-    for line in path.read_text("utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("path"), str):
+    for record in jsonl_records(path):
+        if isinstance(record.get("path"), str):
             records[record["path"]] = {**records.get(record["path"], {}), **record}
     return records
 

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,14 @@ from datasets.corpus.media_io import Codec, _read_image, h264
 from datasets.corpus.workers import deterministic_heap
 from provenance.batch.pool import Job, Task, WorkerPool
 
-__all__ = ["GRID_DIR", "GRID_MANIFEST", "build_grid", "grid_attacks", "start"]
+__all__ = [
+    "GRID_DIR",
+    "GRID_MANIFEST",
+    "build_grid",
+    "grid_attacks",
+    "jsonl_records",
+    "start",
+]
 
 GRID_DIR = "survival-grid"
 GRID_MANIFEST = "survival-grid.jsonl"
@@ -108,6 +115,20 @@ def grid_attacks(item: Mapping[str, Any]) -> tuple[Attack, ...]:
     return ()
 
 
+def jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file written as work goes (none when it is missing);
+    a line cut off by an interruption is skipped, so that work is done again."""
+    if not path.is_file():
+        return
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
 def _item(record: Mapping[str, Any]) -> Item:
     fields = {k: v for k, v in record.items() if k not in ("duration_seconds", "bytes")}
     return Item(**{**fields, "tags": tuple(record.get("tags", ()))})
@@ -172,14 +193,9 @@ def build_grid(corpus: Path, items: list[dict[str, Any]], *, jobs: int = 2) -> l
     manifest lines, in plan order; items already in ``survival-grid.jsonl`` are kept."""
     manifest = corpus / GRID_MANIFEST
     done: dict[tuple[str, str], dict[str, Any]] = {}
-    if manifest.is_file():
-        for line in manifest.read_text("utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut off by an interruption: made again
-            if (corpus / record["path"]).is_file():
-                done[(record["parent"], record["attack"])] = record
+    for record in jsonl_records(manifest):
+        if (corpus / record["path"]).is_file():
+            done[(record["parent"], record["attack"])] = record
     plan = [(item, attack.name) for item in items for attack in grid_attacks(item)]
     tasks = [
         Task(number, {"item": item, "attack": name})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -34,6 +34,13 @@ RepositoryPath = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+ManifestId = Annotated[str, typer.Argument(help="The manifest id (urn:c2pa:...).")]
+
+
+def _not_kept(manifest_id: str, repository: Path) -> NoReturn:
+    fail(f"no manifest {manifest_id!r} in {repository}; 'provenance repository list' shows them")
 
 
 def _open(path: Path, *, create: bool = False) -> ManifestRepository:
@@ -113,22 +120,20 @@ def repository_list(
 
 @repository_app.command("show")
 def repository_show(
-    manifest_id: Annotated[str, typer.Argument(help="The manifest id (urn:c2pa:...).")],
+    manifest_id: ManifestId,
     repository: RepositoryPath,
 ) -> None:
     """Print one entry as JSON (without the store's bytes; see 'export')."""
     with _open(repository) as repo:
         entry = repo.get(manifest_id)
     if entry is None:
-        fail(
-            f"no manifest {manifest_id!r} in {repository}; 'provenance repository list' shows them"
-        )
+        _not_kept(manifest_id, repository)
     typer.echo(json.dumps(entry.to_dict(), indent=2))
 
 
 @repository_app.command("export")
 def repository_export(
-    manifest_id: Annotated[str, typer.Argument(help="The manifest id (urn:c2pa:...).")],
+    manifest_id: ManifestId,
     output: Annotated[
         Path, typer.Argument(help="Where to write the manifest store (.c2pa).", dir_okay=False)
     ],
@@ -138,9 +143,7 @@ def repository_export(
     with _open(repository) as repo:
         store = repo.manifest_store(manifest_id)
     if store is None:
-        fail(
-            f"no manifest {manifest_id!r} in {repository}; 'provenance repository list' shows them"
-        )
+        _not_kept(manifest_id, repository)
     try:
         output.write_bytes(store)
     except OSError as exc:

@@ -31,7 +31,12 @@ from provenance.watermark.detector import DetectionContext, FrameNeeds, Watermar
 from provenance.watermark.dwtdct_detector import DwtdctDetector
 from provenance.watermark.keyed_detector import KeyedDetector
 from provenance.watermark.options import WatermarkOptions
-from provenance.watermark.survival import SURVIVAL_FRAME_NEEDS, FileFacts, SurvivalFeatures
+from provenance.watermark.survival import (
+    LOSSLESS_VIDEO_CODECS,
+    SURVIVAL_FRAME_NEEDS,
+    FileFacts,
+    SurvivalFeatures,
+)
 from provenance.watermark.survival_model import SurvivalModel, shipped_model, survival_probability
 
 __all__ = [
@@ -51,7 +56,6 @@ DETECTOR_CLASSES: dict[Detector, type[WatermarkDetector]] = {
 
 #: Codecs whose decoders export quantisers (see provenance.media.frame.frame_mean_qp).
 _QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4", "h263", "msmpeg4v3"})
-_LOSSLESS_CODECS = frozenset({"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff"})
 
 
 def survival_models(options: WatermarkOptions) -> dict[Detector, SurvivalModel]:
@@ -60,18 +64,21 @@ def survival_models(options: WatermarkOptions) -> dict[Detector, SurvivalModel]:
     return {name: model for name, model in models.items() if model is not None}
 
 
-def frame_needs(options: WatermarkOptions) -> FrameNeeds:
-    """What the active detectors (and their survival models' features) need of each frame."""
-    needs = SURVIVAL_FRAME_NEEDS if survival_models(options) else FrameNeeds()
+def frame_needs(options: WatermarkOptions, *, survival: bool = False) -> FrameNeeds:
+    """What the active detectors (and their survival models' features: always with
+    ``survival``) need of each frame."""
+    needs = SURVIVAL_FRAME_NEEDS if survival or survival_models(options) else FrameNeeds()
     for name in options.active:
         needs = needs.union(DETECTOR_CLASSES[name].frame_needs(options))
     return needs
 
 
-def sample_for(path: str | Path, options: WatermarkOptions) -> FrameSampler:
+def sample_for(
+    path: str | Path, options: WatermarkOptions, *, survival: bool = False
+) -> FrameSampler:
     """A sampler of ``path`` that reads ``options.sampling``'s frames with what the active
-    detectors need."""
-    needs = frame_needs(options)
+    detectors (and, with ``survival``, the survival features) need."""
+    needs = frame_needs(options, survival=survival)
     return FrameSampler(
         path,
         options.sampling,
@@ -83,19 +90,23 @@ def sample_for(path: str | Path, options: WatermarkOptions) -> FrameSampler:
 
 class DetectorRun:
     """The active detectors for one file, fed the same frames; with the file's ``facts``, the
-    features of their mark-survival models are measured on those frames too, and each
-    evidence is weighed by its model (:func:`~provenance.watermark.absence.weigh_absence`)."""
+    features of their mark-survival models are measured on those frames too (also without a
+    shipped model with ``measure_survival``: training), and each evidence is weighed by its
+    model (:func:`~provenance.watermark.absence.weigh_absence`)."""
 
     def __init__(
         self,
         options: WatermarkOptions,
         context: DetectionContext,
         facts: FileFacts | None = None,
+        *,
+        measure_survival: bool = False,
     ) -> None:
         active = options.active
         self.models = survival_models(options) if facts is not None else {}
-        self.survival = SurvivalFeatures(facts) if facts is not None and self.models else None
-        if self.survival is not None:
+        measured = facts is not None and (measure_survival or bool(self.models))
+        self.survival = SurvivalFeatures(facts) if facts is not None and measured else None
+        if self.models:
             context = dataclasses.replace(context, survival_model=True)
         self.detectors: list[WatermarkDetector] = [
             detector
@@ -139,8 +150,8 @@ class FrameRun:
     error: str | None = None
     truncated: bool = False
     survival_features: dict[str, float] | None = None
-    """The survival models' features of the frames read (None when no model is shipped for
-    an active detector, or the file's facts were not given)."""
+    """The survival features of the frames read (None when they were not measured: no model
+    shipped for an active detector and ``measure_survival`` not asked, or no probe given)."""
 
 
 def detect_frames(
@@ -152,6 +163,7 @@ def detect_frames(
     lossy_without_qp: bool = False,
     previews: bool = False,
     facts: FileFacts | None = None,
+    measure_survival: bool = False,
 ) -> DetectorRun:
     """Run the active detectors over already-sampled frames (see :func:`frame_needs` for what
     they need of each frame); the run gives the evidence and the survival features.
@@ -160,7 +172,7 @@ def detect_frames(
     the file's ``facts``, each evidence is weighed by its detector's mark-survival model.
     """
     context = DetectionContext(kind, duration_seconds, lossy_without_qp, previews)
-    run = DetectorRun(options, context, facts)
+    run = DetectorRun(options, context, facts, measure_survival=measure_survival)
     for frame in frames:
         run.add(frame)
     return run
@@ -172,12 +184,15 @@ def detect_watermarks(
     *,
     media: MediaInfo | None = None,
     previews: bool = False,
+    measure_survival: bool = False,
 ) -> FrameRun:
     """Sample ``path``'s frames once and run the active detectors.
 
     ``media`` is the file's probe: with it, each evidence is weighed by its detector's
     mark-survival model and lossy codecs without quantisers are named as such. With
-    ``previews``, each evidence's strongest frame carries a small JPEG of itself.
+    ``previews``, each evidence's strongest frame carries a small JPEG of itself. With
+    ``measure_survival`` (and ``media``), the survival features are measured even where no
+    model is shipped (what training needs), in ``FrameRun.survival_features``.
 
     Raises
     ------
@@ -189,10 +204,10 @@ def detect_watermarks(
     opts = options or WatermarkOptions()
     if not opts.active:
         return FrameRun((), 0)
-    sampler = sample_for(path, opts)
+    sampler = sample_for(path, opts, survival=measure_survival)
     video_codec = media.video_codec if media is not None else None
     lossy_without_qp = video_codec is not None and video_codec not in (
-        _QP_CODECS | _LOSSLESS_CODECS
+        _QP_CODECS | LOSSLESS_VIDEO_CODECS
     )
     facts = None
     if media is not None and media.kind in (MediaKind.VIDEO, MediaKind.IMAGE):
@@ -210,6 +225,7 @@ def detect_watermarks(
         lossy_without_qp=lossy_without_qp,
         previews=previews,
         facts=facts,
+        measure_survival=measure_survival,
     )
     return FrameRun(
         run.evidence(),

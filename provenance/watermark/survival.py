@@ -36,6 +36,7 @@ __all__ = [
     "FEATURES",
     "FEATURE_DESCRIPTIONS",
     "LOSSLESS_CODECS",
+    "LOSSLESS_VIDEO_CODECS",
     "SURVIVAL_FRAME_NEEDS",
     "FileFacts",
     "SurvivalFeatures",
@@ -60,10 +61,13 @@ CODECS = (
     "webp",
 )
 
-#: Codecs that never lose a sample (lossless WebP is told apart by its missing subsampling).
-LOSSLESS_CODECS = frozenset(
-    {"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff", "gif", "tiff", "bmp"}
+#: Video codecs that never lose a sample.
+LOSSLESS_VIDEO_CODECS = frozenset(
+    {"ffv1", "png", "qtrle", "rawvideo", "utvideo", "huffyuv", "ffvhuff"}
 )
+#: Codecs and image formats that never lose a sample (lossless WebP is told apart by its
+#: missing subsampling).
+LOSSLESS_CODECS = LOSSLESS_VIDEO_CODECS | {"gif", "tiff", "bmp"}
 
 #: Every feature, in vector order, with what it measures. Texture figures are means over the
 #: frames read (luma in coded samples; chroma is the mean of Cb and Cr on the 4:2:0 grid).
@@ -306,17 +310,12 @@ class SurvivalFeatures:
         width, height = self.size or (facts.width or 0, facts.height or 0)
         pixels = max(1, width * height)
         image = facts.kind == "image"
-        bits = 0.0
-        frames = facts.frame_count
-        known = bool(facts.size_bytes and frames and facts.width and facts.height)
-        if known:
-            assert facts.size_bytes
-            assert frames
-            assert facts.width
-            assert facts.height
-            bits = math.log2(
-                max(facts.size_bytes * 8 / (facts.width * facts.height * frames), 1e-6)
-            )
+        size, frames = facts.size_bytes, facts.frame_count
+        coded = facts.width * facts.height if facts.width and facts.height else 0
+        known = bool(size and frames and coded)
+        bits = (
+            math.log2(max(size * 8 / (coded * frames), 1e-6)) if size and frames and coded else 0.0
+        )
         codec = (facts.codec or "").lower()
         read = max(1, self.frames)
         qp_mean = float(np.mean(self.qps)) if self.qps else 0.0
