@@ -36,8 +36,11 @@ __all__ = [
     "Ingredient",
     "Integrity",
     "ManifestSummary",
+    "MarkIdentifier",
     "MediaInfo",
     "MediaKind",
+    "RecoveredCredentials",
+    "RecoveryState",
     "Report",
     "SignalLocation",
     "Signer",
@@ -59,7 +62,7 @@ __all__ = [
     "to_plain",
 ]
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 _T = TypeVar("_T")
 
@@ -183,12 +186,27 @@ class VerdictCode(enum.StrEnum):
     AI_WATERMARK = "ai_watermark"
     CREDENTIALS_TAMPERED = "credentials_tampered"
     CREDENTIALS_INVALID = "credentials_invalid"
+    CREDENTIALS_RECOVERED = "credentials_recovered"
     CREDENTIALS_REMOTE = "credentials_remote"
     CREDENTIALS_UNTRUSTED = "credentials_untrusted"
     CREDENTIALS_VALID_NO_AI = "credentials_valid_no_ai"
     NO_SIGNAL = "no_signal"
     UNSUPPORTED = "unsupported"
     ERROR = "error"
+
+
+class RecoveryState(enum.StrEnum):
+    """What looking up a watermark identifier in a manifest repository gave."""
+
+    RECOVERED = "recovered"
+    """A manifest store declaring this identifier was found, and its signature checks out."""
+    NOT_FOUND = "not_found"
+    """No repository asked holds a manifest for this identifier."""
+    REJECTED = "rejected"
+    """Manifests came back, but none can stand for this file (none declares the identifier
+    read from it, or none could be read): the message says why."""
+    ERROR = "error"
+    """The repository or resolution service could not be asked (the message says why)."""
 
 
 # --------------------------------------------------------------------------- serialisation
@@ -438,6 +456,20 @@ class WatermarkSegment(_Serialisable):
 
 
 @dataclass(frozen=True)
+class MarkIdentifier(_Serialisable):
+    """An identifier read from a keyed mark (a soft binding a repository can resolve)."""
+
+    algorithm: str
+    """The soft-binding algorithm name, as declared in ``c2pa.soft-binding`` assertions."""
+    value: str
+    """The identifier as its soft-binding value (base64 of its 8 bytes)."""
+    start_seconds: float | None = None
+    """Where the stretch carrying it starts; None for an image or when it was read from the
+    whole clip only."""
+    end_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class WatermarkFrame(_Serialisable):
     """One decoded frame's score for one mark."""
 
@@ -500,6 +532,10 @@ class WatermarkEvidence(_Serialisable):
     combined clip statistic (video of two frames or more)."""
     best_frame_statistic: float | None = None
     """z of the best single frame (with ``summed_statistic``)."""
+    identifiers: tuple[MarkIdentifier, ...] = ()
+    """Keyed mark: the identifiers it carries, each with the stretch it was read from (a clip
+    spliced from two marked sources shows both). Read only when the mark was found, and
+    reported only when their keyed check matches. Empty in reports before schema 1.4."""
     survival_probability: float | None = None
     """How likely this detector would have found its mark in this file had the mark been
     embedded before the file was made: a calibrated probability from the file's codec,
@@ -523,6 +559,28 @@ class Verdict(_Serialisable):
     reasons: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecoveredCredentials(_Serialisable):
+    """Content Credentials recovered for a file whose own were stripped: a manifest store
+    found by the identifier its watermark carries, validated against this file."""
+
+    algorithm: str
+    value: str
+    """The soft binding looked up (the identifier read from the file)."""
+    source: str
+    """Where it was looked up: ``repository <path>`` or ``resolver <url>``."""
+    state: RecoveryState
+    manifest_id: str | None = None
+    credentials: CredentialsEvidence | None = None
+    """The recovered manifest store validated against this file with the same trust lists as
+    embedded credentials (its hard binding normally fails: see ``content_changed``)."""
+    content_changed: bool | None = None
+    """True when the manifest's hard binding (content hash) no longer matches this file: the
+    content changed since signing, as any re-encoding does. Not tampering: the identifier
+    read from the pixels ties the file to the manifest."""
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -552,6 +610,9 @@ class Report(_Serialisable):
     checked_at: str
     elapsed_seconds: float
     schema_version: str = SCHEMA_VERSION
+    recovered: tuple[RecoveredCredentials, ...] = ()
+    """Credentials recovered from a manifest repository through the watermark identifiers
+    the file carries (with ``--repository`` or ``--resolve``). Empty before schema 1.4."""
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise to JSON text."""

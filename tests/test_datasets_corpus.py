@@ -20,7 +20,7 @@ import datasets.corpus
 from datasets.corpus import marking
 from provenance.media.frames import sample_frames
 from provenance.media.sampling import Sampling, SamplingMode
-from provenance.watermark import dwtdct_frame, dwtdct_reference, dwtdct_scheme, keyed
+from provenance.watermark import dwtdct_frame, dwtdct_reference, dwtdct_scheme, keyed, keyed_clip
 from provenance.watermark.payloads import PAYLOADS, payload_by_name
 from provenance.watermark.policy import keyed_threshold
 
@@ -64,7 +64,7 @@ def max_null_z(image_bgr: np.ndarray) -> float:
 
 def clip_z(path: Path, key: str) -> float:
     scores = [keyed.score_frame(frame.luma, key) for frame in frames_of(path)]
-    return keyed.combine_frames(scores).z
+    return keyed_clip.combine_frames(scores).z
 
 
 # --------------------------------------------------------------------------- manifest

@@ -17,7 +17,7 @@ from provenance.report import VerdictCode, WatermarkState
 from provenance.testing.pki import generate_pki
 from provenance.testing.signing import sign_file
 from provenance.testing.synth import CONTAINER_CODECS, write_clip
-from provenance.watermark import SDXL, dwtdct_embed, keyed
+from provenance.watermark import SDXL, dwtdct_embed, keyed, keyed_clip
 from provenance.watermark.detect import detect_watermarks
 from provenance.watermark.keys import key_fingerprint
 from provenance.watermark.options import CropSearch, WatermarkOptions
@@ -486,7 +486,7 @@ def test_timelines_stay_bounded_on_long_clips() -> None:
     assert all(s.detected for s in segments)  # every 64 s window holds a frame at z 7
     assert _max_segments([(None, 3.0, {"sdxl": 3.0})], lambda payloads: False) == ()
 
-    accumulator = keyed.KeyedAccumulator(scales=(1.0,), seconds=1.0, max_segments=8)
+    accumulator = keyed_clip.KeyedAccumulator(scales=(1.0,), seconds=1.0, max_segments=8)
     surface = keyed.FrameScore((np.zeros((128, 128), np.float32),), (1.0,))
     for second in range(100):
         accumulator.add(surface, float(second))

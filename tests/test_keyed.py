@@ -15,7 +15,7 @@ from provenance.media.frames import sample_frames
 from provenance.media.sampling import Sampling, SamplingMode
 from provenance.media.transcode import rewrite_luma
 from provenance.testing.synth import write_clip
-from provenance.watermark import keyed
+from provenance.watermark import keyed, keyed_clip
 from provenance.watermark.policy import keyed_threshold, segment_threshold
 
 THRESHOLD = keyed_threshold(keyed.hypotheses_per_frame())
@@ -157,12 +157,12 @@ def test_marked_clip_survives_h264_and_unmarked_clip_does_not(tmp_path: Path) ->
     marked = tmp_path / "marked.mp4"
     count = rewrite_luma(source, marked, lambda luma, _: keyed.embed_luma(luma, "platform"), crf=28)
     assert count == 48
-    clip = keyed.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(marked))
+    clip = keyed_clip.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(marked))
     assert clip.z > THRESHOLD
     assert len(clip.frame_z) == 48
     plain = tmp_path / "plain.mp4"
     rewrite_luma(source, plain, lambda luma, _: luma, crf=28)
-    null = keyed.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(plain))
+    null = keyed_clip.combine_frames(keyed.score_frame(y, "platform") for y in _clip_luma(plain))
     assert null.z < THRESHOLD
 
 
@@ -175,7 +175,7 @@ def test_bad_arguments_name_the_parameter() -> None:
     with pytest.raises(ValueError, match="scales"):
         keyed.score_frame(luma, "k", scales=(1.5,))
     with pytest.raises(ValueError, match="at least one frame"):
-        keyed.combine_frames([])
+        keyed_clip.combine_frames([])
 
 
 def test_spliced_clip_shows_as_segments(tmp_path: Path) -> None:
@@ -188,9 +188,9 @@ def test_spliced_clip_shows_as_segments(tmp_path: Path) -> None:
     rewrite_luma(source, spliced, first_two_seconds, crf=23)
     planes = _clip_luma(spliced)
     scores = [keyed.score_frame(y, "platform") for y in planes]
-    clip = keyed.combine_frames(scores)
+    clip = keyed_clip.combine_frames(scores)
     assert clip.z > THRESHOLD
-    segments = keyed.timeline(scores, [i / 24 for i in range(len(planes))], seconds=1.0)
+    segments = keyed_clip.timeline(scores, [i / 24 for i in range(len(planes))], seconds=1.0)
     assert [s.frames for s in segments] == [24, 24, 24]
     cut = segment_threshold(keyed.hypotheses_per_frame() * 25, 3)
     assert [s.tests for s in segments] == [keyed.hypotheses_per_frame() * 25] * 3
@@ -214,7 +214,7 @@ def test_mark_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Marked 24 frames" in result.stdout
     planes = _clip_luma(tmp_path / "out.mp4")
-    clip = keyed.combine_frames(keyed.score_frame(y, "platform secret") for y in planes)
+    clip = keyed_clip.combine_frames(keyed.score_frame(y, "platform secret") for y in planes)
     assert clip.z > THRESHOLD
     missing_key = runner.invoke(
         app, ["mark", str(source), str(tmp_path / "x.mp4")], env={"PROVENANCE_MARK_KEY": ""}

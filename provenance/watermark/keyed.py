@@ -20,33 +20,30 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from provenance.errors import ArgumentError
-from provenance.watermark.policy import TIMELINE_SEGMENTS
+from provenance.watermark import identifier as ids
 
 __all__ = [
     "DEFAULT_PSNR",
     "DEFAULT_SCALES",
     "PSNR_RANGE",
     "TILE",
-    "ClipScore",
     "FrameScore",
-    "KeyedAccumulator",
-    "KeyedResult",
-    "Segment",
-    "combine_frames",
     "embed_luma",
+    "highest",
     "hypotheses_per_frame",
     "key_tile",
     "mark_file",
+    "marking_tile",
     "null_tail_p_value",
+    "peak_products",
     "score_frame",
-    "timeline",
 ]
 
 #: Side of the square key tile, in pixels.
@@ -94,8 +91,8 @@ def _tile_cached(seed: int, size: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _key_spectrum(seed: int, size: int) -> np.ndarray:
-    """FFT of the key tile at one period: computed once, not for every frame."""
-    spectrum: np.ndarray = np.fft.fft2(_tile_cached(seed, size))
+    """Real FFT of the key tile at one period: computed once, not for every frame."""
+    spectrum: np.ndarray = np.fft.rfft2(_tile_cached(seed, size))
     spectrum.setflags(write=False)
     return spectrum
 
@@ -125,7 +122,30 @@ def _check_psnr(psnr: float) -> None:
         raise ArgumentError(f"psnr must be between {low:g} and {high:g} dB, got {psnr}")
 
 
-def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR) -> np.ndarray:
+def marking_tile(key: str | bytes, identifier: int | None = None) -> np.ndarray:
+    """The tile added to every frame: the key tile alone, or with an identifier in quadrature.
+
+    With an identifier the key tile keeps :data:`~provenance.watermark.identifier.SYNC_SHARE`
+    of the power, enough to be found, and the identifier's coded bits take the rest.
+    """
+    tile = key_tile(key)
+    if identifier is None:
+        return tile
+    data = ids.data_tile(key, identifier, _key_spectrum(_key_seed(key), TILE))
+    share = ids.SYNC_SHARE
+    combined: np.ndarray = (math.sqrt(share) * tile + math.sqrt(1.0 - share) * data).astype(
+        np.float32
+    )
+    return combined
+
+
+def embed_luma(
+    luma: np.ndarray,
+    key: str | bytes,
+    *,
+    psnr: float = DEFAULT_PSNR,
+    identifier: int | None = None,
+) -> np.ndarray:
     """Return a marked copy of an 8-bit luma plane (H, W); the input is not modified.
 
     The pattern is shaped by local activity (stronger where the picture is busy) and then
@@ -143,6 +163,8 @@ def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR
         The secret that derives the pattern; detection needs the same key.
     psnr
         Target PSNR in dB (30-60); lower is more robust and more visible.
+    identifier
+        A 64-bit identifier to carry (see :mod:`provenance.watermark.identifier`), or None.
     """
     if luma.ndim != 2 or luma.dtype != np.uint8:
         raise ArgumentError(
@@ -150,7 +172,7 @@ def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR
         )
     _check_psnr(psnr)
     height, width = luma.shape
-    tile = key_tile(key)
+    tile = marking_tile(key, identifier)
     reps = (-(-height // TILE), -(-width // TILE))
     shaped = _activity(luma) * np.tile(tile, reps)[:height, :width]
     original = luma.astype(np.float32)
@@ -170,19 +192,38 @@ def embed_luma(luma: np.ndarray, key: str | bytes, *, psnr: float = DEFAULT_PSNR
 
 @dataclass(frozen=True)
 class FrameScore:
-    """One frame's normalised correlation surfaces, one per scale searched."""
+    """One frame's normalised correlation surfaces, one per scale searched.
+
+    ``spectra`` are the surfaces' real FFTs (the whitened frame spectrum times the key's
+    conjugate, scaled like the surface); the identifier is read from them. Empty when the
+    scores were made from surfaces alone: then they are computed from the surfaces.
+    """
 
     surfaces: tuple[np.ndarray, ...]
     scales: tuple[float, ...]
+    spectra: tuple[np.ndarray, ...] = ()
 
     @property
     def peak(self) -> tuple[float, float, tuple[int, int]]:
         """(z, scale, (dy, dx)) of the highest peak over all scales and shifts."""
-        value, index, shift = _highest(self.surfaces)
+        value, index, shift = highest(self.surfaces)
         return value, self.scales[index], shift
 
+    def spectrum(self, index: int) -> np.ndarray:
+        """The real FFT of surface ``index``."""
+        if self.spectra:
+            return self.spectra[index]
+        result: np.ndarray = np.fft.rfft2(self.surfaces[index])
+        return result
 
-def _highest(surfaces: Sequence[np.ndarray]) -> tuple[float, int, tuple[int, int]]:
+    def peak_products(self, place: ids.IdentifierLayout) -> tuple[float, np.ndarray | None]:
+        """(z, products) at this frame's own highest peak (None when too small to read)."""
+        value, index, shift = highest(self.surfaces)
+        products = peak_products(self.spectrum(index), self.surfaces[index], shift, place)
+        return value, products
+
+
+def highest(surfaces: Sequence[np.ndarray]) -> tuple[float, int, tuple[int, int]]:
     """(value, surface index, (dy, dx)) of the largest value over all surfaces."""
     best = (-math.inf, 0, (0, 0))
     for index, surface in enumerate(surfaces):
@@ -191,6 +232,48 @@ def _highest(surfaces: Sequence[np.ndarray]) -> tuple[float, int, tuple[int, int
         if value > best[0]:
             best = (value, index, divmod(flat, surface.shape[1]))
     return best
+
+
+def _refine(surface: np.ndarray, shift: tuple[int, int]) -> tuple[float, float]:
+    """The peak's position to a fraction of a pixel (a parabola through it and its neighbours):
+    at a resampled scale the mark sits between pixels, and a half-pixel phase error would
+    leak the sync into the identifier's coefficients."""
+    period = surface.shape[0]
+    dy, dx = shift
+    refined = []
+    for axis, centre in ((0, dy), (1, dx)):
+        before = [dy, dx]
+        after = [dy, dx]
+        before[axis] = (centre - 1) % period
+        after[axis] = (centre + 1) % period
+        low, mid, high = (
+            float(surface[tuple(before)]),
+            float(surface[dy, dx]),
+            float(surface[tuple(after)]),
+        )
+        curve = low - 2.0 * mid + high
+        offset = 0.5 * (low - high) / curve if curve < 0 else 0.0
+        refined.append(centre + max(-0.5, min(0.5, offset)))
+    return refined[0], refined[1]
+
+
+def peak_products(
+    spectrum: np.ndarray,
+    surface: np.ndarray,
+    shift: tuple[int, int],
+    place: ids.IdentifierLayout,
+) -> np.ndarray | None:
+    """The spectrum's values at the identifier's coefficients, phase-shifted to the peak at
+    ``shift`` (refined to a fraction of a pixel): the sync is then real, the data imaginary.
+    None when the period is too short to hold the identifier's band."""
+    period = surface.shape[0]
+    if period < ids.MIN_PERIOD:
+        return None
+    dy, dx = _refine(surface, shift)
+    rows, columns = place.indices(period)
+    phase = np.exp(2j * np.pi * (place.rows * dy + place.columns * dx) / period)
+    result: np.ndarray = spectrum[rows, columns] * phase
+    return result
 
 
 def hypotheses_per_frame(scales: Sequence[float] = DEFAULT_SCALES) -> int:
@@ -229,7 +312,8 @@ def score_frame(
     if luma.ndim != 2:
         raise ArgumentError(f"luma must be 2-D (H, W), got shape {luma.shape}")
     frame = luma.astype(np.float32)
-    surfaces = []
+    surfaces: list[np.ndarray] = []
+    spectra: list[np.ndarray] = []
     for scale in scales:
         if not 0.2 <= scale <= 1.0:
             raise ArgumentError(f"scales must lie in [0.2, 1], got {scale}")
@@ -243,254 +327,24 @@ def score_frame(
         folded = _fold(whitened, period)
         if folded is None:
             surfaces.append(np.zeros((period, period), np.float32))
+            spectra.append(np.zeros((period, period // 2 + 1), np.complex64))
             continue
         # whiten the frame's spectrum, keep the key's: out-of-band noise gets no weight
-        frame_spectrum = np.fft.fft2(folded)
+        frame_spectrum = np.fft.rfft2(folded)
         key_spectrum = _key_spectrum(_key_seed(key), period)
         spectrum = frame_spectrum / np.maximum(np.abs(frame_spectrum), 1e-9) * np.conj(key_spectrum)
-        surface = np.fft.ifft2(spectrum).real
+        spectrum[0, 0] = 0.0  # the surface's mean
+        surface = np.fft.irfft2(spectrum, s=(period, period))
         spread = float(surface.std())
-        normalised = (surface - surface.mean()) / spread if spread > 0 else surface * 0
-        surfaces.append(normalised.astype(np.float32))
-    return FrameScore(tuple(surfaces), tuple(scales))
-
-
-@dataclass(frozen=True)
-class ClipScore:
-    """Frames combined: the peak of the summed surfaces, and each frame's value at that peak."""
-
-    z: float
-    scale: float
-    shift: tuple[int, int]
-    frame_z: tuple[float, ...]
-    tests: int
-
-
-def _renormalised(total: np.ndarray) -> np.ndarray:
-    """A summed surface rescaled to zero mean and unit spread over its shifts (-inf if flat)."""
-    spread = float(total.std())
-    if spread > 0:
-        result: np.ndarray = (total - total.mean()) / spread
-        return result
-    return np.full_like(total, -np.inf)
-
-
-@dataclass(frozen=True)
-class KeyedResult:
-    """A clip's keyed-mark evidence: the better of the summed surfaces and the best frame.
-
-    Summing the frames' surfaces at each shift adds up a weak mark that stays put (a static or
-    slowly changing scene). But after inter-frame compression a mark tends to travel with the
-    content: predicted frames copy the key frame's texture, mark included, along the motion
-    vectors, so each frame peaks at a different shift and the sum does not add up. Each
-    frame's own peak still shows it. The clip statistic is the larger of the two, tested
-    against ``tests`` hypotheses: one frame's shifts x scales for the sum and again for every
-    frame's own peak (Bonferroni, valid however the frames depend on each other).
-    """
-
-    z: float
-    scale: float
-    shift: tuple[int, int]
-    summed_z: float
-    best_frame_z: float
-    best_frame: int
-    frames: int
-    tests: int
-
-    @property
-    def from_sum(self) -> bool:
-        """True when the summed surfaces gave the statistic (else the best single frame)."""
-        return self.summed_z >= self.best_frame_z
-
-
-@dataclass
-class _Window:
-    sums: list[np.ndarray]
-    frames: int
-    best_frame_z: float
-
-
-class KeyedAccumulator:
-    """Combine a clip's frame surfaces as they stream by, in bounded memory.
-
-    Keeps one running sum per scale for the whole clip and one per time window for the
-    timeline, plus each window's best single-frame peak. When the windows would exceed
-    ``max_segments``, neighbouring windows are merged and the window length doubles, so memory
-    stays bounded whatever the clip's length.
-    """
-
-    def __init__(
-        self,
-        scales: Sequence[float] = DEFAULT_SCALES,
-        *,
-        seconds: float = 1.0,
-        max_segments: int = TIMELINE_SEGMENTS,
-    ) -> None:
-        if seconds <= 0:
-            raise ArgumentError(f"seconds must be positive, got {seconds}")
-        if max_segments < 1:
-            raise ArgumentError(f"max_segments must be >= 1, got {max_segments}")
-        self.scales = tuple(scales)
-        self.seconds = float(seconds)
-        self.max_segments = max_segments
-        self.frames = 0
-        self._total: list[np.ndarray] | None = None
-        self._best: tuple[float, int, int, tuple[int, int]] = (-math.inf, 0, 0, (0, 0))
-        self._windows: dict[int, _Window] = {}
-
-    @property
-    def tests_per_frame(self) -> int:
-        """Shifts x scales searched in one surface set."""
-        return hypotheses_per_frame(self.scales)
-
-    def add(self, frame: FrameScore, time_seconds: float | None = None) -> float:
-        """Add one frame's surfaces; ``time_seconds`` places it on the timeline (None: not).
-
-        Returns the frame's own peak z (its best shift and scale).
-        """
-        if frame.scales != self.scales:
-            raise ArgumentError(f"frame scales {frame.scales} differ from {self.scales}")
-        surfaces = [surface.astype(np.float64) for surface in frame.surfaces]
-        if self._total is None:
-            self._total = [surface.copy() for surface in surfaces]
-        else:
-            for total, surface in zip(self._total, surfaces, strict=True):
-                total += surface
-        peak, index, shift = _highest(frame.surfaces)
-        if peak > self._best[0]:
-            self._best = (peak, self.frames, index, shift)
-        self.frames += 1
-        if time_seconds is not None:
-            self._add_to_window(surfaces, peak, time_seconds)
-        return peak
-
-    def _add_to_window(self, surfaces: list[np.ndarray], peak: float, time_seconds: float) -> None:
-        key = int(max(time_seconds, 0.0) // self.seconds)
-        window = self._windows.get(key)
-        if window is None:
-            self._windows[key] = _Window(surfaces, 1, peak)
-        else:
-            for total, surface in zip(window.sums, surfaces, strict=True):
-                total += surface
-            window.frames += 1
-            window.best_frame_z = max(window.best_frame_z, peak)
-        while len(self._windows) > self.max_segments:
-            self._merge_windows()
-
-    def _merge_windows(self) -> None:
-        merged: dict[int, _Window] = {}
-        for key, window in sorted(self._windows.items()):
-            target = merged.get(key // 2)
-            if target is None:
-                merged[key // 2] = window
-                continue
-            for total, surface in zip(target.sums, window.sums, strict=True):
-                total += surface
-            target.frames += window.frames
-            target.best_frame_z = max(target.best_frame_z, window.best_frame_z)
-        self._windows = merged
-        self.seconds *= 2
-
-    def summed_peak(self) -> tuple[float, float, tuple[int, int]]:
-        """(z, scale, (dy, dx)) of the peak of the renormalised clip sum."""
-        if self._total is None:
-            raise ArgumentError("no frame was added")
-        z, index, shift = _highest([_renormalised(total) for total in self._total])
-        return (z if math.isfinite(z) else 0.0), self.scales[index], shift
-
-    def result(self) -> KeyedResult:
-        """The clip's statistic and where it was found."""
-        summed, scale, shift = self.summed_peak()
-        best, frame, index, best_shift = self._best
-        best = best if math.isfinite(best) else 0.0
-        if best > summed:
-            scale, shift = self.scales[index], best_shift
-        return KeyedResult(
-            z=max(summed, best),
-            scale=scale,
-            shift=shift,
-            summed_z=summed,
-            best_frame_z=best,
-            best_frame=frame,
-            frames=self.frames,
-            tests=self.tests_per_frame * (1 + self.frames),
-        )
-
-    def segments(self) -> tuple[Segment, ...]:
-        """Each window's statistic, searched like the clip's (its own sum and its frames)."""
-        result = []
-        for key, window in sorted(self._windows.items()):
-            summed = _highest([_renormalised(total) for total in window.sums])[0]
-            value = max(summed, window.best_frame_z)
-            start = key * self.seconds
-            result.append(
-                Segment(
-                    start,
-                    start + self.seconds,
-                    value if math.isfinite(value) else 0.0,
-                    window.frames,
-                    self.tests_per_frame * (1 + window.frames),
-                )
-            )
-        return tuple(result)
-
-
-def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:
-    """Sum the frames' surfaces shift by shift, renormalise over shifts, take the peak.
-
-    Consecutive frames of one clip are not independent (a static scene gives nearly the same
-    surface every frame), so a Stouffer sum would inflate unmarked clips. Renormalising the
-    summed surface by its own spread over the shifts keeps the null at about N(0, 1) per shift
-    whatever the correlation between frames, while a mark that sits at the same shift in every
-    frame adds up.
-    """
-    frames = list(frames)
-    if not frames:
-        raise ArgumentError("combine_frames needs at least one frame")
-    accumulator = KeyedAccumulator(frames[0].scales)
-    for frame in frames:
-        accumulator.add(frame)
-    z, scale, (dy, dx) = accumulator.summed_peak()
-    scale_index = accumulator.scales.index(scale)
-    frame_z = tuple(float(f.surfaces[scale_index][dy, dx]) for f in frames)
-    return ClipScore(z, scale, (dy, dx), frame_z, hypotheses_per_frame(accumulator.scales))
+        scale_by = 1.0 / spread if spread > 0 else 0.0
+        surfaces.append((surface * scale_by).astype(np.float32))
+        spectra.append((spectrum * scale_by).astype(np.complex64))
+    return FrameScore(tuple(surfaces), tuple(scales), tuple(spectra))
 
 
 def null_tail_p_value(z: float, tests: int) -> float:
     """Bonferroni bound on the chance that the best of ``tests`` null z-scores reaches ``z``."""
     return min(1.0, tests * 0.5 * math.erfc(z / math.sqrt(2.0)))
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A stretch of the clip with its own evidence at the clip's best shift and scale."""
-
-    start_seconds: float
-    end_seconds: float
-    z: float
-    frames: int
-    tests: int
-    """Hypotheses the window's ``z`` is the best of (for its threshold)."""
-
-
-def timeline(
-    frames: Sequence[FrameScore], times: Sequence[float], *, seconds: float = 1.0
-) -> tuple[Segment, ...]:
-    """Score consecutive windows of ``seconds``, each searched like a clip of its own.
-
-    A spliced clip shows marked and unmarked stretches; compare each window's ``z`` with the
-    threshold for its ``tests``.
-    """
-    if len(frames) != len(times):
-        raise ArgumentError(f"frames and times differ in length: {len(frames)} != {len(times)}")
-    if seconds <= 0:
-        raise ArgumentError(f"seconds must be positive, got {seconds}")
-    if not frames:
-        return ()
-    accumulator = KeyedAccumulator(frames[0].scales, seconds=seconds, max_segments=1 << 30)
-    for frame, time in zip(frames, times, strict=True):
-        accumulator.add(frame, time)
-    return accumulator.segments()
 
 
 def mark_file(
@@ -500,17 +354,22 @@ def mark_file(
     *,
     psnr: float = DEFAULT_PSNR,
     crf: int = 18,
+    identifier: int | None = None,
 ) -> int:
-    """Mark every frame of a clip with the key and write it (H.264, audio copied; range,
-    colour tags, rotation and timestamps kept, see :func:`~provenance.media.transcode.rewrite_luma`).
+    """Mark every frame of a clip with the key (and ``identifier``, if given) and write it
+    (H.264, audio copied; range, colour tags, rotation and timestamps kept, see
+    :func:`~provenance.media.transcode.rewrite_luma`).
 
     Returns the number of frames written. Raises :class:`~provenance.errors.MediaError` for a
     clip that cannot be decoded or written, and ``ValueError`` for bad parameters.
     """
     from provenance.media.transcode import rewrite_luma
 
-    key_tile(key)  # validate the key before decoding anything
+    marking_tile(key, identifier)  # validate the key and identifier before decoding anything
     _check_psnr(psnr)
     return rewrite_luma(
-        source, destination, lambda luma, _index: embed_luma(luma, key, psnr=psnr), crf=crf
+        source,
+        destination,
+        lambda luma, _index: embed_luma(luma, key, psnr=psnr, identifier=identifier),
+        crf=crf,
     )

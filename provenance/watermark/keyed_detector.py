@@ -1,7 +1,7 @@
 """The keyed-mark detector: one key's mark (:mod:`provenance.watermark.keyed`) in a file's frames.
 
 The frames' correlation surfaces are summed and renormalised over shifts
-(:class:`~provenance.watermark.keyed.KeyedAccumulator`), which adds up a consistent mark while
+(:class:`~provenance.watermark.keyed_clip.KeyedAccumulator`), which adds up a consistent mark while
 the null stays N(0, 1) per shift; the clip statistic is the better of the summed surfaces and
 the best single frame, each tested against its own number of hypotheses. A timeline of
 segments shows which stretches carry the mark (a spliced clip shows as segments).
@@ -12,8 +12,15 @@ from __future__ import annotations
 import math
 
 from provenance.media.frame import SampledFrame
-from provenance.report import Detector, WatermarkEvidence, WatermarkSegment, WatermarkState
-from provenance.watermark import keyed, policy
+from provenance.report import (
+    Detector,
+    MarkIdentifier,
+    WatermarkEvidence,
+    WatermarkSegment,
+    WatermarkState,
+)
+from provenance.watermark import identifier as ids
+from provenance.watermark import keyed, keyed_clip, policy
 from provenance.watermark.detector import (
     DetectionContext,
     FrameNeeds,
@@ -50,7 +57,7 @@ class KeyedDetector(WatermarkDetector):
 
     def __init__(self, key: str, seconds: float, *, previews: bool = False) -> None:
         self.key = key
-        self.accumulator = keyed.KeyedAccumulator(seconds=seconds)
+        self.accumulator = keyed_clip.KeyedAccumulator(seconds=seconds, key=key)
         self.scores = FrameScores(previews)
         self.peaks: list[float] = []
         self.frames_read = 0
@@ -110,6 +117,7 @@ class KeyedDetector(WatermarkDetector):
             for s in pieces
         )
         marked = sum(1 for s in segments if s.detected)
+        identifiers = self._identifiers(segments) if detected else ()
         how = (
             f"the {result.frames} frames' surfaces summed"
             if result.from_sum
@@ -122,6 +130,12 @@ class KeyedDetector(WatermarkDetector):
                 f"; {marked} of {len(segments)} segments of {self.accumulator.seconds:g} s "
                 "carry the mark"
                 if segments
+                else ""
+            )
+            + (
+                "; it carries identifier "
+                + ", ".join(f"{found.value} ({_span(found)})" for found in identifiers)
+                if identifiers
                 else ""
             )
             + "."
@@ -146,4 +160,42 @@ class KeyedDetector(WatermarkDetector):
             frames_skipped=self._skipped(),
             summed_statistic=round(result.summed_z, 3),
             best_frame_statistic=round(result.best_frame_z, 3),
+            identifiers=identifiers,
         )
+
+    def _identifiers(self, segments: tuple[WatermarkSegment, ...]) -> tuple[MarkIdentifier, ...]:
+        """The identifiers of the clip and of its marked segments, runs of one identifier
+        joined; the clip's own (read from all its frames) when no segment gives one."""
+        runs: list[MarkIdentifier] = []
+        for index, segment in enumerate(segments):
+            if not segment.detected:
+                continue
+            read = self.accumulator.segment_identifier(index)
+            if read is None:
+                continue
+            value = ids.binding_value(read.identifier)
+            last = runs[-1] if runs else None
+            if (
+                last is not None
+                and last.value == value
+                and last.end_seconds == segment.start_seconds
+            ):
+                runs[-1] = MarkIdentifier(
+                    ids.ALGORITHM, value, last.start_seconds, segment.end_seconds
+                )
+            else:
+                runs.append(
+                    MarkIdentifier(ids.ALGORITHM, value, segment.start_seconds, segment.end_seconds)
+                )
+        whole = self.accumulator.identifier()
+        if whole is not None:
+            value = ids.binding_value(whole.identifier)
+            if not any(run.value == value for run in runs):
+                runs.insert(0, MarkIdentifier(ids.ALGORITHM, value))
+        return tuple(runs)
+
+
+def _span(found: MarkIdentifier) -> str:
+    if found.start_seconds is None or found.end_seconds is None:
+        return "whole file"
+    return f"{found.start_seconds:g}-{found.end_seconds:g} s"
