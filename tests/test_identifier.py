@@ -17,7 +17,6 @@ from provenance.watermark import identifier as ids
 from provenance.watermark import keyed, keyed_clip
 from provenance.watermark.options import WatermarkOptions
 from provenance.watermark.policy import keyed_threshold
-
 from tests.test_keyed import psnr, textured
 
 KEY = "platform identifier key"
@@ -42,7 +41,7 @@ def test_code_round_trip_and_noise() -> None:
     rng = np.random.default_rng(3)
     # 1.5 per coded bit (total z 27) is decoded every time; 0.3 (total z 5) never passes
     decoded = 0
-    for trial in range(20):
+    for _trial in range(20):
         noisy = coded * 1.5 + rng.standard_normal(coded.shape)
         bits = ids.viterbi(noisy)
         decoded += int("".join(map(str, bits[: ids.IDENTIFIER_BITS])), 2) == IDENT
@@ -72,7 +71,8 @@ def test_frame_carries_the_identifier_at_the_target_psnr() -> None:
     marked = keyed.embed_luma(luma, KEY, identifier=IDENT)
     assert psnr(luma, marked) == pytest.approx(keyed.DEFAULT_PSNR, abs=0.2)
     z, found = _read([marked], KEY)
-    assert found is not None and found.identifier == IDENT
+    assert found is not None
+    assert found.identifier == IDENT
     # the plain keyed detector still finds the mark (the sync layer is the key tile)
     assert z > keyed_threshold(keyed.hypotheses_per_frame() * 2)
 
@@ -86,7 +86,8 @@ def test_identifier_survives_downscale_and_crop() -> None:
     cropped = np.ascontiguousarray(marked[37:-41, 61:-67])
     for attacked in (half, cropped):
         _, found = _read([attacked], KEY)
-        assert found is not None and found.identifier == IDENT
+        assert found is not None
+        assert found.identifier == IDENT
 
 
 def test_negative_side_no_identifier() -> None:
