@@ -122,7 +122,7 @@ def _one_source(task: tuple[str, dict[str, Any], int]) -> list[dict[str, Any]]:
     attacks: Iterable[Attack] = (
         [a for a in VIDEO_ATTACKS if a.name in VIDEO_TARGETS] if kind == "video" else IMAGE_ATTACKS
     )
-    targets = [(None, relative)]
+    targets: list[tuple[str | None, str]] = [(None, relative)]
     for attack in attacks:
         if kind == "video":
             ext = attack.codec.suffix if attack.codec is not None else ".mp4"

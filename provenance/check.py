@@ -33,6 +33,7 @@ from provenance.report import (
     CredentialsState,
     MediaInfo,
     MediaKind,
+    RecoveredCredentials,
     Report,
     TrustSnapshot,
     WatermarkEvidence,
@@ -104,6 +105,7 @@ def _report(
     size: int | None = None,
     media: MediaInfo | None = None,
     watermarks: Sequence[WatermarkEvidence] = (),
+    recovered: Sequence[RecoveredCredentials] = (),
 ) -> Report:
     return Report(
         path=str(path),
@@ -112,12 +114,13 @@ def _report(
         media=media,
         credentials=credentials,
         watermarks=tuple(watermarks),
-        verdict=derive_verdict(credentials, watermarks, errors),
+        verdict=derive_verdict(credentials, watermarks, errors, recovered),
         errors=tuple(errors),
         tool_version=__version__,
         engine_versions=engine_versions(),
         checked_at=checked_at,
         elapsed_seconds=round(time.perf_counter() - started, 6),
+        recovered=tuple(recovered),
     )
 
 
@@ -230,6 +233,7 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     watermarks: tuple[WatermarkEvidence, ...] = ()
     if not opts.credentials_only:
         watermarks = _watermarks(source, media, opts.watermarks, errors, previews=opts.previews)
+    recovered = _recover(source, watermarks, opts, trust, file_type.mime_type, file_type.family)
     return _report(
         source,
         started=started,
@@ -240,6 +244,35 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         size=size,
         media=media,
         watermarks=watermarks,
+        recovered=recovered,
+    )
+
+
+def _recover(
+    source: Path,
+    watermarks: Sequence[WatermarkEvidence],
+    options: CheckOptions,
+    trust: TrustMaterial,
+    mime_type: str | None,
+    family: str | None,
+) -> tuple[RecoveredCredentials, ...]:
+    """Credentials recovered by the identifiers the marks carry (only with a repository or a
+    resolver given: the lookup is the check's only optional network use)."""
+    if options.repository is None and options.resolve_url is None:
+        return ()
+    identifiers = [(i.algorithm, i.value) for w in watermarks for i in w.identifiers]
+    if not identifiers:
+        return ()
+    from provenance.repository.recover import recover_credentials
+
+    return recover_credentials(
+        source,
+        identifiers,
+        trust=trust,
+        repository=options.repository,
+        resolve_url=options.resolve_url,
+        mime_type=mime_type,
+        family=family,
     )
 
 

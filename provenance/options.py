@@ -70,6 +70,12 @@ class CheckOptions:
     """Check Content Credentials only: skip the media probe and watermark detection."""
     watermarks: WatermarkOptions = field(default_factory=WatermarkOptions)
     """Which watermark detectors run, on which frames (see :class:`WatermarkOptions`)."""
+    repository: Path | None = None
+    """A manifest repository (SQLite file) to recover stripped credentials from, by the
+    identifiers a keyed mark carries (offline; see :mod:`provenance.repository.recover`)."""
+    resolve_url: str | None = None
+    """A Soft Binding Resolution API (base URL) asked for the manifests of those identifiers:
+    network use, only when given, named in the report."""
     previews: bool = False
     """Embed small pictures in the report as ``data:`` URIs: the credential thumbnail and each
     watermark's strongest frame (for the web page and the HTML evidence report; 20-400 KB per
@@ -81,7 +87,13 @@ class CheckOptions:
     plain data: a worker loads its own from the fields above."""
 
     def __post_init__(self) -> None:
-        for name in ("trust_dir", "sidecar"):
+        if self.resolve_url is not None and not str(self.resolve_url).startswith(
+            ("http://", "https://")
+        ):
+            raise ArgumentError(
+                f"resolve_url must be an http:// or https:// URL, got {self.resolve_url!r}"
+            )
+        for name in ("trust_dir", "sidecar", "repository"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, Path(value))

@@ -18,6 +18,8 @@ from provenance.report import (
     CredentialsState,
     Detector,
     Integrity,
+    RecoveredCredentials,
+    RecoveryState,
     SignalLocation,
     StatusKind,
     TrustSource,
@@ -47,6 +49,7 @@ PRIORITY: tuple[VerdictCode, ...] = (
     VerdictCode.AI_EDITED,
     VerdictCode.CREDENTIALS_INVALID,
     VerdictCode.AI_POSSIBLE,
+    VerdictCode.CREDENTIALS_RECOVERED,
     VerdictCode.CREDENTIALS_REMOTE,
     VerdictCode.CREDENTIALS_UNTRUSTED,
     VerdictCode.CREDENTIALS_VALID_NO_AI,
@@ -81,6 +84,7 @@ FAMILIES: dict[VerdictCode, VerdictFamily] = {
     VerdictCode.AI_POSSIBLE: VerdictFamily.UNVERIFIED,
     VerdictCode.CREDENTIALS_TAMPERED: VerdictFamily.INTEGRITY,
     VerdictCode.CREDENTIALS_INVALID: VerdictFamily.INTEGRITY,
+    VerdictCode.CREDENTIALS_RECOVERED: VerdictFamily.UNVERIFIED,
     VerdictCode.CREDENTIALS_REMOTE: VerdictFamily.UNVERIFIED,
     VerdictCode.CREDENTIALS_UNTRUSTED: VerdictFamily.UNVERIFIED,
     VerdictCode.CREDENTIALS_VALID_NO_AI: VerdictFamily.VERIFIED,
@@ -97,6 +101,7 @@ HEADLINES = {
     VerdictCode.AI_WATERMARK: "Carries an AI-generator watermark",
     VerdictCode.CREDENTIALS_TAMPERED: "Content Credentials present but tampered",
     VerdictCode.CREDENTIALS_INVALID: "Content Credentials present but not valid",
+    VerdictCode.CREDENTIALS_RECOVERED: "Content Credentials recovered through its watermark",
     VerdictCode.CREDENTIALS_REMOTE: "Content Credentials stored remotely, not verified",
     VerdictCode.CREDENTIALS_UNTRUSTED: "Valid Content Credentials from an unrecognised signer",
     VerdictCode.CREDENTIALS_VALID_NO_AI: "Valid, trusted Content Credentials that declare no AI",
@@ -154,7 +159,9 @@ def _where(signal: AISignal) -> str:
     }[signal.location]
 
 
-def _credential_rules(credentials: CredentialsEvidence, labels: dict[VerdictCode, str]) -> None:
+def _credential_rules(
+    credentials: CredentialsEvidence, labels: dict[VerdictCode, str], *, recovered: bool = False
+) -> None:
     state = credentials.state
     if state is CredentialsState.REMOTE:
         labels[VerdictCode.CREDENTIALS_REMOTE] = (
@@ -206,7 +213,8 @@ def _credential_rules(credentials: CredentialsEvidence, labels: dict[VerdictCode
                 if signal
                 else ""
             )
-            labels[code] = f"The credentials {phrase}{detail}; {_signer_phrase(credentials)}."
+            which = "recovered credentials" if recovered else "credentials"
+            labels[code] = f"The {which} {phrase}{detail}; {_signer_phrase(credentials)}."
     intact = credentials.integrity is Integrity.INTACT
     if intact and credentials.trust is TrustStatus.UNTRUSTED:
         labels[VerdictCode.CREDENTIALS_UNTRUSTED] = (
@@ -257,10 +265,69 @@ def _conflicts(
     return conflicts
 
 
+def _usable(credentials: CredentialsEvidence) -> bool:
+    """Embedded credentials that are present and validate: never overridden by recovered ones."""
+    return (
+        credentials.state is CredentialsState.PRESENT and credentials.integrity is Integrity.INTACT
+    )
+
+
+def _recovered_rules(
+    credentials: CredentialsEvidence,
+    recovered: Sequence[RecoveredCredentials],
+    labels: dict[VerdictCode, str],
+    caveats: list[str],
+    conflicts: list[str],
+) -> CredentialsEvidence | None:
+    """Labels, caveats and conflicts of recovered credentials; returns the recovered evidence
+    the verdict speaks for (None when none stands, or embedded credentials take precedence)."""
+    chosen: CredentialsEvidence | None = None
+    for entry in recovered:
+        where = f"in {entry.source}"
+        if entry.state is RecoveryState.NOT_FOUND:
+            caveats.append(
+                f"The watermark carries identifier {entry.value}, but no manifest for it was "
+                f"found {where}."
+            )
+            continue
+        if entry.state is not RecoveryState.RECOVERED or entry.credentials is None:
+            caveats.append(
+                f"Credentials for identifier {entry.value} could not be recovered {where}: "
+                f"{entry.message or entry.state}"
+            )
+            continue
+        found = entry.credentials
+        if _usable(credentials):
+            if found.active_manifest != credentials.active_manifest:
+                conflicts.append(
+                    f"The watermark's identifier {entry.value} leads to another manifest "
+                    f"({found.active_manifest}, {where}) than the one embedded "
+                    f"({credentials.active_manifest}); the embedded one stands."
+                )
+            continue
+        if chosen is not None:
+            continue
+        chosen = found
+        labels[VerdictCode.CREDENTIALS_RECOVERED] = (
+            f"Content Credentials were recovered {where} through the identifier {entry.value} "
+            f"the file's watermark carries (manifest {entry.manifest_id}); "
+            f"{_signer_phrase(found)}."
+        )
+        if entry.content_changed:
+            caveats.append(
+                "The recovered manifest's content hash no longer matches this file: the "
+                "content changed since signing, as any re-encoding does. The watermark "
+                "identifier ties the file to the manifest."
+            )
+        _credential_rules(found, labels, recovered=True)
+    return chosen
+
+
 def derive_verdict(
     credentials: CredentialsEvidence,
     watermarks: Sequence[WatermarkEvidence] = (),
     errors: Sequence[CheckError] = (),
+    recovered: Sequence[RecoveredCredentials] = (),
 ) -> Verdict:
     """Derive the verdict from the evidence.
 
@@ -272,10 +339,25 @@ def derive_verdict(
         One entry per watermark detector (empty when none ran).
     errors
         What stopped parts of the check.
+    recovered
+        Credentials recovered through the marks' identifiers. A recovered AI declaration
+        counts as a declaration (with the ``credentials_recovered`` label) unless embedded
+        credentials that validate are present: those are never overridden.
     """
     labels: dict[VerdictCode, str] = {}
+    recovered_caveats: list[str] = []
+    recovered_conflicts: list[str] = []
     _credential_rules(credentials, labels)
-    detected = [w for w in watermarks if w.state is WatermarkState.DETECTED]
+    found = _recovered_rules(credentials, recovered, labels, recovered_caveats, recovered_conflicts)
+    speaking = found or credentials
+    resolved = {e.value for e in recovered if e.state is RecoveryState.RECOVERED}
+    # a keyed mark whose identifier led to recovered credentials speaks through them
+    detected = [
+        w
+        for w in watermarks
+        if w.state is WatermarkState.DETECTED
+        and not (found is not None and any(i.value in resolved for i in w.identifiers))
+    ]
     if detected:
         names = ", ".join(_mark_phrase(w) for w in detected)
         labels[VerdictCode.AI_WATERMARK] = f"AI-generator watermark detected: {names}."
@@ -295,7 +377,7 @@ def derive_verdict(
         caveats.append(NO_SIGNAL_CAVEAT)
     if (
         any(c in labels for c in ai_codes)
-        and credentials.trust is not TrustStatus.TRUSTED
+        and speaking.trust is not TrustStatus.TRUSTED
         and not detected
     ):
         caveats.append(
@@ -324,12 +406,16 @@ def derive_verdict(
     if not watermarks:
         caveats.append("Watermarks were not checked: no watermark detector ran.")
     caveats.extend(_watermark_caveats(credentials, watermarks))
+    caveats.extend(recovered_caveats)
+    conflicts = _conflicts(credentials, detected)
+    if found is not None:
+        conflicts += [c for c in _conflicts(found, detected) if c not in conflicts]
     return Verdict(
         code=primary,
-        summary=_summary(primary, labels[primary], credentials),
+        summary=_summary(primary, labels[primary], speaking),
         labels=tuple(ordered),
         reasons=tuple(labels[code] for code in ordered),
-        conflicts=tuple(_conflicts(credentials, detected)),
+        conflicts=tuple(conflicts + recovered_conflicts),
         caveats=tuple(caveats),
     )
 

@@ -43,12 +43,14 @@ ALLOWED: dict[str, set[str]] = {
         "watermark",
         "verdict",
         "options",
+        "repository",
         "_version",
     },
     "batch": {"errors", "report", "media", "watermark", "options", "check", "_sqlite"},
     "render": {"errors", "report", "verdict", "credentials"},
     "testing": {"errors", "media", "credentials", "_version"},
-    "repository": {"errors", "credentials", "_sqlite"},
+    "repository": {"errors", "report", "credentials", "_sqlite"},
+    "durable": {"errors", "credentials", "watermark", "repository"},
     "cli": {
         "errors",
         "report",
@@ -61,6 +63,7 @@ ALLOWED: dict[str, set[str]] = {
         "batch",
         "render",
         "repository",
+        "durable",
         "_version",
     },
     "__init__": {

@@ -116,6 +116,31 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
         False,
     ),
     _option(
+        "repository",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--repository",
+                envvar="PROVENANCE_REPOSITORY",
+                help="A manifest repository (SQLite, see 'provenance repository') to recover stripped credentials from, by the identifier a keyed mark carries (needs the mark key). Offline. Also $PROVENANCE_REPOSITORY.",
+                exists=True,
+                dir_okay=False,
+            ),
+        ],
+        None,
+    ),
+    _option(
+        "resolve_url",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--resolve",
+                help="A C2PA Soft Binding Resolution API base URL (ours: 'provenance repository serve', or another's) asked for the manifests of the identifiers read. Uses the network; named in the report.",
+            ),
+        ],
+        None,
+    ),
+    _option(
         "credentials_only",
         Annotated[
             bool,
@@ -276,6 +301,8 @@ def build_options(values: Mapping[str, Any]) -> CheckOptions:
             sidecar=sidecar.resolve() if sidecar else None,
             fragments=tuple(path.resolve() for path in values["fragments"]),
             fetch_remote=values["fetch_remote"],
+            repository=values["repository"].resolve() if values["repository"] else None,
+            resolve_url=values["resolve_url"],
             credentials_only=values["credentials_only"],
             watermarks=WatermarkOptions(
                 detectors=detectors,

@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from provenance.cli.common import EXIT_FAILED_CHECK, fail
-from provenance.errors import InputError, MediaError
+from provenance.errors import ArgumentError, InputError, MediaError
 from provenance.watermark.keys import KEY_ENVIRONMENT, environment_keys, read_key_file
 
-__all__ = ["mark_command"]
+__all__ = ["mark_command", "one_key", "parse_identifier"]
 
 
-def _one_key(key: str | None, key_file: Path | None) -> str:
+def one_key(key: str | None, key_file: Path | None) -> str:
     """The key to mark with, from ``--key``, ``--key-file`` (the key-file format of every
     command, holding exactly one key) or ``$PROVENANCE_MARK_KEY``."""
     if key is not None and key_file is not None:
@@ -41,13 +41,15 @@ def _one_key(key: str | None, key_file: Path | None) -> str:
 
 
 def mark_command(
-    source: Annotated[Path, typer.Argument(help="Clip to mark.", exists=True, dir_okay=False)],
+    source: Annotated[
+        Path, typer.Argument(help="Clip or image to mark.", exists=True, dir_okay=False)
+    ],
     destination: Annotated[
         Path,
         typer.Argument(
             help=(
                 "Where to write the marked clip (H.264; audio copied; range, colour tags, "
-                "rotation and timestamps kept)."
+                "rotation and timestamps kept) or image (.jpg, .png, .webp)."
             )
         ),
     ],
@@ -82,15 +84,41 @@ def mark_command(
             "--crf", help="H.264 quality of the output (0-51, lower is better).", min=0, max=51
         ),
     ] = 18,
+    identifier: Annotated[
+        str | None,
+        typer.Option(
+            "--identifier",
+            help="Also carry this 64-bit identifier (16 hex digits), read back by check with "
+            "the key. 'provenance sign --mark' picks one and declares it in the manifest.",
+        ),
+    ] = None,
 ) -> None:
-    """Embed the keyed watermark in every frame of a clip (for platforms marking their own AI output)."""
-    from provenance.watermark.keyed import mark_file
+    """Embed the keyed watermark in every frame of a clip or in an image (for platforms
+    marking their own AI output)."""
+    from provenance.watermark.marking import mark_media
 
-    secret = _one_key(key, key_file)
+    secret = one_key(key, key_file)
     if destination.resolve() == source.resolve():
         raise typer.BadParameter("the destination must differ from the source")
     try:
-        frames = mark_file(source, destination, secret, psnr=psnr, crf=crf)
-    except MediaError as exc:
+        marked = mark_media(
+            source, destination, secret, psnr=psnr, crf=crf, identifier=parse_identifier(identifier)
+        )
+    except (MediaError, ArgumentError) as exc:
         fail(str(exc), EXIT_FAILED_CHECK)
-    typer.echo(f"Marked {frames} frames: {destination}")
+    typer.echo(f"Marked {marked.frames} frames: {destination}")
+
+
+def parse_identifier(text: str | None) -> int | None:
+    """``--identifier``: 16 hex digits, or None."""
+    if text is None:
+        return None
+    try:
+        value = int(text, 16)
+    except ValueError:
+        value = -1
+    if len(text) != 16 or value < 0:
+        raise typer.BadParameter(
+            f"{text!r} is not 16 hex digits (a 64-bit identifier)", param_hint="--identifier"
+        )
+    return value

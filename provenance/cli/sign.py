@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from provenance.cli.common import EXIT_USAGE, fail
-from provenance.credentials.signing import SigningError, sign_media, source_type_uri
-from provenance.errors import ArgumentError
-from provenance.repository import ManifestRepository, RepositoryError
+from provenance.cli.mark import one_key, parse_identifier
+from provenance.credentials.signing import SigningError, source_type_uri
+from provenance.errors import ArgumentError, MediaError
+from provenance.repository import RepositoryError
 
 __all__ = ["sign_command"]
 
@@ -64,6 +65,53 @@ def sign_command(
             help="RFC 3161 time-stamp authority URL to countersign (uses the network).",
         ),
     ] = None,
+    ingredients: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--ingredient",
+            help="An input the content was made from (a prompt image, a source clip); "
+            "repeat for more. Its own credentials, if any, are carried along.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    mark: Annotated[
+        bool,
+        typer.Option(
+            "--mark",
+            help="First embed the keyed mark carrying an identifier, and declare the "
+            "identifier in the manifest (a c2pa.soft-binding assertion), so the manifest can "
+            "be recovered from copies whose credentials were stripped. Needs the mark key.",
+        ),
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="With --mark: the mark key. Prefer --key-file."),
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            help="With --mark: a key file holding the one key to mark with (else "
+            "$PROVENANCE_MARK_KEY).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    identifier: Annotated[
+        str | None,
+        typer.Option(
+            "--identifier",
+            help="With --mark: the 64-bit identifier to carry, as 16 hex digits "
+            "(default: a random one).",
+        ),
+    ] = None,
+    psnr: Annotated[
+        float,
+        typer.Option(
+            "--psnr", help="With --mark: the mark's target PSNR in dB.", min=42.0, max=60.0
+        ),
+    ] = 42.5,
     repository: Annotated[
         Path | None,
         typer.Option(
@@ -74,26 +122,40 @@ def sign_command(
         ),
     ] = None,
 ) -> None:
-    """Sign a file with C2PA Content Credentials declaring how it was made."""
+    """Sign a file with C2PA Content Credentials declaring how it was made; with --mark,
+    mark it with an identifier first so its credentials can be recovered once stripped."""
+    from provenance.durable import sign_durable
+
+    if not mark and (key is not None or key_file is not None or identifier is not None):
+        raise typer.BadParameter("--key, --key-file and --identifier go with --mark")
+    mark_key = one_key(key, key_file) if mark else None
     try:
-        signed = sign_media(
+        durable = sign_durable(
             source,
             output,
             chain_pem=cert.read_bytes(),
             private_key_pem=private_key.read_bytes(),
+            mark_key=mark_key,
+            identifier=parse_identifier(identifier),
+            psnr=psnr,
+            repository=repository,
             digital_source_type=source_type_uri(source_type),
             software_agent=generator,
             title=title,
+            ingredients=ingredients or (),
+            timestamp_url=tsa,
         )
-    except (SigningError, ArgumentError) as exc:
+    except RepositoryError as exc:
+        fail(f"{output} may be signed, but the manifest was not kept: {exc}", EXIT_USAGE)
+    except (SigningError, ArgumentError, MediaError) as exc:
         fail(str(exc), EXIT_USAGE)
     except OSError as exc:
         fail(f"cannot read or write a file: {exc.strerror or exc}", EXIT_USAGE)
-    typer.echo(f"signed {output} (manifest {signed.manifest_id})")
-    if repository is not None:
-        try:
-            with ManifestRepository(repository) as repo:
-                repo.add(signed.store, added_by="provenance sign")
-        except RepositoryError as exc:
-            fail(f"signed, but the manifest was not kept: {exc}", EXIT_USAGE)
-        typer.echo(f"kept its manifest store in {repository}")
+    typer.echo(f"signed {output} (manifest {durable.signed.manifest_id})")
+    if durable.binding_value is not None:
+        typer.echo(
+            f"marked with identifier {durable.identifier:016x} "
+            f"(soft binding {durable.binding_value})"
+        )
+    if durable.repository is not None:
+        typer.echo(f"kept its manifest store in {durable.repository}")

@@ -178,23 +178,26 @@ def sign_media(
     soft_bindings: Sequence[tuple[str, str]] = (),
     extra_assertions: Sequence[dict[str, Any]] = (),
     parent: Path | None = None,
+    ingredients: Sequence[Path] = (),
     thumbnail: Path | None = None,
     timestamp_url: str | None = None,
     mime_type: str | None = None,
 ) -> SignedFile:
     """Embed a signed C2PA manifest in a copy of ``source`` written to ``destination``.
 
-    ``soft_bindings`` are (algorithm, value) pairs, each declared in a ``c2pa.soft-binding``
-    assertion. ``timestamp_url`` asks an RFC 3161 time-stamp authority to countersign (the
-    only network use, when given). ``parent`` adds a ``parentOf`` ingredient (needed by any
-    action but ``c2pa.created``); ``thumbnail`` a picture stored as the manifest thumbnail.
+        ``soft_bindings`` are (algorithm, value) pairs, each declared in a ``c2pa.soft-binding``
+        assertion. ``timestamp_url`` asks an RFC 3161 time-stamp authority to countersign (the
+        only network use, when given). ``parent`` adds a ``parentOf`` ingredient (needed by any
+        action but ``c2pa.created``); ``ingredients`` are inputs the content was made from (a
+    prompt image, a source clip: ``inputTo`` ingredients, their own manifests carried along);
+    ``thumbnail`` a picture stored as the manifest thumbnail.
 
-    Raises
-    ------
-    SigningError
-        The key or certificate is not usable (see :func:`key_algorithm`), or c2pa refused.
-    ArgumentError
-        A missing file, the destination equal to the source, an action without a parent.
+        Raises
+        ------
+        SigningError
+            The key or certificate is not usable (see :func:`key_algorithm`), or c2pa refused.
+        ArgumentError
+            A missing file, the destination equal to the source, an action without a parent.
     """
     import c2pa
 
@@ -203,7 +206,9 @@ def sign_media(
         raise ArgumentError(f"{source} is not a file")
     if destination.resolve() == source.resolve():
         raise ArgumentError(f"the destination must differ from the source ({source})")
-    for name, extra in (("parent", parent), ("thumbnail", thumbnail)):
+    named = [("parent", parent), ("thumbnail", thumbnail)]
+    named += [("ingredient", Path(path)) for path in ingredients]
+    for name, extra in named:
         if extra is not None and not Path(extra).is_file():
             raise ArgumentError(f"{name} {extra} is not a file")
     if action != "c2pa.created" and parent is None:
@@ -250,6 +255,13 @@ def sign_media(
                         },
                         mime_type_for(Path(parent)),
                         parent_stream,
+                    )
+            for ingredient in ingredients:
+                with Path(ingredient).open("rb") as ingredient_stream:
+                    builder.add_ingredient(
+                        {"title": Path(ingredient).name, "relationship": "inputTo"},
+                        mime_type_for(Path(ingredient)),
+                        ingredient_stream,
                     )
             if thumbnail is not None:
                 with Path(thumbnail).open("rb") as thumbnail_stream:

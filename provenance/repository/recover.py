@@ -1,0 +1,225 @@
+"""Recover a file's stripped Content Credentials by the identifiers its watermark carries.
+
+Each identifier (a soft binding: algorithm, value) is looked up in a local repository
+(offline) and/or a Soft Binding Resolution API (``--resolve URL``: the only network use, and
+only when asked). A manifest store that comes back stands for this file only if
+
+1. it declares that very soft binding (else it describes another asset: rejected), and
+2. its claim signature validates (c2pa-python, the same trust lists as embedded credentials).
+
+Its hard binding (the content hash) is then checked against the file: after any re-encoding it
+no longer matches, which is reported as "the content changed since signing", not as
+tampering, since the identifier read from the pixels ties the file to the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from provenance.credentials.ai import soft_bindings
+from provenance.credentials.reader import read_credentials
+from provenance.credentials.trust import TrustMaterial
+from provenance.errors import ProvenanceError
+from provenance.report import (
+    CredentialsEvidence,
+    CredentialsState,
+    Integrity,
+    RecoveredCredentials,
+    RecoveryState,
+)
+from provenance.repository.store import (
+    MAX_STORE_BYTES,
+    ManifestRepository,
+    RepositoryError,
+    read_manifest_store,
+)
+
+__all__ = ["RESOLVE_TIMEOUT_SECONDS", "fetch_stores", "recover_credentials"]
+
+#: How long one request to a resolution service may take.
+RESOLVE_TIMEOUT_SECONDS = 10.0
+#: Most manifests tried per identifier and source.
+_MAX_CANDIDATES = 10
+#: The validation codes that say the content no longer matches the manifest's hash.
+_HASH_MISMATCH = frozenset(
+    {
+        "assertion.dataHash.mismatch",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.mismatch",
+        "assertion.collectionHash.mismatch",
+    }
+)
+
+
+class _LookupError(ProvenanceError):
+    """A source could not be asked (the message says why)."""
+
+
+def _from_repository(path: Path, alg: str, value: str) -> list[tuple[str, bytes]]:
+    try:
+        with ManifestRepository(path, create=False) as repository:
+            stores = []
+            for entry in repository.by_binding(alg, value, max_results=_MAX_CANDIDATES):
+                store = repository.manifest_store(entry.manifest_id)
+                if store is not None:
+                    stores.append((entry.manifest_id, store))
+            return stores
+    except RepositoryError as exc:
+        raise _LookupError(str(exc)) from None
+
+
+def _get(url: str, accept: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=RESOLVE_TIMEOUT_SECONDS) as response:
+            data: bytes = response.read(MAX_STORE_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise _LookupError(f"{url} answered {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise _LookupError(f"could not reach {url} ({reason})") from None
+    if len(data) > MAX_STORE_BYTES:
+        raise _LookupError(f"{url} sent more than {MAX_STORE_BYTES} bytes")
+    return data
+
+
+def fetch_stores(base_url: str, alg: str, value: str) -> list[tuple[str, bytes]]:
+    """(manifest id, store) of every match a resolution service gives for one soft binding."""
+    base = base_url.rstrip("/")
+    query = urllib.parse.urlencode({"alg": alg, "value": value, "maxResults": _MAX_CANDIDATES})
+    answer = _get(f"{base}/matches/byBinding?{query}", "application/json")
+    try:
+        matches = json.loads(answer).get("matches") or []
+        ids = [str(match["manifestId"]) for match in matches if isinstance(match, dict)]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        raise _LookupError(f"{base} did not answer with a list of matches") from None
+    stores = []
+    for manifest_id in ids[:_MAX_CANDIDATES]:
+        quoted = urllib.parse.quote(manifest_id, safe="")
+        stores.append((manifest_id, _get(f"{base}/manifests/{quoted}", "application/c2pa")))
+    return stores
+
+
+def _declares(store: bytes, alg: str, value: str) -> bool:
+    try:
+        declared = soft_bindings(read_manifest_store(store))
+    except RepositoryError:
+        return False
+    return any(b.algorithm == alg and b.value == value for b in declared)
+
+
+def _validate(
+    path: Path,
+    store: bytes,
+    trust: TrustMaterial,
+    mime_type: str | None,
+    family: str | None,
+) -> tuple[CredentialsEvidence, bool | None, str | None]:
+    """(the store's evidence, whether the content changed since signing, a note)."""
+    with tempfile.TemporaryDirectory(prefix="provenance-recovered-") as work:
+        sidecar = Path(work) / "recovered.c2pa"
+        sidecar.write_bytes(store)
+        alone = read_credentials(sidecar, trust=trust, mime_type="application/c2pa", family="c2pa")
+        if alone.state is not CredentialsState.PRESENT:
+            return alone, None, None
+        against = read_credentials(
+            path, trust=trust, mime_type=mime_type, family=family, sidecar=sidecar
+        )
+    codes = {code.code for code in against.validation_codes}
+    if against.state is CredentialsState.PRESENT and against.integrity is Integrity.INTACT:
+        return against, False, None
+    if codes & _HASH_MISMATCH:
+        changed = ", ".join(sorted(codes & _HASH_MISMATCH))
+        note = (
+            f"The content changed since signing ({changed}): expected after re-encoding; the "
+            "identifier read from the pixels ties this file to the manifest."
+        )
+        return replace(alone, integrity=Integrity.INTACT, message=note), True, note
+    note = (
+        "The manifest's content hash could not be checked against this file "
+        f"({against.message or against.state}); its signature was checked on its own."
+    )
+    return replace(alone, integrity=Integrity.INTACT, message=note), None, note
+
+
+def _recover_one(
+    path: Path,
+    alg: str,
+    value: str,
+    source: str,
+    stores: Sequence[tuple[str, bytes]],
+    trust: TrustMaterial,
+    mime_type: str | None,
+    family: str | None,
+) -> RecoveredCredentials:
+    if not stores:
+        return RecoveredCredentials(
+            alg, value, source, RecoveryState.NOT_FOUND, message=f"No manifest in {source}."
+        )
+    reasons = []
+    for manifest_id, store in stores:
+        if not _declares(store, alg, value):
+            reasons.append(f"{manifest_id} declares no such soft binding (another asset's)")
+            continue
+        evidence, changed, note = _validate(path, store, trust, mime_type, family)
+        if evidence.state is not CredentialsState.PRESENT or evidence.integrity in (
+            Integrity.MALFORMED,
+            Integrity.TAMPERED,
+        ):
+            reasons.append(f"{manifest_id} does not validate ({evidence.message or 'invalid'})")
+            continue
+        return RecoveredCredentials(
+            alg,
+            value,
+            source,
+            RecoveryState.RECOVERED,
+            manifest_id=manifest_id,
+            credentials=evidence,
+            content_changed=changed,
+            message=note,
+        )
+    return RecoveredCredentials(
+        alg, value, source, RecoveryState.REJECTED, message="; ".join(reasons) + "."
+    )
+
+
+def recover_credentials(
+    path: Path,
+    identifiers: Sequence[tuple[str, str]],
+    *,
+    trust: TrustMaterial,
+    repository: Path | None = None,
+    resolve_url: str | None = None,
+    mime_type: str | None = None,
+    family: str | None = None,
+) -> tuple[RecoveredCredentials, ...]:
+    """Look each identifier up in ``repository`` and at ``resolve_url``; one result each per
+    source asked (the local repository first)."""
+    results = []
+    for alg, value in dict.fromkeys(identifiers):
+        sources: list[tuple[str, Path | str]] = []
+        if repository is not None:
+            sources.append((f"repository {repository}", repository))
+        if resolve_url is not None:
+            sources.append((f"resolver {resolve_url}", resolve_url))
+        for name, where in sources:
+            try:
+                stores = (
+                    _from_repository(where, alg, value)
+                    if isinstance(where, Path)
+                    else fetch_stores(where, alg, value)
+                )
+            except _LookupError as exc:
+                results.append(
+                    RecoveredCredentials(alg, value, name, RecoveryState.ERROR, message=str(exc))
+                )
+                continue
+            results.append(_recover_one(path, alg, value, name, stores, trust, mime_type, family))
+    return tuple(results)
