@@ -276,6 +276,7 @@ def repository_serve(
         fail(
             f"serving needs starlette and uvicorn ({exc}): pip install 'provenance-checker[serve]'"
         )
+    write_token = write_token or None  # an empty $PROVENANCE_REPOSITORY_TOKEN is no token
     reader, algorithms = _content_reader(keys, key_files)
     if write_token is not None and not repository.exists():
         _open(repository, create=True).close()  # a writable server may start empty
