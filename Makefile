@@ -10,7 +10,7 @@ CORPUS ?= sample-corpus
 setup:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster,app]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster,app,serve]"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps invisible-watermark==0.2.0
 	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from provenance.cli.common import EXIT_FAILED_CHECK, EXIT_USAGE, fail, stdout_console
+from provenance.cli.common import (
+    EXIT_FAILED_CHECK,
+    EXIT_USAGE,
+    fail,
+    stderr_console,
+    stdout_console,
+)
+from provenance.errors import ArgumentError, InputError
 from provenance.repository import ManifestRepository, RepositoryError, iter_entries
+from provenance.watermark.keys import KEY_ENVIRONMENT, environment_keys, read_key_file
+
+if TYPE_CHECKING:
+    from provenance.repository.server import ContentReader
 
 __all__ = ["repository_app"]
 
@@ -149,3 +163,158 @@ def repository_export(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     typer.echo(f"wrote {output} ({len(store):,} bytes)")
+
+
+def _content_reader(
+    keys: list[str], key_files: list[Path]
+) -> tuple[ContentReader | None, tuple[str, ...]]:
+    """The reader of mark identifiers for ``byContent``, and the algorithm it reads, when a
+    key is given (``--key``, ``--key-file``, else ``$PROVENANCE_MARK_KEY``); the watermark
+    code is imported only then."""
+    found = [key for key in keys if key]
+    for key_file in key_files:
+        try:
+            found += read_key_file(key_file)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--key-file") from None
+    chosen = tuple(dict.fromkeys(found or environment_keys()))
+    if not chosen:
+        return None, ()
+    # imported by name: the identifier reader is optional in this build
+    try:
+        module = importlib.import_module("provenance.watermark.identifier")
+        read, algorithm = module.identifiers_in_file, str(module.ALGORITHM)
+    except (ImportError, AttributeError):
+        fail(
+            "this build cannot read mark identifiers from content yet; serve without --key, "
+            f"--key-file and ${KEY_ENVIRONMENT} (POST /matches/byContent then answers 501)"
+        )
+
+    def reader(path: Path) -> Sequence[tuple[str, str]]:
+        return [(str(alg), str(value)) for alg, value in read(path, chosen)]
+
+    return reader, (algorithm,)
+
+
+@repository_app.command("serve")
+def repository_serve(
+    repository: RepositoryPath,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help=(
+                "Address to listen on. The default, 127.0.0.1, is this machine only; any other "
+                "address makes the repository reachable over plain HTTP (a warning says so)."
+            ),
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            help="TCP port; 0 takes a free one (the URL printed says which).",
+            min=0,
+            max=65535,
+        ),
+    ] = 8080,
+    write_token: Annotated[
+        str | None,
+        typer.Option(
+            "--write-token",
+            envvar="PROVENANCE_REPOSITORY_TOKEN",
+            help=(
+                "Accept new manifest stores (POST /manifests) from clients sending "
+                "'Authorization: Bearer TOKEN' (at least 16 characters). Prefer "
+                "$PROVENANCE_REPOSITORY_TOKEN: command lines are visible to other users. "
+                "Without a token the server is read-only."
+            ),
+        ),
+    ] = None,
+    keys: Annotated[
+        list[str],
+        typer.Option(
+            "--key",
+            help=(
+                "A keyed-mark key (repeatable): POST /matches/byContent then reads identifiers "
+                "from uploaded pictures and clips. Prefer --key-file or $PROVENANCE_MARK_KEY."
+            ),
+        ),
+    ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    key_files: Annotated[
+        list[Path],
+        typer.Option(
+            "--key-file",
+            help="A file of keyed-mark keys, one per line (repeatable).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = [],  # noqa: B006
+    max_body_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-body-mb",
+            help="Largest asset POST /matches/byContent accepts, in MB (10^6 bytes); larger uploads are refused (413) as they stream in.",
+            min=0.001,
+        ),
+    ] = 200.0,
+    access_log: Annotated[
+        bool,
+        typer.Option("--access-log/--no-access-log", help="Log one line per request."),
+    ] = True,
+) -> None:
+    """Serve the repository with the C2PA Soft Binding Resolution API (read-only unless a
+    write token is given); Ctrl-C stops it."""
+    try:
+        from provenance.repository.server import (
+            ResolutionServer,
+            ServerSettings,
+            create_app,
+            is_loopback,
+        )
+    except ImportError as exc:
+        fail(
+            f"serving needs starlette and uvicorn ({exc}): pip install 'provenance-checker[serve]'"
+        )
+    write_token = write_token or None  # an empty $PROVENANCE_REPOSITORY_TOKEN is no token
+    reader, algorithms = _content_reader(keys, key_files)
+    if write_token is not None and not repository.exists():
+        _open(repository, create=True).close()  # a writable server may start empty
+    try:
+        with ManifestRepository(repository, read_only=True) as repo:
+            count = len(repo)
+        settings = ServerSettings(
+            repository=repository,
+            write_token=write_token,
+            content_reader=reader,
+            content_algorithms=algorithms,
+            max_body_bytes=max(1, round(max_body_mb * 1_000_000)),
+        )
+        server = ResolutionServer(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+        )
+    except (RepositoryError, ArgumentError) as exc:
+        fail(str(exc), EXIT_USAGE)
+    warn = stderr_console()
+    if not is_loopback(host):
+        warn.print(
+            Text("warning:", style="bold yellow").append(
+                f" --host {host} makes the repository reachable from other machines, over "
+                "plain HTTP"
+                + (": the write token travels unencrypted" if write_token else "")
+                + "; put a TLS proxy in front of it",
+                style="",
+            )
+        )
+    mode = "accepting manifests with the write token" if write_token else "read-only"
+    content = "reads mark identifiers" if reader else "off (no mark key)"
+    stores = f"{count} manifest store{'' if count == 1 else 's'}"
+    typer.echo(f"serving {repository} ({stores}, {mode}) at {server.url}")
+    typer.echo(f"byContent: {content}. Press Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it ended on
+        server.run()
+    typer.echo("stopped")

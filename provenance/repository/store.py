@@ -119,31 +119,56 @@ def read_manifest_store(store: bytes) -> Mapping[str, Any]:
 class ManifestRepository:
     """Manifest stores in one SQLite file (created on first use unless ``create=False``).
 
-    Use as a context manager, or call :meth:`close`.
+    ``read_only=True`` opens an existing repository through a connection that cannot write
+    and may be handed between threads (one at a time), as the resolution server's readers
+    are. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
-        if not create and not self.path.is_file():
+        self.read_only = read_only
+        if (read_only or not create) and not self.path.is_file():
             raise RepositoryError(
                 f"no manifest repository at {self.path}; add a manifest to create one"
             )
         try:
+            if read_only:
+                self._open_read_only()
+                return
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, _FORMAT_VERSION):
-                raise RepositoryError(
-                    f"{self.path} is a manifest repository of format {version}; this version "
-                    f"reads format {_FORMAT_VERSION}"
-                )
+            self._check_version(allow_empty=True)
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {_FORMAT_VERSION}")
         except sqlite3.DatabaseError as error:
             raise RepositoryError(
                 f"{self.path} is not a manifest repository ({error}); give another path"
             ) from None
+
+    def _open_read_only(self) -> None:
+        """A connection that cannot write (SQLite's ``mode=ro``), usable from any thread one
+        at a time: a server keeps a few and lends them to its request threads."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            self._check_version(allow_empty=False)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check_version(self, *, allow_empty: bool) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and not allow_empty:
+            raise RepositoryError(
+                f"{self.path} is not a manifest repository (an empty or foreign SQLite file); "
+                "give another path"
+            )
+        if version not in (0, _FORMAT_VERSION):
+            raise RepositoryError(
+                f"{self.path} is a manifest repository of format {version}; this version "
+                f"reads format {_FORMAT_VERSION}"
+            )
 
     def __enter__(self) -> ManifestRepository:
         return self
@@ -168,6 +193,8 @@ class ManifestRepository:
             ``store`` is not a readable manifest store, or another store with the same active
             manifest id is already kept.
         """
+        if self.read_only:
+            raise RepositoryError(f"{self.path} was opened read-only; open it to write")
         data = read_manifest_store(store)
         manifest_id = str(data["active_manifest"])
         digest = hashlib.sha256(store).hexdigest()
@@ -233,6 +260,24 @@ class ManifestRepository:
             (alg, value, max(0, max_results)),
         ).fetchall()
         return [self._entry(row) for row in rows]
+
+    def algorithms(self) -> list[str]:
+        """The soft-binding algorithms of the kept stores, sorted: one index seek per
+        algorithm (a recursive skip over the bindings index), not a scan of every binding."""
+        rows = self._db.execute(
+            "WITH RECURSIVE algs(alg) AS ("
+            " SELECT MIN(alg) FROM bindings"
+            " UNION ALL"
+            " SELECT (SELECT MIN(alg) FROM bindings WHERE alg > algs.alg) FROM algs"
+            " WHERE algs.alg IS NOT NULL"
+            ") SELECT alg FROM algs WHERE alg IS NOT NULL"
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def has_algorithm(self, alg: str) -> bool:
+        """Whether any kept store declares a soft binding of algorithm ``alg``."""
+        row = self._db.execute("SELECT 1 FROM bindings WHERE alg = ? LIMIT 1", (alg,)).fetchone()
+        return row is not None
 
     def entries(self, *, limit: int = 100, offset: int = 0) -> list[RepositoryEntry]:
         """Entries in the order they were added."""
