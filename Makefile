@@ -19,7 +19,7 @@ setup:
 demo: setup
 	rm -rf $(CORPUS)
 	$(BIN)/python -m datasets.sample_corpus $(CORPUS) --seed 0
-	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt
+	$(BIN)/provenance check $(CORPUS) --anchors $(CORPUS)/pki/root.pem --trust-list user --key-file $(CORPUS)/demo-key.txt --repository $(CORPUS)/manifests.sqlite
 
 # The web page for single uploads, on this machine only (http://127.0.0.1:8501); the upload
 # limit, the address and no usage statistics come from .streamlit/config.toml.

@@ -5,12 +5,19 @@ README). Nothing persists: :func:`provenance.check_bytes` writes the upload to a
 temporary folder, checks it offline and deletes it before the page renders. The upload limit is
 Streamlit's ``server.maxUploadSize`` (500 MB in the repository's ``.streamlit/config.toml``);
 ``PROVENANCE_TRUST_DIR`` chooses the trust lists and ``PROVENANCE_MARK_KEY`` a keyed-mark key.
+Stripped credentials are recovered by the identifier a keyed mark carries from
+``PROVENANCE_REPOSITORY`` (a manifest repository file, offline) and ``PROVENANCE_RESOLVE_URL``
+(a resolution service: network use), or the same given after ``--``:
+``streamlit run app/streamlit_app.py -- --repository repo.sqlite --resolve URL``.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import os
 import re
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -26,6 +33,7 @@ from provenance.render.rows import (
     ingredient_tree,
     media_rows,
     non_empty_columns,
+    recovered_rows,
     strongest_frame_caption,
     trust_lines,
     validation_rows,
@@ -77,6 +85,20 @@ def _credentials(report: Report) -> None:
     if picture is not None and thumbnail is not None:
         with picture:
             st.image(thumbnail, caption="Thumbnail stored in the credentials")
+
+
+def _recovered(report: Report) -> None:
+    """Credentials recovered through the watermark's identifier (stripped from the file)."""
+    if not report.recovered:
+        return
+    st.subheader("Recovered credentials")
+    st.caption(
+        "This file carries no usable credentials of its own, but its watermark carries an "
+        "identifier; the manifest it leads to was checked against this file."
+    )
+    for entry in report.recovered:
+        for name, value in recovered_rows(entry):
+            st.write(f"**{name}:** {_markdown_text(value)}")
 
 
 def _history(report: Report) -> None:
@@ -155,6 +177,7 @@ def show(report: Report) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         _credentials(report)
+        _recovered(report)
     with right:
         _watermarks(report)
     _history(report)
@@ -194,6 +217,17 @@ def show(report: Report) -> None:
         )
 
 
+def _recovery_sources() -> tuple[Path | None, str | None]:
+    """The repository and resolution service to recover credentials from (arguments after
+    ``--`` first, then the environment)."""
+    parser = argparse.ArgumentParser(prog="streamlit_app.py", add_help=False)
+    parser.add_argument("--repository", default=os.environ.get("PROVENANCE_REPOSITORY"))
+    parser.add_argument("--resolve", default=os.environ.get("PROVENANCE_RESOLVE_URL"))
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    repository = Path(known.repository) if known.repository else None
+    return repository, known.resolve or None
+
+
 def main() -> None:
     st.set_page_config(page_title="provenance-checker", layout="wide")
     st.title("Is this clip AI-generated?")
@@ -217,8 +251,18 @@ def main() -> None:
             f"accepted. Upload a clip or an image: {', '.join(ACCEPTED)}."
         )
         return
+    repository, resolve_url = _recovery_sources()
+    if repository is not None and not repository.is_file():
+        st.error(
+            f"The manifest repository {_markdown_text(str(repository))} does not exist: set "
+            "PROVENANCE_REPOSITORY to a repository file made by 'provenance repository add'."
+        )
+        return
     options = provenance.CheckOptions(
-        watermarks=provenance.WatermarkOptions(keys=environment_keys()), previews=True
+        watermarks=provenance.WatermarkOptions(keys=environment_keys()),
+        previews=True,
+        repository=repository,
+        resolve_url=resolve_url,
     )
     with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
         report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)

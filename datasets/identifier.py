@@ -187,7 +187,11 @@ def report(rows: list[dict[str, Any]], negatives: list[dict[str, Any]], minutes:
         outcomes = Counter(_outcome(row) for row in members)
         rate = outcomes["correct"] / len(members)
         target = VIDEO_TARGETS.get(attack) if kind == "video" else None
-        verdict = "-" if target is None else f"{target:.0%} " + ("met" if rate >= target else "**missed**")
+        verdict = (
+            "-"
+            if target is None
+            else f"{target:.0%} " + ("met" if rate >= target else "**missed**")
+        )
         zs = [row["z"] for row in members if row["z"] is not None]
         lines.append(
             f"| {kind} | {attack} | {len(members)} | {outcomes['correct']} | {rate:.1%} | "

@@ -23,6 +23,11 @@ Writes into OUTDIR:
   ``demo-key.txt`` (check with ``--key-file demo-key.txt``).
 * ``camera_signed_sdxl_watermarked.png``: credentials that declare a camera capture on an image
   that carries the SDXL watermark: the report shows the conflict.
+* ``ai_generated_stripped.mp4``: a clip signed with durable credentials (marked with an
+  identifier under the demo key, its manifest kept in ``manifests.sqlite``), then re-encoded at
+  half size as a platform does, which strips the credentials: ``--key-file demo-key.txt
+  --repository manifests.sqlite`` recovers them.
+* ``manifests.sqlite``: the demo's manifest repository (see ``provenance repository``).
 * ``demo-key.txt``: the demo's keyed-mark key (a demonstration secret, not a real one).
 * ``pki/root.pem`` (+ ``pki/chain.pem``): the demo root certificate to pass as a user trust
   anchor, and the signer's chain for reference. The signing key is not kept.
@@ -50,9 +55,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provenance.testing.pki import generate_pki
+from provenance.durable import sign_durable
+from provenance.testing.pki import PKIFiles, generate_pki
 from provenance.testing.signing import sign_file
-from provenance.testing.synth import synthetic_frame, write_clip, write_image
+from provenance.testing.synth import reencode, synthetic_frame, write_clip, write_image
 from provenance.testing.tamper import flip_mdat_byte
 from provenance.watermark import SDXL, dwtdct_embed
 from provenance.watermark.keyed import mark_file
@@ -67,6 +73,8 @@ MANIFEST_NAME = "MANIFEST.json"
 #: The keyed-mark key of the demo (written to demo-key.txt; a demonstration secret only).
 DEMO_KEY = "provenance-checker demo key"
 KEY_FILE = "demo-key.txt"
+#: The demo's manifest repository (the durable clip's manifest is kept there).
+REPOSITORY_FILE = "manifests.sqlite"
 
 
 def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
@@ -197,6 +205,9 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
             )
         )
 
+        # 4b. Durable credentials: signed and marked, then stripped by a platform.
+        entries.append(_durable(outdir, scratch, pki, seed=seed + 10))
+
     # 5. No credentials at all.
     unsigned_seed = seed + 4
     unsigned = _clip(outdir / "unsigned.mp4", seed=unsigned_seed)
@@ -250,7 +261,54 @@ def build_sample_corpus(outdir: Path, *, seed: int = 0) -> list[Path]:
     }
     manifest_path = outdir / MANIFEST_NAME
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return [*written, root, chain, outdir / KEY_FILE, manifest_path]
+    return [*written, root, chain, outdir / KEY_FILE, outdir / REPOSITORY_FILE, manifest_path]
+
+
+def _durable(outdir: Path, scratch: Path, pki: PKIFiles, *, seed: int) -> dict[str, Any]:
+    """A generator's clip signed with durable credentials (marked with an identifier under the
+    demo key, the identifier declared, the manifest kept in the repository), then re-encoded at
+    half size by a platform, which strips the credentials: only the repository recovers them."""
+    raw = write_clip(
+        scratch / "durable_raw.mp4",
+        seconds=2.0,
+        width=1280,
+        height=720,
+        seed=seed,
+        content="smooth",
+    )
+    (outdir / KEY_FILE).write_text(DEMO_KEY + "\n", encoding="utf-8")
+    repository = outdir / REPOSITORY_FILE
+    repository.unlink(missing_ok=True)
+    durable = sign_durable(
+        raw,
+        scratch / "durable_signed.mp4",
+        chain_pem=pki.chain_pem.read_bytes(),
+        private_key_pem=pki.key_pem.read_bytes(),
+        mark_key=DEMO_KEY,
+        identifier=0x0DE0_0000_0000_0000 + seed,
+        repository=repository,
+        added_by="python -m datasets.sample_corpus",
+        software_agent="provenance-checker demo generator",
+        title="ai_generated_stripped.mp4",
+    )
+    stripped = reencode(durable.signed.path, outdir / "ai_generated_stripped.mp4")
+    entry = _entry(
+        stripped,
+        seed,
+        "A generator's clip signed with durable credentials (keyed mark with an identifier "
+        f"under the key in {KEY_FILE}, manifest kept in {REPOSITORY_FILE}), then re-encoded "
+        "at half size by a platform, which stripped its credentials: checked with "
+        f"--key-file {KEY_FILE} --repository {REPOSITORY_FILE}, they are recovered.",
+        kind="durable",
+        c2pa_state=None,
+        ai_declared=True,
+        digital_source_type=IPTC + "trainedAlgorithmicMedia",
+        expected_verdict="ai_declared",
+    )
+    entry["key_file"] = KEY_FILE
+    entry["repository"] = REPOSITORY_FILE
+    entry["identifier"] = durable.binding_value
+    return entry
 
 
 def _sdxl_image(path: Path, *, seed: int) -> Path:
@@ -388,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {entry['path']:<30} {entry['kind']:<22} {state:<22} {expected['verdict']}")
     print(f"  {'pki/root.pem':<30} demo trust anchor: pass it as a user anchor, never trust it")
     print(f"  {KEY_FILE:<30} demo keyed-watermark key: pass it with --key-file")
+    print(f"  {REPOSITORY_FILE:<30} demo manifest repository: pass it with --repository")
     print(f"  {MANIFEST_NAME:<30} what each file is, its seed and the expected results")
     return 0
 

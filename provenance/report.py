@@ -15,13 +15,13 @@ import dataclasses
 import enum
 import json
 import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import PurePath
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from provenance._plain import Serialisable as _Serialisable
+from provenance._plain import from_plain, to_plain
 from provenance.errors import ArgumentError
 
 __all__ = [
@@ -196,85 +196,14 @@ class VerdictCode(enum.StrEnum):
 
 
 class RecoveryState(enum.StrEnum):
-    """What looking up a watermark identifier in a manifest repository gave."""
+    """What looking up a watermark identifier gave: a manifest that declares it and validates
+    (recovered), none (not found), only manifests that cannot stand for this file (rejected),
+    or a source that could not be asked (error); the message says why."""
 
     RECOVERED = "recovered"
-    """A manifest store declaring this identifier was found, and its signature checks out."""
     NOT_FOUND = "not_found"
-    """No repository asked holds a manifest for this identifier."""
     REJECTED = "rejected"
-    """Manifests came back, but none can stand for this file (none declares the identifier
-    read from it, or none could be read): the message says why."""
     ERROR = "error"
-    """The repository or resolution service could not be asked (the message says why)."""
-
-
-# --------------------------------------------------------------------------- serialisation
-
-
-class _Serialisable:
-    """Mixin: ``to_dict()`` / ``from_dict()`` driven by the dataclass type hints."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return plain JSON-ready data (enums as their values, tuples as lists)."""
-        return typing.cast(dict[str, Any], to_plain(self))
-
-    @classmethod
-    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
-        """Rebuild an instance from data produced by :meth:`to_dict`."""
-        return typing.cast(_T, from_plain(cls, data))
-
-
-def to_plain(value: Any) -> Any:
-    """``value`` as plain JSON-ready data: dataclasses as dicts (fields whose metadata says
-    ``plain=False`` left out), enums as their values, tuples as lists, paths as text."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.metadata.get("plain", True)
-        }
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, (tuple, list)):
-        return [to_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): to_plain(item) for key, item in value.items()}
-    return value
-
-
-def from_plain(annotation: Any, data: Any) -> Any:
-    """Rebuild a value of type ``annotation`` from :func:`to_plain` data (missing dataclass
-    fields take their defaults)."""
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if data is None:
-            return None
-        return from_plain(members[0], data)
-    if origin is tuple:
-        item_type = get_args(annotation)[0]
-        return tuple(from_plain(item_type, item) for item in data)
-    if origin in (dict, Mapping) or annotation is dict:
-        args = get_args(annotation)
-        value_type = args[1] if args else Any
-        return {key: from_plain(value_type, item) for key, item in data.items()}
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return annotation(data)
-    if isinstance(annotation, type) and issubclass(annotation, PurePath):
-        return annotation(data)
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        hints = get_type_hints(annotation)
-        kwargs = {}
-        for f in dataclasses.fields(annotation):
-            if f.name in data:
-                kwargs[f.name] = from_plain(hints[f.name], data[f.name])
-        return annotation(**kwargs)
-    if annotation is float and isinstance(data, int):
-        return float(data)
-    return data
 
 
 # --------------------------------------------------------------------------- media
@@ -460,12 +389,11 @@ class MarkIdentifier(_Serialisable):
     """An identifier read from a keyed mark (a soft binding a repository can resolve)."""
 
     algorithm: str
-    """The soft-binding algorithm name, as declared in ``c2pa.soft-binding`` assertions."""
+    """The soft-binding algorithm, as ``c2pa.soft-binding`` assertions name it."""
     value: str
-    """The identifier as its soft-binding value (base64 of its 8 bytes)."""
+    """The soft-binding value (base64 of the identifier's 8 bytes)."""
     start_seconds: float | None = None
-    """Where the stretch carrying it starts; None for an image or when it was read from the
-    whole clip only."""
+    """The stretch carrying it (None: an image, or read from the whole clip only)."""
     end_seconds: float | None = None
 
 
@@ -503,46 +431,36 @@ class WatermarkEvidence(_Serialisable):
     frames_used: int = 0
     segments: tuple[WatermarkSegment, ...] = ()
     frames: tuple[WatermarkFrame, ...] = ()
-    """Each decoded frame's score in presentation order; above 600 frames, neighbours are
-    pooled (each entry keeps the best of those it stands for), so the strongest stays."""
+    """Each decoded frame's score in order (above 600, neighbours pooled keeping the best)."""
     strongest_frame: WatermarkFrame | None = None
     """The frame with the highest single-frame score."""
     message: str | None = None
     frames_read: int | None = None
-    """Frames the detector was given (``frames_used`` of them could be scored); None when it
-    did not run, and in reports of schema 1.0 and 1.1."""
+    """Frames the detector was given (``frames_used`` of them scored); None: it did not run."""
     frames_over_threshold: int | None = None
     """Scored frames whose own statistic reaches the file's threshold."""
     frames_skipped: Mapping[str, int] = field(default_factory=dict)
-    """Frames that could not be counted on, by reason: ``compressed`` (past the quantiser
-    limit: dwtDct still reads them and a mark found there counts, but they cannot show that a
-    mark is absent and are not combined), ``subsampled`` (a lossy image with subsampled
-    chroma), ``small``, ``flat`` (not scored)."""
+    """Frames not counted on, by reason: ``compressed`` (past the quantiser limit: a mark
+    found there counts, an absence does not), ``subsampled``, ``small``, ``flat``."""
     highest_quantiser: float | None = None
     """The highest mean quantiser (H.264 scale) among the frames past the limit."""
     matched_bits: int | None = None
-    """dwtDct: message bits decoded correctly by majority vote, by the statistic reported
-    (the best frame, or the frames combined)."""
+    """dwtDct: message bits decoded right by majority vote, for the statistic reported."""
     payload_bits: int | None = None
     """dwtDct: the length of the best payload, in bits."""
     untested_hypotheses: tuple[str, ...] = ()
     """dwtDct: embedding hypotheses no frame could test (a mark embedded so is not ruled out)."""
     summed_statistic: float | None = None
-    """z of the frames combined: the keyed mark's summed correlation surfaces, dwtDct's
-    combined clip statistic (video of two frames or more)."""
+    """z of the frames combined (keyed: summed surfaces; dwtDct: the clip statistic)."""
     best_frame_statistic: float | None = None
     """z of the best single frame (with ``summed_statistic``)."""
     identifiers: tuple[MarkIdentifier, ...] = ()
-    """Keyed mark: the identifiers it carries, each with the stretch it was read from (a clip
-    spliced from two marked sources shows both). Read only when the mark was found, and
-    reported only when their keyed check matches. Empty in reports before schema 1.4."""
+    """Keyed mark: the identifiers it carries (read once the mark is found; a spliced clip
+    shows each with its stretch). Empty before schema 1.4."""
     survival_probability: float | None = None
-    """How likely this detector would have found its mark in this file had the mark been
-    embedded before the file was made: a calibrated probability from the file's codec,
-    quantisers, size and texture (the detector's mark-survival model). Below
-    ``provenance.watermark.policy.SURVIVAL_LEVEL`` a mark that is not found is
-    ``inconclusive``. None when no model is shipped for the detector, and in reports of schema
-    1.0 to 1.2."""
+    """How likely the mark, had it been embedded, would have been found in this file (the
+    detector's mark-survival model, from codec, quantisers, size and texture). Below
+    ``policy.SURVIVAL_LEVEL`` a mark not found is ``inconclusive``. None: no model."""
 
 
 # --------------------------------------------------------------------------- verdict and report
@@ -563,23 +481,19 @@ class Verdict(_Serialisable):
 
 @dataclass(frozen=True)
 class RecoveredCredentials(_Serialisable):
-    """Content Credentials recovered for a file whose own were stripped: a manifest store
-    found by the identifier its watermark carries, validated against this file."""
+    """Credentials recovered for a stripped file: the manifest store its watermark's
+    identifier (the soft binding ``algorithm``, ``value``) leads to in ``source``
+    (``repository <path>`` or ``resolver <url>``), validated against this file with the
+    embedded credentials' trust lists. ``content_changed``: the content hash no longer
+    matches (as after any re-encoding; not tampering, the identifier ties them)."""
 
     algorithm: str
     value: str
-    """The soft binding looked up (the identifier read from the file)."""
     source: str
-    """Where it was looked up: ``repository <path>`` or ``resolver <url>``."""
     state: RecoveryState
     manifest_id: str | None = None
     credentials: CredentialsEvidence | None = None
-    """The recovered manifest store validated against this file with the same trust lists as
-    embedded credentials (its hard binding normally fails: see ``content_changed``)."""
     content_changed: bool | None = None
-    """True when the manifest's hard binding (content hash) no longer matches this file: the
-    content changed since signing, as any re-encoding does. Not tampering: the identifier
-    read from the pixels ties the file to the manifest."""
     message: str | None = None
 
 
@@ -611,8 +525,7 @@ class Report(_Serialisable):
     elapsed_seconds: float
     schema_version: str = SCHEMA_VERSION
     recovered: tuple[RecoveredCredentials, ...] = ()
-    """Credentials recovered from a manifest repository through the watermark identifiers
-    the file carries (with ``--repository`` or ``--resolve``). Empty before schema 1.4."""
+    """Recovered credentials (``--repository``, ``--resolve``). Empty before schema 1.4."""
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise to JSON text."""

@@ -137,6 +137,34 @@ def test_trust_source_is_named(
     assert "One manifest and no ingredients" in text
 
 
+def test_recovered_credentials_are_shown(
+    demo_corpus: Path, demo_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stripped clip: its credentials come back from the repository by its identifier."""
+    from provenance.credentials.trust import add_user_anchor
+
+    trust_dir = tmp_path / "trust"
+    add_user_anchor(demo_corpus / "pki" / "root.pem", trust_dir)
+    monkeypatch.setenv("PROVENANCE_TRUST_DIR", str(trust_dir))
+    monkeypatch.setenv("PROVENANCE_MARK_KEY", demo_key)
+    name = "ai_generated_stripped.mp4"
+    data = (demo_corpus / name).read_bytes()
+    text = _texts(_page_after_upload(name, data))
+    assert "**ai_watermark**" in text  # no repository: the mark alone
+    assert "Recovered credentials" not in text
+    monkeypatch.setenv("PROVENANCE_REPOSITORY", str(demo_corpus / "manifests.sqlite"))
+    at = _page_after_upload(name, data)
+    text = _texts(at)
+    assert "**ai_declared**" in text
+    assert any(h.value == "Recovered credentials" for h in at.subheader)
+    assert "**Result:** recovered" in text
+    assert "**AI declaration:** generative ai" in text
+    assert "**Content changed since signing:** yes" in text
+    monkeypatch.setenv("PROVENANCE_REPOSITORY", str(tmp_path / "missing.sqlite"))
+    at = _page_after_upload(name, data)
+    assert "does not exist" in at.error[0].value
+
+
 def test_names_and_messages_from_the_file_are_never_markdown() -> None:
     # a hostile name that would embed a remote picture, link and typeset a formula
     name = "![x](http://127.0.0.1:9/p.png) [y](http://127.0.0.1:9) $E=mc^2$ _z_.mp4"

@@ -27,9 +27,10 @@ PACKAGE = Path(provenance.__file__).resolve().parent
 ALLOWED: dict[str, set[str]] = {
     "_lazy": set(),
     "_sqlite": set(),
+    "_plain": set(),
     "_version": set(),
     "errors": set(),
-    "report": {"errors"},
+    "report": {"errors", "_plain"},
     "media": {"errors", "report", "_lazy"},
     "verdict": {"report"},
     "credentials": {"errors", "report", "media", "_version"},

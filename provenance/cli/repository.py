@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from provenance.cli.common import (
 )
 from provenance.errors import ArgumentError, InputError
 from provenance.repository import ManifestRepository, RepositoryError, iter_entries
-from provenance.watermark.keys import KEY_ENVIRONMENT, environment_keys, read_key_file
+from provenance.watermark.keys import environment_keys, read_key_file
 
 if TYPE_CHECKING:
     from provenance.repository.server import ContentReader
@@ -180,20 +179,13 @@ def _content_reader(
     chosen = tuple(dict.fromkeys(found or environment_keys()))
     if not chosen:
         return None, ()
-    # imported by name: the identifier reader is optional in this build
-    try:
-        module = importlib.import_module("provenance.watermark.identifier")
-        read, algorithm = module.identifiers_in_file, str(module.ALGORITHM)
-    except (ImportError, AttributeError):
-        fail(
-            "this build cannot read mark identifiers from content yet; serve without --key, "
-            f"--key-file and ${KEY_ENVIRONMENT} (POST /matches/byContent then answers 501)"
-        )
+    from provenance.watermark.detect import identifiers_in_file
+    from provenance.watermark.identifier import ALGORITHM
 
     def reader(path: Path) -> Sequence[tuple[str, str]]:
-        return [(str(alg), str(value)) for alg, value in read(path, chosen)]
+        return identifiers_in_file(path, chosen)
 
-    return reader, (algorithm,)
+    return reader, (ALGORITHM,)
 
 
 @repository_app.command("serve")

@@ -26,6 +26,7 @@ from provenance.render.rows import (
     ingredient_tree,
     media_rows,
     non_empty_columns,
+    recovered_rows,
     signer_cell,
     strongest_frame_caption,
     trust_lines,
@@ -365,6 +366,9 @@ def _evidence_body(report: Report) -> str:
         parts += [_watermark_section(mark) for mark in report.watermarks]
     else:
         parts.append("<p>Not checked.</p>")
+    if report.recovered:
+        parts.append("<h2>Recovered credentials</h2>")
+        parts += [_pairs(recovered_rows(entry)) for entry in report.recovered]
     parts += [
         "<h2>Trust snapshot</h2><ul>",
         "".join(f"<li>{_e(line)}</li>" for line in trust_lines(report)),

@@ -10,13 +10,17 @@ from collections.abc import Mapping, Sequence
 
 from provenance.credentials.ai import SOURCE_TYPE_MEANINGS
 from provenance.report import (
+    CredentialsEvidence,
     CredentialsState,
     Detector,
     ManifestSummary,
+    RecoveredCredentials,
+    RecoveryState,
     Report,
     SignalLocation,
     StatusKind,
     TrustSource,
+    VerdictCode,
     WatermarkEvidence,
     WatermarkState,
 )
@@ -34,7 +38,10 @@ __all__ = [
     "manifest_name",
     "media_rows",
     "non_empty_columns",
+    "recovered_line",
+    "recovered_rows",
     "signer_cell",
+    "speaking_credentials",
     "strongest_frame_caption",
     "trust_lines",
     "validation_rows",
@@ -57,24 +64,36 @@ _SHORT_STATES = {
 }
 
 
+def speaking_credentials(report: Report) -> tuple[CredentialsEvidence, bool]:
+    """(the credentials the verdict speaks for, whether they were recovered): the recovered
+    ones when the verdict used them (the file's own were stripped), else the file's own."""
+    if VerdictCode.CREDENTIALS_RECOVERED in report.verdict.labels:
+        for entry in report.recovered:
+            if entry.state is RecoveryState.RECOVERED and entry.credentials is not None:
+                return entry.credentials, True
+    return report.credentials, False
+
+
 def credentials_cell(report: Report) -> str:
-    """Content Credentials in a few words: state, or integrity and trust with its source."""
-    c = report.credentials
+    """Content Credentials in a few words: state, or integrity and trust with its source
+    (prefixed ``recovered:`` when they came from a repository through the watermark)."""
+    c, recovered = speaking_credentials(report)
     if c.state is not CredentialsState.PRESENT:
         return c.state.value.replace("_", " ")
     trust = c.trust.value.replace("_", " ")
     source = _TRUST_LABELS[c.trust_source]
-    return f"{c.integrity.value}, {trust}" + (f" ({source})" if source else "")
+    text = f"{c.integrity.value}, {trust}" + (f" ({source})" if source else "")
+    return f"recovered: {text}" if recovered else text
 
 
 def ai_declaration_cell(report: Report) -> str:
     """What the credentials declare about AI, in words (``generative ai``, ``none``, ...)."""
-    return report.credentials.ai_declaration.value.replace("_", " ")
+    return speaking_credentials(report)[0].ai_declaration.value.replace("_", " ")
 
 
 def signer_cell(report: Report) -> str:
     """The signer's issuer (or common name), or an empty string."""
-    signer = report.credentials.signer
+    signer = speaking_credentials(report)[0].signer
     if signer is None:
         return ""
     return signer.issuer or signer.common_name or ""
@@ -109,6 +128,8 @@ CSV_FIELDS = (
     "claim_generator",
     "watermark",
     "watermarks_detected",
+    "identifiers",
+    "recovered",
     "errors",
     "sha256",
     "size_bytes",
@@ -147,6 +168,12 @@ def csv_row(report: Report) -> dict[str, str]:
         "watermark": watermark_cell(report),
         "watermarks_detected": " ".join(
             w.mark or w.detector for w in report.watermarks if w.state is WatermarkState.DETECTED
+        ),
+        "identifiers": " ".join(
+            f"{i.algorithm}:{i.value}" for w in report.watermarks for i in w.identifiers
+        ),
+        "recovered": " ".join(
+            f"{entry.state.value}:{entry.manifest_id or entry.value}" for entry in report.recovered
         ),
         "errors": " | ".join(f"{e.stage}/{e.code}: {e.message}" for e in report.errors),
         "sha256": text(report.sha256),
@@ -215,6 +242,10 @@ def detail_lines(report: Report) -> list[tuple[str, str]]:
         if marked and len(marked) < len(mark.segments):
             spans = ", ".join(f"{s.start_seconds:g}-{s.end_seconds:g} s" for s in marked)
             lines.append(("detail", f"marked segments: {spans}"))
+    for entry in report.recovered:
+        lines.append(("evidence", recovered_line(entry)))
+        if entry.state is RecoveryState.RECOVERED and entry.message:
+            lines.append(("detail", entry.message))
     for binding in credentials.soft_bindings:
         lines.append(
             (
@@ -350,6 +381,57 @@ def credentials_rows(report: Report) -> list[tuple[str, str]]:
     if c.remote_manifest_url:
         rows.append(("Remote manifest", c.remote_manifest_url))
     return rows
+
+
+def recovered_rows(entry: RecoveredCredentials) -> list[tuple[str, str]]:
+    """Credentials recovered through a watermark identifier, as (name, value) pairs."""
+    rows = [
+        ("Identifier", f"{entry.value} ({entry.algorithm})"),
+        ("Looked up in", entry.source),
+        ("Result", entry.state.value.replace("_", " ")),
+    ]
+    found = entry.credentials
+    if entry.state is RecoveryState.RECOVERED and found is not None:
+        trust = found.trust.value.replace("_", " ")
+        source = _TRUST_LABELS[found.trust_source]
+        rows += [
+            ("Manifest", entry.manifest_id or ""),
+            ("Claim signature", found.integrity.value),
+            ("Trust", trust + (f" ({source})" if source else "")),
+            ("AI declaration", found.ai_declaration.value.replace("_", " ")),
+        ]
+        if found.signer is not None:
+            name = found.signer.issuer or found.signer.common_name or "no name"
+            rows.append(("Signer", f"{name} ({found.signer.common_name or 'no name'})"))
+        if found.claim_generator:
+            rows.append(("Claim generator", found.claim_generator))
+        if found.title:
+            rows.append(("Title", found.title))
+        changed = {
+            True: "yes: the content hash no longer matches (re-encoded since signing)",
+            False: "no: the content hash matches this file",
+            None: "not checked (this format cannot be hashed by C2PA)",
+        }
+        rows.append(("Content changed since signing", changed[entry.content_changed]))
+    elif entry.message:
+        rows.append(("Why", entry.message))
+    return rows
+
+
+def recovered_line(entry: RecoveredCredentials) -> str:
+    """One evidence line for recovered credentials."""
+    found = entry.credentials
+    if entry.state is RecoveryState.RECOVERED and found is not None:
+        signer = found.signer.issuer or found.signer.common_name if found.signer else None
+        return (
+            f"recovered credentials ({entry.source}): manifest {entry.manifest_id}, signed by "
+            f"{signer or 'an unnamed signer'}, {found.trust.value.replace('_', ' ')}, AI "
+            f"declaration {found.ai_declaration.value.replace('_', ' ')}"
+        )
+    return (
+        f"recovered credentials ({entry.source}) for identifier {entry.value}: "
+        f"{entry.state.value.replace('_', ' ')}" + (f": {entry.message}" if entry.message else "")
+    )
 
 
 def non_empty_columns(rows: Sequence[Mapping[str, str]]) -> list[str]:

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from provenance.credentials import codes
 from provenance.credentials.ai import soft_bindings
-from provenance.credentials.reader import read_credentials
+from provenance.credentials.reader import RECORDED_SCOPE, read_credentials
 from provenance.credentials.trust import TrustMaterial
 from provenance.errors import ProvenanceError
 from provenance.report import (
@@ -33,6 +34,9 @@ from provenance.report import (
     Integrity,
     RecoveredCredentials,
     RecoveryState,
+    StatusKind,
+    TrustSource,
+    TrustStatus,
 )
 from provenance.repository.store import (
     MAX_STORE_BYTES,
@@ -115,6 +119,32 @@ def _declares(store: bytes, alg: str, value: str) -> bool:
     return any(b.algorithm == alg and b.value == value for b in declared)
 
 
+def _trust(evidence: CredentialsEvidence, trust: TrustMaterial) -> tuple[TrustStatus, TrustSource]:
+    """The signer's trust from the validation codes: a content hash that no longer matches
+    makes the validator call the whole manifest invalid, and hence untrusted, but the
+    signing credential was still checked against the trust lists (``signingCredential.trusted``)."""
+    failures = {c.code for c in evidence.validation_codes if c.kind is StatusKind.FAILURE}
+    if failures & codes.SIGNER_INVALID_CODES:
+        return TrustStatus.SIGNER_INVALID, TrustSource.NONE
+    detail = " ".join(
+        c.detail or ""
+        for c in evidence.validation_codes
+        if c.code == "signingCredential.trusted" and c.scope == "active_manifest"
+    )
+    trusted = any(
+        c.code == "signingCredential.trusted" and c.scope == "active_manifest"
+        for c in evidence.validation_codes
+    )
+    if not trusted:
+        return TrustStatus.UNTRUSTED, TrustSource.NONE
+    sources = list(trust.sources)
+    if "system_anchors" in detail and TrustSource.OFFICIAL in sources:
+        return TrustStatus.TRUSTED, TrustSource.OFFICIAL
+    user_side = [s for s in (TrustSource.INTERIM, TrustSource.USER) if s in sources]
+    candidates = user_side if "user_anchors" in detail and user_side else sources
+    return TrustStatus.TRUSTED, candidates[-1] if candidates else TrustSource.NONE
+
+
 def _validate(
     path: Path,
     store: bytes,
@@ -122,31 +152,47 @@ def _validate(
     mime_type: str | None,
     family: str | None,
 ) -> tuple[CredentialsEvidence, bool | None, str | None]:
-    """(the store's evidence, whether the content changed since signing, a note)."""
+    """(the store's evidence against this file, whether the content changed since signing,
+    a note); the evidence's integrity is MALFORMED or TAMPERED when the claim itself fails."""
     with tempfile.TemporaryDirectory(prefix="provenance-recovered-") as work:
         sidecar = Path(work) / "recovered.c2pa"
         sidecar.write_bytes(store)
-        alone = read_credentials(sidecar, trust=trust, mime_type="application/c2pa", family="c2pa")
-        if alone.state is not CredentialsState.PRESENT:
-            return alone, None, None
-        against = read_credentials(
+        evidence = read_credentials(
             path, trust=trust, mime_type=mime_type, family=family, sidecar=sidecar
         )
-    codes = {code.code for code in against.validation_codes}
-    if against.state is CredentialsState.PRESENT and against.integrity is Integrity.INTACT:
-        return against, False, None
-    if codes & _HASH_MISMATCH:
-        changed = ", ".join(sorted(codes & _HASH_MISMATCH))
+        against_file = evidence.state is CredentialsState.PRESENT
+        if not against_file:  # a format c2pa cannot hash (WebM...): the store on its own
+            evidence = read_credentials(
+                sidecar, trust=trust, mime_type="application/c2pa", family="c2pa"
+            )
+    if evidence.state is not CredentialsState.PRESENT:
+        return evidence, None, None
+    if against_file and evidence.integrity is Integrity.INTACT:
+        return evidence, False, None
+    failures = {
+        c.code
+        for c in evidence.validation_codes
+        if c.kind is StatusKind.FAILURE and c.scope != RECORDED_SCOPE
+    }
+    mismatched = failures & _HASH_MISMATCH
+    if (failures - _HASH_MISMATCH) & (codes.TAMPER_CODES | codes.MALFORMED_CODES):
+        return evidence, None, None  # the claim itself does not hold
+    status, source = _trust(evidence, trust)
+    if against_file and mismatched:
         note = (
-            f"The content changed since signing ({changed}): expected after re-encoding; the "
-            "identifier read from the pixels ties this file to the manifest."
+            f"The content changed since signing ({', '.join(sorted(mismatched))}): expected "
+            "after re-encoding; the identifier read from the pixels ties this file to the "
+            "manifest. The claim signature is intact."
         )
-        return replace(alone, integrity=Integrity.INTACT, message=note), True, note
-    note = (
-        "The manifest's content hash could not be checked against this file "
-        f"({against.message or against.state}); its signature was checked on its own."
-    )
-    return replace(alone, integrity=Integrity.INTACT, message=note), None, note
+        changed: bool | None = True
+    else:
+        note = (
+            "The manifest's content hash could not be checked against a file of this format; "
+            "its claim signature was checked on its own and is intact."
+        )
+        changed = None
+    checked = replace(evidence, integrity=Integrity.INTACT, trust=status, trust_source=source)
+    return replace(checked, message=note), changed, note
 
 
 def _recover_one(

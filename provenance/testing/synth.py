@@ -13,7 +13,14 @@ import numpy as np
 
 from provenance.errors import ArgumentError
 
-__all__ = ["CONTAINER_CODECS", "synthetic_frame", "write_clip", "write_image"]
+__all__ = [
+    "CONTAINER_CODECS",
+    "reencode",
+    "smooth_frame",
+    "synthetic_frame",
+    "write_clip",
+    "write_image",
+]
 
 #: Container (file suffix) -> (video codec, pixel format, audio codec or None) written here.
 CONTAINER_CODECS: dict[str, tuple[str, str, str | None]] = {
@@ -38,6 +45,25 @@ def synthetic_frame(index: int, *, width: int, height: int, seed: int = 0) -> np
     return frame.astype(np.uint8)
 
 
+def smooth_frame(index: int, *, width: int, height: int, seed: int = 0) -> np.ndarray:
+    """Return one RGB frame (H, W, 3) uint8 of smooth rendered-looking content: a colour
+    gradient and soft blobs drifting across it (as many generated clips look)."""
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    xs = np.linspace(0, 1, width, dtype=np.float32)[None, :, None]
+    colour_a, colour_b = rng.uniform(40, 215, (2, 3)).astype(np.float32)
+    t = 0.5 + 0.5 * (xs - 0.5 + index * 0.004) + 0.3 * (ys - 0.5)
+    frame = colour_a * (1 - t) + colour_b * t
+    for _ in range(3):
+        centre = rng.uniform(0.2, 0.8, 2) + rng.uniform(-0.004, 0.004, 2) * index
+        tint = rng.uniform(-60, 60, 3).astype(np.float32)
+        radius = rng.uniform(0.12, 0.3)
+        weight = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * radius**2))
+        frame = frame + weight * tint
+    result: np.ndarray = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+    return result
+
+
 def write_clip(
     path: str | Path,
     *,
@@ -48,6 +74,7 @@ def write_clip(
     seed: int = 0,
     audio: bool = False,
     codec: str | None = None,
+    content: str = "pattern",
 ) -> Path:
     """Write a short synthetic clip; the container follows the file suffix.
 
@@ -63,6 +90,9 @@ def write_clip(
         Add a sine-tone audio track.
     codec
         Override the video codec.
+    content
+        ``pattern`` (:func:`synthetic_frame`: a moving gradient with fine texture) or
+        ``smooth`` (:func:`smooth_frame`).
     """
     import av  # PyAV is imported lazily: importing the package stays light
 
@@ -78,6 +108,10 @@ def write_clip(
         )
     if seconds <= 0 or fps <= 0:
         raise ArgumentError("write_clip: seconds and fps must be positive")
+    frames_of = {"pattern": synthetic_frame, "smooth": smooth_frame}
+    if content not in frames_of:
+        raise ArgumentError(f"write_clip: content must be one of {sorted(frames_of)}")
+    make_frame = frames_of[content]
     video_codec, pixel_format, audio_codec = CONTAINER_CODECS[suffix]
     frame_count = max(1, round(seconds * fps))
     with av.open(str(destination), mode="w") as container:
@@ -93,7 +127,7 @@ def write_clip(
         if audio and audio_codec is not None:
             audio_stream = container.add_stream(audio_codec, rate=48000)
         for index in range(frame_count):
-            rgb = synthetic_frame(index, width=width, height=height, seed=seed)
+            rgb = make_frame(index, width=width, height=height, seed=seed)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -161,4 +195,33 @@ def write_image(
         params = [cv2.IMWRITE_JPEG_QUALITY, quality]
     if not cv2.imwrite(str(destination), rgb[:, :, ::-1], params):
         raise ArgumentError(f"write_image: OpenCV cannot write {destination.suffix!r} files")
+    return destination
+
+
+def reencode(
+    source: str | Path, destination: str | Path, *, scale: float = 0.5, crf: int = 23
+) -> Path:
+    """What a platform does to an upload: decode, resize, re-encode as H.264 (libx264) in a
+    fresh container, so no metadata (and no Content Credentials) survives."""
+    import av
+
+    destination = Path(destination)
+    with av.open(str(source)) as inp, av.open(str(destination), "w") as out:
+        stream_in = inp.streams.video[0]
+        width = max(2, round(stream_in.width * scale / 2) * 2)
+        height = max(2, round(stream_in.height * scale / 2) * 2)
+        fps = stream_in.average_rate or Fraction(24)
+        rate = Fraction(fps.denominator, fps.numerator)
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": str(crf)}
+        stream.thread_type = "FRAME"
+        for index, frame in enumerate(inp.decode(stream_in)):
+            small = frame.reformat(width=width, height=height, format="yuv420p")
+            small.pts = index  # counted in frames
+            small.time_base = rate
+            for packet in stream.encode(small):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
     return destination

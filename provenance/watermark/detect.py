@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,6 +45,7 @@ __all__ = [
     "FrameRun",
     "detect_frames",
     "detect_watermarks",
+    "identifiers_in_file",
     "sample_for",
 ]
 
@@ -234,3 +235,13 @@ def detect_watermarks(
         sampler.truncated,
         run.features(),
     )
+
+
+def identifiers_in_file(path: str | Path, keys: Sequence[str]) -> list[tuple[str, str]]:
+    """(algorithm, value) of every identifier the keyed marks of ``keys`` carry in a file,
+    read as a check reads them (default sampling; only when the mark is found). What a
+    resolution service runs for ``byContent``. Raises
+    :class:`~provenance.errors.MediaError` for a file that cannot be read."""
+    run = detect_watermarks(path, WatermarkOptions(detectors=(Detector.KEYED,), keys=tuple(keys)))
+    found = [(i.algorithm, i.value) for evidence in run.evidence for i in evidence.identifiers]
+    return list(dict.fromkeys(found))
