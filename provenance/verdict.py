@@ -356,7 +356,7 @@ def derive_verdict(
         w
         for w in watermarks
         if w.state is WatermarkState.DETECTED
-        and not (found is not None and any(i.value in resolved for i in w.identifiers))
+        and not any(i.value in resolved for i in w.identifiers)
     ]
     if detected:
         names = ", ".join(_mark_phrase(w) for w in detected)
@@ -412,7 +412,7 @@ def derive_verdict(
         conflicts += [c for c in _conflicts(found, detected) if c not in conflicts]
     return Verdict(
         code=primary,
-        summary=_summary(primary, labels[primary], speaking),
+        summary=_summary(primary, labels[primary], speaking, recovered=found is not None),
         labels=tuple(ordered),
         reasons=tuple(labels[code] for code in ordered),
         conflicts=tuple(conflicts + recovered_conflicts),
@@ -469,8 +469,15 @@ def _watermark_caveats(
     return caveats
 
 
-def _summary(code: VerdictCode, reason: str, credentials: CredentialsEvidence) -> str:
+def _summary(
+    code: VerdictCode, reason: str, credentials: CredentialsEvidence, *, recovered: bool = False
+) -> str:
     headline = HEADLINES[code]
     if code in (VerdictCode.AI_DECLARED, VerdictCode.AI_EDITED, VerdictCode.AI_POSSIBLE):
+        if recovered:  # the file's own were stripped: say where these came from
+            headline = headline.replace(
+                "its Content Credentials",
+                "Content Credentials recovered through its watermark (the file's own were stripped)",
+            )
         return f"{headline}; {_signer_phrase(credentials)}."
     return f"{headline}. {reason}"

@@ -114,3 +114,25 @@ def test_check_uses_no_python_socket(
     options = CheckOptions(trust_dir=shared_dir / "trust")
     reports = [check(path, options) for path in _inputs(shared_dir, tmp_path)]
     assert [r.verdict.code.value for r in reports][:2] == ["credentials_remote", "ai_declared"]
+
+
+def test_recovery_from_a_local_repository_stays_offline_and_resolve_does_not(
+    demo_corpus: Path, demo_key: str, tmp_path: Path
+) -> None:
+    """Recovering stripped credentials from a repository file opens no socket; asking a
+    resolution service (``--resolve``, opted in) does, and the trace shows it."""
+    strace = _strace()
+    clip = demo_corpus / "ai_generated_stripped.mp4"
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(demo_key + "\n")
+    common = ("--key-file", str(key_file), "--anchors", str(demo_corpus / "pki" / "root.pem"))
+    local = tmp_path / "local.log"
+    result = _traced_check(
+        strace, [clip], local, *common, "--repository", str(demo_corpus / "manifests.sqlite")
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"credentials_recovered"' in result.stdout
+    assert _INET.findall(local.read_text()) == []
+    remote = tmp_path / "remote.log"
+    _traced_check(strace, [clip], remote, *common, "--resolve", "http://127.0.0.1:9")
+    assert _INET.findall(remote.read_text()), "--resolve made no connection attempt"

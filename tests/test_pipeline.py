@@ -223,6 +223,8 @@ def test_sample_corpus_gives_the_documented_verdicts(demo_corpus: Path) -> None:
             chosen = dataclasses.replace(options, watermarks=WatermarkOptions(keys=(key,)))
             without_key = check(demo_corpus / entry["path"], options)
             assert without_key.verdict.code is VerdictCode.NO_SIGNAL
+        if "repository" in entry:
+            chosen = dataclasses.replace(chosen, repository=demo_corpus / entry["repository"])
         report = check(demo_corpus / entry["path"], chosen)
         assert report.verdict.code.value == entry["expected"]["verdict"], entry["path"]
         assert bool(report.verdict.conflicts) == entry["expected"].get("conflict", False)

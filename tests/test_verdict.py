@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from provenance.report import (
@@ -11,6 +13,9 @@ from provenance.report import (
     CredentialsEvidence,
     CredentialsState,
     Integrity,
+    MarkIdentifier,
+    RecoveredCredentials,
+    RecoveryState,
     SignalLocation,
     Signer,
     TrustSnapshot,
@@ -290,3 +295,74 @@ def test_untrusted_ai_claim_is_called_a_claim() -> None:
     assert "not on any loaded trust list" in verdict.summary
     trusted = derive_verdict(creds(trust=TrustStatus.TRUSTED, ai=GEN))
     assert "trusted through the legacy interim trust list" in trusted.summary
+
+
+# --------------------------------------------------------------------------- recovered credentials
+
+_VALUE = "ASNFZ4mrze8="
+KEYED = WatermarkEvidence(
+    detector="keyed",
+    state=WatermarkState.DETECTED,
+    mark="keyed:12345678",
+    identifiers=(MarkIdentifier("io.github.provenance-checker.keyed-id.1", _VALUE),),
+)
+
+
+def recovered(
+    found: CredentialsEvidence | None, state: RecoveryState = RecoveryState.RECOVERED
+) -> RecoveredCredentials:
+    return RecoveredCredentials(
+        "io.github.provenance-checker.keyed-id.1",
+        _VALUE,
+        "repository repo.sqlite",
+        state,
+        manifest_id="urn:c2pa:recovered" if found else None,
+        credentials=found,
+        content_changed=True if found else None,
+        message=None if found else "No manifest in repository repo.sqlite.",
+    )
+
+
+def test_recovered_ai_declaration_counts_when_the_file_has_none() -> None:
+    found = replace(creds(trust=TrustStatus.TRUSTED, ai=GEN), active_manifest="urn:c2pa:recovered")
+    verdict = derive_verdict(ABSENT, (KEYED,), (), (recovered(found),))
+    assert verdict.code is V.AI_DECLARED
+    assert set(verdict.labels) == {V.AI_DECLARED, V.CREDENTIALS_RECOVERED}
+    assert "recovered through its watermark" in verdict.summary
+    assert "Example Corp" in verdict.summary
+    assert any("content changed since signing" in c for c in verdict.caveats)
+    # the keyed mark speaks through its manifest: no separate AI-watermark label
+    assert V.AI_WATERMARK not in verdict.labels
+
+
+def test_valid_embedded_credentials_are_never_overridden() -> None:
+    embedded = replace(creds(trust=TrustStatus.TRUSTED), active_manifest="urn:c2pa:embedded")
+    found = replace(creds(trust=TrustStatus.TRUSTED, ai=GEN), active_manifest="urn:c2pa:other")
+    verdict = derive_verdict(embedded, (KEYED,), (), (recovered(found),))
+    assert V.CREDENTIALS_RECOVERED not in verdict.labels
+    assert V.AI_DECLARED not in verdict.labels
+    assert any("leads to another manifest" in c for c in verdict.conflicts)
+    same = replace(found, active_manifest="urn:c2pa:embedded")
+    assert derive_verdict(embedded, (KEYED,), (), (recovered(same),)).conflicts == ()
+
+
+def test_an_identifier_without_manifest_is_reported_and_the_mark_stands() -> None:
+    verdict = derive_verdict(ABSENT, (KEYED,), (), (recovered(None, RecoveryState.NOT_FOUND),))
+    assert verdict.code is V.AI_WATERMARK
+    assert any("no manifest for it was found" in c for c in verdict.caveats)
+    rejected = recovered(None, RecoveryState.REJECTED)
+    verdict = derive_verdict(ABSENT, (KEYED,), (), (rejected,))
+    assert V.CREDENTIALS_RECOVERED not in verdict.labels
+    assert any("could not be recovered" in c for c in verdict.caveats)
+
+
+def test_recovered_capture_against_a_public_ai_mark_is_a_conflict() -> None:
+    capture = signal("capturedMedia", AIDeclaration.CAPTURE)
+    found = replace(
+        creds(trust=TrustStatus.TRUSTED, ai=AIDeclaration.CAPTURE, signals=(capture,)),
+        active_manifest="urn:c2pa:recovered",
+    )
+    verdict = derive_verdict(ABSENT, (KEYED, MARK), (), (recovered(found),))
+    assert V.AI_WATERMARK in verdict.labels  # the public dwtDct mark
+    assert V.CREDENTIALS_RECOVERED in verdict.labels
+    assert any("camera capture" in c and "SDXL" in c for c in verdict.conflicts)

@@ -74,10 +74,11 @@ def speaking_credentials(report: Report) -> tuple[CredentialsEvidence, bool]:
     return report.credentials, False
 
 
-def credentials_cell(report: Report) -> str:
+def credentials_cell(report: Report, *, embedded: bool = False) -> str:
     """Content Credentials in a few words: state, or integrity and trust with its source
-    (prefixed ``recovered:`` when they came from a repository through the watermark)."""
-    c, recovered = speaking_credentials(report)
+    (prefixed ``recovered:`` when they came from a repository through the watermark; with
+    ``embedded``, the file's own whatever was recovered)."""
+    c, recovered = (report.credentials, False) if embedded else speaking_credentials(report)
     if c.state is not CredentialsState.PRESENT:
         return c.state.value.replace("_", " ")
     trust = c.trust.value.replace("_", " ")
@@ -356,20 +357,21 @@ def validation_rows(report: Report) -> list[dict[str, str]]:
 
 
 def credentials_rows(report: Report) -> list[tuple[str, str]]:
-    """The Content Credentials in brief, as (name, value) pairs: state, trust source, AI
+    """The file's own Content Credentials in brief (recovered ones: :func:`recovered_rows`), as (name, value) pairs: state, trust source, AI
     declaration with its strongest signal, signer, signing time, claim generator."""
     c = report.credentials
-    rows = [("State", credentials_cell(report))]
+    rows = [("State", credentials_cell(report, embedded=True))]
     if c.state is CredentialsState.PRESENT:
         rows.append(("Trust source", TRUST_SOURCE_NAMES[c.trust_source]))
-    declared = ai_declaration_cell(report)
+    declared = c.ai_declaration.value.replace("_", " ")
     if c.ai_signals:  # the strongest signal: what was declared, and where
         signal = c.ai_signals[0]
         declared += f" ({signal.field} {signal.value}, {signal.location.value.replace('_', ' ')})"
     rows.append(("AI declaration", declared))
     if c.signer is not None:
+        issuer = c.signer.issuer or c.signer.common_name or ""
         rows += [
-            ("Signer", f"{signer_cell(report)} ({c.signer.common_name or 'no name'})"),
+            ("Signer", f"{issuer} ({c.signer.common_name or 'no name'})"),
             ("Signed", c.signer.signing_time or "no trusted time stamp"),
         ]
         if c.signer.algorithm:
