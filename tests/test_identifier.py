@@ -154,3 +154,32 @@ def test_spliced_clip_shows_both_identifiers_with_their_times(tmp_path: Path) ->
     assert set(by_value) == {ids.binding_value(IDENT), ids.binding_value(other)}
     assert by_value[ids.binding_value(IDENT)][1] <= 2.0 + 1e-6
     assert by_value[ids.binding_value(other)][0] >= 2.0 - 1e-6
+
+
+def test_mark_command_carries_an_identifier_in_an_image(tmp_path: Path) -> None:
+    import cv2
+    from typer.testing import CliRunner
+
+    from provenance.cli import app
+
+    luma = textured(480, 640, seed=8)
+    source = tmp_path / "in.png"
+    cv2.imwrite(str(source), cv2.merge([luma, np.roll(luma, 5, 1), np.roll(luma, 9, 0)]))
+    runner = CliRunner()
+    marked = runner.invoke(
+        app,
+        ["mark", str(source), str(tmp_path / "out.webp"), "--key", KEY, "--identifier",
+         "0123456789abcdef"],
+    )  # fmt: skip
+    assert marked.exit_code == 0, marked.output
+    report = check(tmp_path / "out.webp", CheckOptions(watermarks=WatermarkOptions(keys=(KEY,))))
+    (evidence,) = [w for w in report.watermarks if w.detector == "keyed"]
+    assert [f.value for f in evidence.identifiers] == [ids.binding_value(IDENT)]
+    bad = runner.invoke(
+        app, ["mark", str(source), str(tmp_path / "x.png"), "--key", KEY, "--identifier", "xyz"]
+    )
+    assert bad.exit_code == 2
+    assert "16 hex digits" in bad.output
+    wrong_suffix = runner.invoke(app, ["mark", str(source), str(tmp_path / "x.gif"), "--key", KEY])
+    assert wrong_suffix.exit_code == 3
+    assert "is an image" in wrong_suffix.output

@@ -337,3 +337,30 @@ def test_recovered_through_the_resolution_server(studio: dict[str, Path], pki: P
         )
         with urllib.request.urlopen(unmarked, timeout=60) as response:
             assert json.loads(response.read())["matches"] == []
+
+
+def test_scan_recovers_with_workers(studio: dict[str, Path], pki: PKIFiles, tmp_path: Path) -> None:
+    """A newsroom's scan: the options travel to the worker processes, the CSV says so."""
+    import csv
+    import shutil
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(studio["stripped"], folder / "stripped.mp4")
+    shutil.copy(studio["source"], folder / "unmarked.mp4")
+    key_file = tmp_path / "mark.key"
+    key_file.write_text(KEY + "\n")
+    table = tmp_path / "scan.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--no-store", "--jobs", "2",
+         "--no-progress", "--key-file", str(key_file), "--repository", str(studio["repository"]),
+         "--anchors", str(pki.root_pem), "--csv", str(table)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {Path(r["path"]).name: r for r in csv.DictReader(table.open(encoding="utf-8"))}
+    assert rows["stripped.mp4"]["verdict"] == "ai_declared"
+    assert rows["stripped.mp4"]["recovered"].startswith("recovered:urn:c2pa:")
+    assert rows["stripped.mp4"]["identifiers"] == f"{ids.ALGORITHM}:{ids.binding_value(IDENT)}"
+    assert rows["stripped.mp4"]["credentials"].startswith("recovered: intact, trusted")
+    assert rows["unmarked.mp4"]["recovered"] == ""

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance.errors import ArgumentError, MediaError
+from provenance.media.sniff import sniff_path
 from provenance.watermark import keyed
 
 __all__ = ["IMAGE_SUFFIXES", "MarkedFile", "mark_image", "mark_media"]
@@ -24,6 +25,9 @@ IMAGE_SUFFIXES: dict[str, tuple[int, ...]] = {
     ".png": (16, 6),  # cv2.IMWRITE_PNG_COMPRESSION
     ".webp": (64, 95),  # cv2.IMWRITE_WEBP_QUALITY
 }
+
+
+_STILL_FAMILIES = frozenset({"jpeg", "png", "webp", "tiff", "bmp", "jxl"})
 
 
 class MarkedFile:
@@ -86,5 +90,14 @@ def mark_media(
     destination is an image suffix, a still image."""
     if destination.suffix.lower() in IMAGE_SUFFIXES:
         return mark_image(source, destination, key, identifier=identifier, psnr=psnr)
+    try:
+        family = sniff_path(source).family
+    except OSError as exc:
+        raise MediaError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if family in _STILL_FAMILIES:
+        raise ArgumentError(
+            f"{source.name} is an image: write the marked copy as "
+            f"{', '.join(sorted(IMAGE_SUFFIXES))}, not {destination.suffix or 'no suffix'}"
+        )
     frames = keyed.mark_file(source, destination, key, psnr=psnr, crf=crf, identifier=identifier)
     return MarkedFile(destination, frames, None)
