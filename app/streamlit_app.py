@@ -93,8 +93,8 @@ def _recovered(report: Report) -> None:
         return
     st.subheader("Recovered credentials")
     st.caption(
-        "This file carries no usable credentials of its own, but its watermark carries an "
-        "identifier; the manifest it leads to was checked against this file."
+        "The file's watermark carries an identifier; each manifest repository asked was "
+        "searched for it, and a manifest found was checked against this file."
     )
     for entry in report.recovered:
         for name, value in recovered_rows(entry):
@@ -258,12 +258,16 @@ def main() -> None:
             "PROVENANCE_REPOSITORY to a repository file made by 'provenance repository add'."
         )
         return
-    options = provenance.CheckOptions(
-        watermarks=provenance.WatermarkOptions(keys=environment_keys()),
-        previews=True,
-        repository=repository,
-        resolve_url=resolve_url,
-    )
+    try:
+        options = provenance.CheckOptions(
+            watermarks=provenance.WatermarkOptions(keys=environment_keys()),
+            previews=True,
+            repository=repository,
+            resolve_url=resolve_url,
+        )
+    except ValueError as exc:
+        st.error(f"{_markdown_text(str(exc))}: fix PROVENANCE_RESOLVE_URL (or --resolve).")
+        return
     with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
         report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
     show(report)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m datasets.identifier CORPUS_DIR OUT_DIR [--jobs N] [--limit N]
+    python -m datasets.identifier CORPUS_DIR OUT_DIR [--jobs N] [--limit N] [--report-only MIN]
 
 From a corpus built by ``python -m datasets.corpus``, every unmarked clip of 2 s or more at
 480p or more, and every unmarked still image, is marked with its own identifier (64 bits,
@@ -165,6 +165,13 @@ def _outcome(row: dict[str, Any]) -> str:
     return "correct" if row["expected"] in row["found"] else "missed"
 
 
+_IMAGE_SIZES = (
+    ("under 0.2 MP", 0, 200_000),
+    ("0.2-0.3 MP", 200_000, 300_000),
+    ("0.3 MP and more", 300_000, 1 << 40),
+)
+
+
 def report(rows: list[dict[str, Any]], negatives: list[dict[str, Any]], minutes: float) -> str:
     """The Markdown section."""
     lines = [
@@ -198,6 +205,23 @@ def report(rows: list[dict[str, Any]], negatives: list[dict[str, Any]], minutes:
             f"{verdict} | {outcomes['missed']} | {outcomes['wrong']} | "
             f"{float(np.median(zs)) if zs else float('nan'):.1f} |"
         )
+    lines += ["", "Images by size (the mark's signal grows with the pixels it covers):", ""]
+    lines += ["| pixels | attack | files | correct | rate |", "|---|---|---:|---:|---:|"]
+    for label, low, high in _IMAGE_SIZES:
+        for attack in ("none", "jpeg75_420", "scale50"):
+            members = [
+                row
+                for row in rows
+                if row["kind"] == "image"
+                and row["attack"] == attack
+                and low <= row["width"] * row["height"] < high
+            ]
+            if members:
+                correct = sum(_outcome(row) == "correct" for row in members)
+                lines.append(
+                    f"| {label} | {attack} | {len(members)} | {correct} | "
+                    f"{correct / len(members):.1%} |"
+                )
     wrong_marked = sum(_outcome(row) == "wrong" for row in rows)
     decoy = sum(bool(row["decoy_found"]) for row in rows)
     unmarked = sum(bool(row["found"]) for row in negatives)
@@ -220,7 +244,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=0, help="At most this many sources per kind.")
+    parser.add_argument(
+        "--report-only",
+        type=float,
+        metavar="MINUTES",
+        help="Rewrite IDENTIFIER.md from OUT_DIR/results.jsonl (the run took MINUTES).",
+    )
     args = parser.parse_args(argv)
+    if args.report_only is not None:
+        saved = [json.loads(line) for line in (args.out / "results.jsonl").open()]
+        marked = [row for row in saved if not row.get("negative")]
+        negative = [row for row in saved if row.get("negative")]
+        text = report(marked, negative, args.report_only)
+        (args.out / "IDENTIFIER.md").write_text(text)
+        print(text)
+        return 0
     records = [json.loads(line) for line in (args.corpus / "corpus.jsonl").open()]
     unmarked = [r for r in records if r["mark"] == "none"]
     clips = [

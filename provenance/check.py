@@ -22,7 +22,7 @@ from pathlib import Path
 from provenance._version import __version__, engine_versions
 from provenance.credentials.reader import read_credentials
 from provenance.credentials.trust import TrustMaterial
-from provenance.errors import MediaError
+from provenance.errors import MediaError, ProvenanceError
 from provenance.media.bmff import is_fragmented_init
 from provenance.media.probe import probe
 from provenance.media.sniff import SNIFF_BYTES, sniff
@@ -233,7 +233,18 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     watermarks: tuple[WatermarkEvidence, ...] = ()
     if not opts.credentials_only:
         watermarks = _watermarks(source, media, opts.watermarks, errors, previews=opts.previews)
-    recovered = _recover(source, watermarks, opts, trust, file_type.mime_type, file_type.family)
+    try:
+        recovered = _recover(source, watermarks, opts, trust, file_type.mime_type, file_type.family)
+    except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # a hostile answer
+        recovered = ()
+        errors.append(
+            CheckError(
+                "recovery",
+                "failed",
+                f"Stripped credentials could not be recovered ({exc}); the rest of the check "
+                "stands. Check the repository file or the resolution service.",
+            )
+        )
     return _report(
         source,
         started=started,

@@ -70,7 +70,8 @@ def sign_durable(
     image in ``destination``'s format. Raises :class:`~provenance.errors.ArgumentError`,
     :class:`~provenance.credentials.signing.SigningError`,
     :class:`~provenance.errors.MediaError` or
-    :class:`~provenance.repository.RepositoryError`, and leaves no partial output.
+    :class:`~provenance.repository.RepositoryError`. The marked intermediate is always removed;
+    when only keeping the manifest fails, the signed ``destination`` stays (it is complete).
     """
     source, destination = Path(source), Path(destination)
     if destination.resolve() == source.resolve():

@@ -502,7 +502,7 @@ class CheckError(_Serialisable):
     """Something that stopped part of a check, with a message that says what to do."""
 
     stage: str
-    """``input``, ``media``, ``credentials`` or ``watermark``."""
+    """``input``, ``media``, ``credentials``, ``watermark`` or ``recovery``."""
     code: str
     message: str
 

@@ -278,10 +278,12 @@ def _recovered_rules(
     labels: dict[VerdictCode, str],
     caveats: list[str],
     conflicts: list[str],
-) -> CredentialsEvidence | None:
-    """Labels, caveats and conflicts of recovered credentials; returns the recovered evidence
-    the verdict speaks for (None when none stands, or embedded credentials take precedence)."""
+) -> tuple[CredentialsEvidence | None, set[str]]:
+    """Labels, caveats and conflicts of recovered credentials. Returns the recovered evidence
+    the verdict speaks for (None when none stands, or embedded credentials take precedence)
+    and the identifiers that lead to the manifest that stands (embedded or recovered)."""
     chosen: CredentialsEvidence | None = None
+    agreeing: set[str] = set()
     for entry in recovered:
         where = f"in {entry.source}"
         if entry.state is RecoveryState.NOT_FOUND:
@@ -297,20 +299,24 @@ def _recovered_rules(
             )
             continue
         found = entry.credentials
-        if _usable(credentials):
-            if found.active_manifest != credentials.active_manifest:
+        standing = credentials if _usable(credentials) else chosen
+        if standing is not None:
+            if found.active_manifest == standing.active_manifest:
+                agreeing.add(entry.value)
+            else:
+                which = "embedded" if standing is credentials else "recovered first"
                 conflicts.append(
                     f"The watermark's identifier {entry.value} leads to another manifest "
-                    f"({found.active_manifest}, {where}) than the one embedded "
-                    f"({credentials.active_manifest}); the embedded one stands."
+                    f"({found.active_manifest}, {where}) than the {which} one "
+                    f"({standing.active_manifest}), which stands; it declares "
+                    f"{found.ai_declaration.value.replace('_', ' ')}."
                 )
             continue
-        if chosen is not None:
-            continue
         chosen = found
+        agreeing.add(entry.value)
         labels[VerdictCode.CREDENTIALS_RECOVERED] = (
             f"Content Credentials were recovered {where} through the identifier {entry.value} "
-            f"the file's watermark carries (manifest {entry.manifest_id}); "
+            f"the file's watermark carries (manifest {found.active_manifest}); "
             f"{_signer_phrase(found)}."
         )
         if entry.content_changed:
@@ -320,7 +326,7 @@ def _recovered_rules(
                 "identifier ties the file to the manifest."
             )
         _credential_rules(found, labels, recovered=True)
-    return chosen
+    return chosen, agreeing
 
 
 def derive_verdict(
@@ -348,10 +354,11 @@ def derive_verdict(
     recovered_caveats: list[str] = []
     recovered_conflicts: list[str] = []
     _credential_rules(credentials, labels)
-    found = _recovered_rules(credentials, recovered, labels, recovered_caveats, recovered_conflicts)
+    found, resolved = _recovered_rules(
+        credentials, recovered, labels, recovered_caveats, recovered_conflicts
+    )
     speaking = found or credentials
-    resolved = {e.value for e in recovered if e.state is RecoveryState.RECOVERED}
-    # a keyed mark whose identifier led to recovered credentials speaks through them
+    # a keyed mark whose identifier leads to the manifest that stands speaks through it
     detected = [
         w
         for w in watermarks

@@ -364,3 +364,45 @@ def test_scan_recovers_with_workers(studio: dict[str, Path], pki: PKIFiles, tmp_
     assert rows["stripped.mp4"]["identifiers"] == f"{ids.ALGORITHM}:{ids.binding_value(IDENT)}"
     assert rows["stripped.mp4"]["credentials"].startswith("recovered: intact, trusted")
     assert rows["unmarked.mp4"]["recovered"] == ""
+
+
+@pytest.fixture
+def garbage_server() -> Iterator[str]:
+    """A 'resolution service' that answers every connection with bytes that are not HTTP."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"\x1b[2J garbage \x00\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_a_hostile_resolver_is_an_error_for_the_lookup_only(
+    studio: dict[str, Path], pki: PKIFiles, garbage_server: str
+) -> None:
+    report = check(studio["stripped"], _options(pki, resolve_url=garbage_server))
+    (entry,) = report.recovered
+    assert entry.state is RecoveryState.ERROR
+    assert report.errors == ()
+    # the mark's own evidence stands
+    assert report.verdict.code is VerdictCode.AI_WATERMARK

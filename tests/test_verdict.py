@@ -366,3 +366,12 @@ def test_recovered_capture_against_a_public_ai_mark_is_a_conflict() -> None:
     assert V.AI_WATERMARK in verdict.labels  # the public dwtDct mark
     assert V.CREDENTIALS_RECOVERED in verdict.labels
     assert any("camera capture" in c and "SDXL" in c for c in verdict.conflicts)
+
+
+def test_a_second_recovered_manifest_that_differs_is_a_conflict() -> None:
+    first = replace(creds(trust=TrustStatus.TRUSTED), active_manifest="urn:c2pa:first")
+    second = replace(creds(trust=TrustStatus.TRUSTED, ai=GEN), active_manifest="urn:c2pa:second")
+    other = replace(recovered(second), value="AAAAAAAAAAE=")
+    verdict = derive_verdict(ABSENT, (KEYED,), (), (recovered(first), other))
+    assert V.CREDENTIALS_RECOVERED in verdict.labels
+    assert any("urn:c2pa:second" in c and "generative ai" in c for c in verdict.conflicts)

@@ -185,19 +185,19 @@ def sign_media(
 ) -> SignedFile:
     """Embed a signed C2PA manifest in a copy of ``source`` written to ``destination``.
 
-        ``soft_bindings`` are (algorithm, value) pairs, each declared in a ``c2pa.soft-binding``
-        assertion. ``timestamp_url`` asks an RFC 3161 time-stamp authority to countersign (the
-        only network use, when given). ``parent`` adds a ``parentOf`` ingredient (needed by any
-        action but ``c2pa.created``); ``ingredients`` are inputs the content was made from (a
+    ``soft_bindings`` are (algorithm, value) pairs, each declared in a ``c2pa.soft-binding``
+    assertion. ``timestamp_url`` asks an RFC 3161 time-stamp authority to countersign (the
+    only network use, when given). ``parent`` adds a ``parentOf`` ingredient (needed by any
+    action but ``c2pa.created``); ``ingredients`` are inputs the content was made from (a
     prompt image, a source clip: ``inputTo`` ingredients, their own manifests carried along);
     ``thumbnail`` a picture stored as the manifest thumbnail.
 
-        Raises
-        ------
-        SigningError
-            The key or certificate is not usable (see :func:`key_algorithm`), or c2pa refused.
-        ArgumentError
-            A missing file, the destination equal to the source, an action without a parent.
+    Raises
+    ------
+    SigningError
+        The key or certificate is not usable (see :func:`key_algorithm`), or c2pa refused.
+    ArgumentError
+        A missing file, the destination equal to the source, an action without a parent.
     """
     import c2pa
 

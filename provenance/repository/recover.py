@@ -14,8 +14,12 @@ tampering, since the identifier read from the pixels ties the file to the manife
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
+import sqlite3
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,6 +53,8 @@ __all__ = ["RESOLVE_TIMEOUT_SECONDS", "fetch_stores", "recover_credentials"]
 
 #: How long one request to a resolution service may take.
 RESOLVE_TIMEOUT_SECONDS = 10.0
+#: What a manifest id from a resolver must look like to be fetched and reported.
+_MANIFEST_ID = re.compile(r"[A-Za-z0-9:._\-+/=]{1,256}")
 #: Most manifests tried per identifier and source.
 _MAX_CANDIDATES = 10
 #: The validation codes that say the content no longer matches the manifest's hash.
@@ -68,55 +74,92 @@ class _LookupError(ProvenanceError):
 
 def _from_repository(path: Path, alg: str, value: str) -> list[tuple[str, bytes]]:
     try:
-        with ManifestRepository(path, create=False) as repository:
+        with ManifestRepository(path, create=False, read_only=True) as repository:
             stores = []
             for entry in repository.by_binding(alg, value, max_results=_MAX_CANDIDATES):
                 store = repository.manifest_store(entry.manifest_id)
                 if store is not None:
                     stores.append((entry.manifest_id, store))
             return stores
-    except RepositoryError as exc:
-        raise _LookupError(str(exc)) from None
+    except (RepositoryError, sqlite3.Error) as exc:
+        raise _LookupError(f"the repository {path} cannot be read ({exc})") from None
+
+
+class _HttpOnly(urllib.request.HTTPRedirectHandler):
+    """Follow a resolver's redirects to http(s) only (never ftp:, file: or data:)."""
+
+    def redirect_request(  # type: ignore[no-untyped-def]
+        self, req, fp, code, msg, headers, newurl
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.URLError(f"a redirect to {newurl[:80]!r} was refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnly)
 
 
 def _get(url: str, accept: str) -> bytes:
+    """The body of a GET, at most :data:`MAX_STORE_BYTES`, in at most
+    :data:`RESOLVE_TIMEOUT_SECONDS` per read and three times that in all."""
     request = urllib.request.Request(url, headers={"Accept": accept})
+    deadline = time.monotonic() + 3 * RESOLVE_TIMEOUT_SECONDS
+    chunks: list[bytes] = []
+    size = 0
     try:
-        with urllib.request.urlopen(request, timeout=RESOLVE_TIMEOUT_SECONDS) as response:
-            data: bytes = response.read(MAX_STORE_BYTES + 1)
+        with _OPENER.open(request, timeout=RESOLVE_TIMEOUT_SECONDS) as response:
+            while chunk := response.read(1 << 16):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_STORE_BYTES:
+                    raise _LookupError(f"{url} sent more than {MAX_STORE_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise _LookupError(f"{url} took too long to answer")
     except urllib.error.HTTPError as exc:
         raise _LookupError(f"{url} answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise _LookupError(f"could not reach {url} ({reason})") from None
-    if len(data) > MAX_STORE_BYTES:
-        raise _LookupError(f"{url} sent more than {MAX_STORE_BYTES} bytes")
-    return data
+    return b"".join(chunks)
 
 
 def fetch_stores(base_url: str, alg: str, value: str) -> list[tuple[str, bytes]]:
-    """(manifest id, store) of every match a resolution service gives for one soft binding."""
+    """(manifest id, store) of every match a resolution service gives for one soft binding;
+    a match whose store cannot be fetched is left out (it cannot stand for the file)."""
     base = base_url.rstrip("/")
     query = urllib.parse.urlencode({"alg": alg, "value": value, "maxResults": _MAX_CANDIDATES})
     answer = _get(f"{base}/matches/byBinding?{query}", "application/json")
     try:
         matches = json.loads(answer).get("matches") or []
         ids = [str(match["manifestId"]) for match in matches if isinstance(match, dict)]
-    except (ValueError, AttributeError, KeyError, TypeError):
+    except (ValueError, AttributeError, KeyError, TypeError, RecursionError):
         raise _LookupError(f"{base} did not answer with a list of matches") from None
     stores = []
     for manifest_id in ids[:_MAX_CANDIDATES]:
+        if not _MANIFEST_ID.fullmatch(manifest_id):
+            continue  # not a manifest id: nothing to fetch, nothing to print
         quoted = urllib.parse.quote(manifest_id, safe="")
-        stores.append((manifest_id, _get(f"{base}/manifests/{quoted}", "application/c2pa")))
+        try:
+            stores.append((manifest_id, _get(f"{base}/manifests/{quoted}", "application/c2pa")))
+        except _LookupError:
+            continue
+    if ids and not stores:
+        raise _LookupError(f"{base} named {len(ids)} manifests but none could be fetched")
     return stores
 
 
 def _declares(store: bytes, alg: str, value: str) -> bool:
+    """True when the store's *active* manifest declares this soft binding (an ingredient's
+    declaration belongs to the ingredient, not to the asset the store describes)."""
     try:
-        declared = soft_bindings(read_manifest_store(store))
-    except RepositoryError:
+        parsed = read_manifest_store(store)
+        active = parsed.get("active_manifest")
+        declared = soft_bindings(parsed)
+    except (RepositoryError, AttributeError, TypeError, ValueError):
         return False
-    return any(b.algorithm == alg and b.value == value for b in declared)
+    return any(
+        b.algorithm == alg and b.value == value and b.manifest_label == active for b in declared
+    )
 
 
 def _trust(evidence: CredentialsEvidence, trust: TrustMaterial) -> tuple[TrustStatus, TrustSource]:
@@ -175,8 +218,8 @@ def _validate(
         if c.kind is StatusKind.FAILURE and c.scope != RECORDED_SCOPE
     }
     mismatched = failures & _HASH_MISMATCH
-    if (failures - _HASH_MISMATCH) & (codes.TAMPER_CODES | codes.MALFORMED_CODES):
-        return evidence, None, None  # the claim itself does not hold
+    if failures - _HASH_MISMATCH - codes.TRUST_ONLY_CODES - codes.SIGNER_INVALID_CODES:
+        return replace(evidence, integrity=Integrity.MALFORMED), None, None  # the claim fails
     status, source = _trust(evidence, trust)
     if against_file and mismatched:
         note = (

@@ -13,7 +13,7 @@ identifier under the key), coded by the rate-1/3, constraint-length-7 convolutio
 decoded by a soft-decision Viterbi decoder. An identifier is reported only when the keyed
 mark's presence test passed and the check matches: a wrong identifier gets through one decode
 with probability 2^-40 (9.1e-13), and a file is decoded at most :data:`MAX_DECODES` times, so
-at most 4.4e-10 per file by construction. Without the key the coefficients, signs and groups
+at most 4.4e-10 per file and key by construction. Without the key the coefficients, signs and groups
 are unknown, so the identifier can be neither read nor written.
 """
 
@@ -53,7 +53,8 @@ ALGORITHM = "io.github.provenance-checker.keyed-id.1"
 IDENTIFIER_BITS = 64
 #: Length of the keyed integrity check appended to it, in bits.
 CHECK_BITS = 40
-#: Most decodes attempted on one file (the clip, and each timeline segment, each two ways).
+#: Most decodes attempted on one file for one key (the clip, and each of at most 240 marked
+#: timeline segments, each two ways).
 MAX_DECODES = 2 * (1 + 240)
 #: Share of the mark's power given to the sync layer (the rest carries the identifier).
 SYNC_SHARE = 0.2

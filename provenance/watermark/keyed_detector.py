@@ -178,7 +178,8 @@ class KeyedDetector(WatermarkDetector):
             if (
                 last is not None
                 and last.value == value
-                and last.end_seconds == segment.start_seconds
+                and last.end_seconds is not None
+                and math.isclose(last.end_seconds, segment.start_seconds, abs_tol=1e-6)
             ):
                 runs[-1] = MarkIdentifier(
                     ids.ALGORITHM, value, last.start_seconds, segment.end_seconds
