@@ -19,7 +19,14 @@ import numpy as np
 import pytest
 
 from provenance import CheckOptions, check
-from provenance.report import Detector, Report, WatermarkEvidence, WatermarkState, load_schema
+from provenance.report import (
+    SCHEMA_VERSION,
+    Detector,
+    Report,
+    WatermarkEvidence,
+    WatermarkState,
+    load_schema,
+)
 from provenance.watermark import SDXL, dwtdct_embed, policy
 from provenance.watermark.absence import weigh_absence
 from provenance.watermark.options import WatermarkOptions
@@ -188,7 +195,7 @@ def test_the_keyed_mark_is_weighed_too_and_the_report_round_trips(
     jsonschema.validate(data, load_schema())
     again = Report.from_dict(data)
     assert again.watermarks == report.watermarks
-    assert data["schema_version"] == "1.3"
+    assert data["schema_version"] == SCHEMA_VERSION
 
 
 def test_the_html_report_states_the_survival_probability(clips: dict[str, Path]) -> None:

@@ -381,6 +381,7 @@ def test_sample_corpus_files_are_what_the_manifest_says(tmp_path: Path) -> None:
         "ai_generated_tampered.mp4",
         "ai_edited_with_history.mp4",
         "camera_signed.jpg",
+        "ai_generated_stripped.mp4",
         "unsigned.mp4",
         "unsupported_container.webm",
         "sdxl_watermarked.png",
