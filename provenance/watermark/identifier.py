@@ -12,9 +12,9 @@ The message is the identifier (64 bits) and a 40-bit keyed check (HMAC-SHA256 of
 identifier under the key), coded by the rate-1/3, constraint-length-7 convolutional code and
 decoded by a soft-decision Viterbi decoder. An identifier is reported only when the keyed
 mark's presence test passed and the check matches: a wrong identifier gets through one decode
-with probability 2^-40 (9.1e-13), and a file is decoded at most :data:`MAX_DECODES` times, so
-at most 4.4e-10 per file and key by construction. Without the key the coefficients, signs and groups
-are unknown, so the identifier can be neither read nor written.
+with probability 2^-40 (9.1e-13), and a file is decoded at most :data:`MAX_DECODES` times per
+key, so at most 4.4e-10 per file and key by construction. Without the key the coefficients,
+signs and groups are unknown, so the identifier can be neither read nor written.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from provenance.errors import ArgumentError
 __all__ = [
     "ALGORITHM",
     "CHECK_BITS",
+    "CODED_BITS",
     "IDENTIFIER_BITS",
     "MAX_DECODES",
     "MIN_PERIOD",
@@ -62,6 +63,7 @@ SYNC_SHARE = 0.2
 _GENERATORS = (0o133, 0o171, 0o165)  # rate 1/3, constraint length 7 (as LTE's)
 _MEMORY = 6
 _MESSAGE_BITS = IDENTIFIER_BITS + CHECK_BITS
+#: Coded bits carried (the message and the 6 tail bits, three coded bits each).
 CODED_BITS = len(_GENERATORS) * (_MESSAGE_BITS + _MEMORY)
 _TILE = 128
 _BAND = (0.03, 0.18)  # the keyed tile's band, in cycles per pixel at the native period
