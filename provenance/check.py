@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import sqlite3
 import stat
 import tempfile
 import time
@@ -232,7 +233,14 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         )
     watermarks: tuple[WatermarkEvidence, ...] = ()
     if not opts.credentials_only:
-        watermarks = _watermarks(source, media, opts.watermarks, errors, previews=opts.previews)
+        watermarks = _watermarks(
+            source,
+            media,
+            opts.watermarks,
+            errors,
+            previews=opts.previews,
+            known=_known_identifiers(opts),
+        )
     try:
         recovered = _recover(source, watermarks, opts, trust, file_type.mime_type, file_type.family)
     except (ProvenanceError, OSError, ValueError, RuntimeError) as exc:  # a hostile answer
@@ -257,6 +265,23 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         watermarks=watermarks,
         recovered=recovered,
     )
+
+
+def _known_identifiers(options: CheckOptions) -> tuple[int, ...]:
+    """The identifiers the local repository holds, for the keyed detector to match against
+    (empty without a repository or a key, or when the repository cannot be read: recovery
+    then says why)."""
+    if options.repository is None or not options.watermarks.keys:
+        return ()
+    from provenance.repository import ManifestRepository, RepositoryError
+    from provenance.watermark import identifier as ids
+
+    try:
+        with ManifestRepository(options.repository, create=False, read_only=True) as repository:
+            values = repository.binding_values(ids.ALGORITHM, limit=ids.MAX_KNOWN + 1)
+    except (RepositoryError, sqlite3.Error):
+        return ()
+    return ids.known_identifiers(values)
 
 
 def _recover(
@@ -294,6 +319,7 @@ def _watermarks(
     errors: list[CheckError],
     *,
     previews: bool = False,
+    known: tuple[int, ...] = (),
 ) -> tuple[WatermarkEvidence, ...]:
     """Run the watermark detectors on the file's frames; failures become errors + states."""
     active = options.active
@@ -312,6 +338,7 @@ def _watermarks(
             options,
             media=media,
             previews=previews,
+            known_identifiers=known,
         )
     except MediaError as exc:
         errors.append(CheckError("watermark", "frames", str(exc)))

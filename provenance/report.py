@@ -395,6 +395,8 @@ class MarkIdentifier(_Serialisable):
     start_seconds: float | None = None
     """The stretch carrying it (None: an image, or read from the whole clip only)."""
     end_seconds: float | None = None
+    matched: bool = False
+    """Told apart among the identifiers a repository holds, rather than decoded blind."""
 
 
 @dataclass(frozen=True)

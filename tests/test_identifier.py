@@ -183,3 +183,52 @@ def test_mark_command_carries_an_identifier_in_an_image(tmp_path: Path) -> None:
     wrong_suffix = runner.invoke(app, ["mark", str(source), str(tmp_path / "x.gif"), "--key", KEY])
     assert wrong_suffix.exit_code == 3
     assert "is an image" in wrong_suffix.output
+
+
+def test_codewords_are_the_encoder_s_for_many_identifiers_at_once() -> None:
+    many = [0, 1, IDENT, (1 << 64) - 1, 0x0DE0_0000_0000_000A]
+    table = ids.codewords(many, KEY)
+    assert table.shape == (len(many), ids.CODED_BITS)
+    for row, identifier in zip(table, many, strict=True):
+        assert np.array_equal(row, ids.encode(identifier, KEY))
+    assert ids.known_identifiers(["ASNFZ4mrze8=", "not an identifier", "AAAAAAAAAAE="]) == (
+        1,
+        IDENT,
+    )
+    assert ids.match_threshold(1) < ids.match_threshold(10_000) < ids.match_threshold(10**6)
+
+
+def _weak(luma: np.ndarray, key: str, identifier: int) -> np.ndarray:
+    """A faint mark (52 dB) on a frame, then downscaled: too weak to decode blind."""
+    import cv2
+
+    marked = keyed.embed_luma(luma, key, psnr=52.0, identifier=identifier)
+    return np.asarray(cv2.resize(marked, (320, 240), interpolation=cv2.INTER_AREA))
+
+
+def test_a_mark_too_weak_to_decode_is_matched_among_known_identifiers() -> None:
+    rng = np.random.default_rng(5)
+    decoys = [int(x) for x in rng.integers(0, 1 << 62, size=3000)]
+    known = tuple(sorted([*decoys, IDENT]))
+    luma = textured(480, 640, seed=12)
+    accumulator = keyed_clip.KeyedAccumulator(key=KEY)
+    accumulator.add(keyed.score_frame(_weak(luma, KEY, IDENT), KEY))
+    assert accumulator.identifier() is None  # blind: not enough signal for 104 bits
+    matched = accumulator.match(known)
+    assert matched is not None
+    assert matched[0].identifier == IDENT
+    assert matched[1] >= ids.match_threshold(len(known))
+
+
+def test_matching_never_matches_unmarked_or_another_key() -> None:
+    rng = np.random.default_rng(6)
+    known = tuple(sorted(int(x) for x in rng.integers(0, 1 << 62, size=3000)))
+    for seed in range(6):
+        luma = textured(480, 640, seed=20 + seed)
+        for plane, key in (
+            (luma, KEY),  # unmarked
+            (keyed.embed_luma(luma, "another key", identifier=known[seed]), KEY),  # other key
+        ):
+            accumulator = keyed_clip.KeyedAccumulator(key=key)
+            accumulator.add(keyed.score_frame(plane, key))
+            assert accumulator.match(known) is None

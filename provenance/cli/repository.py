@@ -165,11 +165,12 @@ def repository_export(
 
 
 def _content_reader(
-    keys: list[str], key_files: list[Path]
+    keys: list[str], key_files: list[Path], repository: Path
 ) -> tuple[ContentReader | None, tuple[str, ...]]:
     """The reader of mark identifiers for ``byContent``, and the algorithm it reads, when a
     key is given (``--key``, ``--key-file``, else ``$PROVENANCE_MARK_KEY``); the watermark
-    code is imported only then."""
+    code is imported only then. Each asset is also matched against the identifiers the
+    repository holds at that moment (far more robust than reading blind)."""
     found = [key for key in keys if key]
     for key_file in key_files:
         try:
@@ -179,13 +180,15 @@ def _content_reader(
     chosen = tuple(dict.fromkeys(found or environment_keys()))
     if not chosen:
         return None, ()
+    from provenance.watermark import identifier as ids
     from provenance.watermark.detect import identifiers_in_file
-    from provenance.watermark.identifier import ALGORITHM
 
     def reader(path: Path) -> Sequence[tuple[str, str]]:
-        return identifiers_in_file(path, chosen)
+        with ManifestRepository(repository, read_only=True) as repo:
+            values = repo.binding_values(ids.ALGORITHM, limit=ids.MAX_KNOWN + 1)
+        return identifiers_in_file(path, chosen, ids.known_identifiers(values))
 
-    return reader, (ALGORITHM,)
+    return reader, (ids.ALGORITHM,)
 
 
 @repository_app.command("serve")
@@ -269,7 +272,7 @@ def repository_serve(
             f"serving needs starlette and uvicorn ({exc}): pip install 'provenance-checker[serve]'"
         )
     write_token = write_token or None  # an empty $PROVENANCE_REPOSITORY_TOKEN is no token
-    reader, algorithms = _content_reader(keys, key_files)
+    reader, algorithms = _content_reader(keys, key_files, repository)
     if write_token is not None and not repository.exists():
         _open(repository, create=True).close()  # a writable server may start empty
     try:

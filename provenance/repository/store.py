@@ -274,6 +274,13 @@ class ManifestRepository:
         ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def binding_values(self, alg: str, *, limit: int) -> list[str]:
+        """The distinct soft-binding values of algorithm ``alg``, at most ``limit`` of them."""
+        rows = self._db.execute(
+            "SELECT DISTINCT value FROM bindings WHERE alg = ? LIMIT ?", (alg, max(0, limit))
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def has_algorithm(self, alg: str) -> bool:
         """Whether any kept store declares a soft binding of algorithm ``alg``."""
         row = self._db.execute("SELECT 1 FROM bindings WHERE alg = ? LIMIT 1", (alg,)).fetchone()

@@ -165,6 +165,7 @@ def detect_frames(
     previews: bool = False,
     facts: FileFacts | None = None,
     measure_survival: bool = False,
+    known_identifiers: tuple[int, ...] = (),
 ) -> DetectorRun:
     """Run the active detectors over already-sampled frames (see :func:`frame_needs` for what
     they need of each frame); the run gives the evidence and the survival features.
@@ -172,7 +173,9 @@ def detect_frames(
     With ``previews``, each evidence's strongest frame carries a small JPEG of itself. With
     the file's ``facts``, each evidence is weighed by its detector's mark-survival model.
     """
-    context = DetectionContext(kind, duration_seconds, lossy_without_qp, previews)
+    context = DetectionContext(
+        kind, duration_seconds, lossy_without_qp, previews, known_identifiers=known_identifiers
+    )
     run = DetectorRun(options, context, facts, measure_survival=measure_survival)
     for frame in frames:
         run.add(frame)
@@ -186,6 +189,7 @@ def detect_watermarks(
     media: MediaInfo | None = None,
     previews: bool = False,
     measure_survival: bool = False,
+    known_identifiers: tuple[int, ...] = (),
 ) -> FrameRun:
     """Sample ``path``'s frames once and run the active detectors.
 
@@ -193,7 +197,8 @@ def detect_watermarks(
     mark-survival model and lossy codecs without quantisers are named as such. With
     ``previews``, each evidence's strongest frame carries a small JPEG of itself. With
     ``measure_survival`` (and ``media``), the survival features are measured even where no
-    model is shipped (what training needs), in ``FrameRun.survival_features``.
+    model is shipped (what training needs), in ``FrameRun.survival_features``. With
+    ``known_identifiers`` (a repository's), the keyed detector also matches against them.
 
     Raises
     ------
@@ -227,6 +232,7 @@ def detect_watermarks(
         previews=previews,
         facts=facts,
         measure_survival=measure_survival,
+        known_identifiers=known_identifiers,
     )
     return FrameRun(
         run.evidence(),
@@ -237,11 +243,14 @@ def detect_watermarks(
     )
 
 
-def identifiers_in_file(path: str | Path, keys: Sequence[str]) -> list[tuple[str, str]]:
+def identifiers_in_file(
+    path: str | Path, keys: Sequence[str], known: tuple[int, ...] = ()
+) -> list[tuple[str, str]]:
     """(algorithm, value) of every identifier the keyed marks of ``keys`` carry in a file,
-    read as a check reads them (default sampling; only when the mark is found). What a
-    resolution service runs for ``byContent``. Raises
-    :class:`~provenance.errors.MediaError` for a file that cannot be read."""
-    run = detect_watermarks(path, WatermarkOptions(detectors=(Detector.KEYED,), keys=tuple(keys)))
+    read as a check reads them (default sampling; only when the mark is found, or matched
+    among the ``known`` identifiers). What a resolution service runs for ``byContent``.
+    Raises :class:`~provenance.errors.MediaError` for a file that cannot be read."""
+    options = WatermarkOptions(detectors=(Detector.KEYED,), keys=tuple(keys))
+    run = detect_watermarks(path, options, known_identifiers=known)
     found = [(i.algorithm, i.value) for evidence in run.evidence for i in evidence.identifiers]
     return list(dict.fromkeys(found))

@@ -69,6 +69,9 @@ class DetectionContext:
     survival_model: bool = False
     """A mark-survival model weighs this detector's absence (it says how much a codec's
     compression leaves of the mark, so the detector need not)."""
+    known_identifiers: tuple[int, ...] = ()
+    """Identifiers a repository holds: the keyed detector matches the frames against them
+    when it cannot decode one blind (see :func:`~provenance.watermark.identifier.match_products`)."""
 
 
 class WatermarkDetector(abc.ABC):

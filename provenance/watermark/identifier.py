@@ -23,6 +23,8 @@ import base64
 import functools
 import hashlib
 import hmac
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,15 +36,21 @@ __all__ = [
     "CHECK_BITS",
     "CODED_BITS",
     "IDENTIFIER_BITS",
+    "MATCH_TARGET_FPR",
     "MAX_DECODES",
+    "MAX_KNOWN",
     "MIN_PERIOD",
     "SYNC_SHARE",
     "IdentifierLayout",
     "binding_value",
+    "codewords",
     "data_tile",
     "decode_products",
     "encode",
+    "known_identifiers",
     "layout",
+    "match_products",
+    "match_threshold",
     "parse_binding_value",
     "viterbi",
 ]
@@ -277,3 +285,96 @@ def parse_binding_value(value: str) -> int:
     if len(raw) != IDENTIFIER_BITS // 8:
         raise ArgumentError(f"an identifier has 8 bytes, {value!r} has {len(raw)}")
     return int.from_bytes(raw, "big")
+
+
+#: Chance that a file with no mark of the key is matched to some known identifier: the
+#: threshold of :func:`match_threshold` holds it, Bonferroni over every candidate and read.
+MATCH_TARGET_FPR = 1e-9
+
+
+@functools.lru_cache(maxsize=4)
+def _codewords_cached(seed: bytes, identifiers: tuple[int, ...]) -> np.ndarray:
+    count = len(identifiers)
+    raw = bytearray()
+    for identifier in identifiers:  # the message: the identifier, then its keyed check
+        head = identifier.to_bytes(8, "big")
+        raw += head + hmac.new(seed, head, hashlib.sha256).digest()[: CHECK_BITS // 8]
+    message = np.zeros((count, _MESSAGE_BITS + _MEMORY), np.uint8)
+    octets = np.frombuffer(bytes(raw), np.uint8).reshape(count, _MESSAGE_BITS // 8)
+    message[:, :_MESSAGE_BITS] = np.unpackbits(octets, axis=1)
+    state = np.zeros(count, np.int64)
+    coded = np.empty((count, CODED_BITS), np.int8)
+    rate = len(_GENERATORS)
+    for step in range(_MESSAGE_BITS + _MEMORY):
+        register = (message[:, step].astype(np.int64) << _MEMORY) | state
+        for index, generator in enumerate(_GENERATORS):
+            parity = np.bitwise_count(register & generator) & 1
+            coded[:, step * rate + index] = 1 - 2 * parity.astype(np.int8)
+        state = register >> 1
+    coded.setflags(write=False)
+    return coded
+
+
+#: Most known identifiers matched against (their codewords take 330 bytes each).
+MAX_KNOWN = 100_000
+
+
+def known_identifiers(values: Sequence[str]) -> tuple[int, ...]:
+    """The identifiers of a repository's soft-binding values (those that are not identifiers
+    skipped), sorted; empty when there are more than :data:`MAX_KNOWN` (then the identifiers
+    are decoded blind only)."""
+    if len(values) > MAX_KNOWN:
+        return ()
+    known = []
+    for value in values:
+        try:
+            known.append(parse_binding_value(value))
+        except ArgumentError:
+            continue
+    return tuple(sorted(known))
+
+
+def codewords(identifiers: Sequence[int], key: str | bytes) -> np.ndarray:
+    """The coded messages of many identifiers at once, as :func:`encode` gives each (+1/-1,
+    one row per identifier; cached for the last few sets)."""
+    return _codewords_cached(
+        _seed(key, b"check"), tuple(validate_identifier(i) for i in identifiers)
+    )
+
+
+def match_threshold(candidates: int, reads: int = MAX_DECODES) -> float:
+    """The correlation a match must reach among ``candidates`` known identifiers, for
+    :data:`MATCH_TARGET_FPR` per file over ``reads`` reads."""
+    tail = MATCH_TARGET_FPR / max(1, candidates * reads)
+    # the normal upper quantile, by bisection on erfc (no scipy)
+    low, high = 0.0, 40.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if 0.5 * math.erfc(middle / math.sqrt(2.0)) > tail:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def match_products(
+    products: np.ndarray, key: str | bytes, identifiers: Sequence[int]
+) -> tuple[int, float] | None:
+    """(index, correlation) of the known identifier whose codeword the products carry best, or
+    None when it does not reach :func:`match_threshold`.
+
+    A file read blind needs enough signal for 104 bits; one that only has to be told apart
+    from a list of known identifiers (a repository's) needs far less: its soft bits are
+    correlated with each codeword, and under the null (no mark, or another key) each
+    correlation is N(0, 1).
+    """
+    if not identifiers:
+        return None
+    soft = layout(key).soft_bits(products)
+    spread = float(np.sqrt(np.mean(soft * soft)))
+    if spread <= 0:
+        return None
+    scores = codewords(identifiers, key) @ (soft / (spread * math.sqrt(len(soft))))
+    best = int(np.argmax(scores))
+    value = float(scores[best])
+    return (best, value) if value >= match_threshold(len(identifiers)) else None

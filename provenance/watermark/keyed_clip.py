@@ -138,21 +138,39 @@ class _Sums:
         z, index, shift = highest(normalised)
         return (z if math.isfinite(z) else 0.0), index, shift, normalised
 
-    def identifier(self, key: str | bytes, place: ids.IdentifierLayout) -> ReadIdentifier | None:
-        """The identifier at the summed peak, else from the confident frames' own peaks."""
+    def _readings(self, place: ids.IdentifierLayout) -> list[tuple[np.ndarray, bool]]:
+        """The identifier coefficients to read: at the summed peak, and the confident
+        frames' own peaks added up (each with ``from_sum``)."""
+        readings = []
         _, index, shift, normalised = self.summed_peak()
         surface = normalised[index]
         if np.all(np.isfinite(surface)):
             products = peak_products(np.fft.rfft2(surface), surface, shift, place)
             if products is not None:
-                found = ids.decode_products(products, key)
-                if found is not None:
-                    return ReadIdentifier(found, True)
+                readings.append((products, True))
         if self.products is not None:
-            found = ids.decode_products(self.products, key)
+            readings.append((self.products, False))
+        return readings
+
+    def identifier(self, key: str | bytes, place: ids.IdentifierLayout) -> ReadIdentifier | None:
+        """The identifier at the summed peak, else from the confident frames' own peaks."""
+        for products, from_sum in self._readings(place):
+            found = ids.decode_products(products, key)
             if found is not None:
-                return ReadIdentifier(found, False)
+                return ReadIdentifier(found, from_sum)
         return None
+
+    def match(
+        self, key: str | bytes, place: ids.IdentifierLayout, known: Sequence[int]
+    ) -> tuple[ReadIdentifier, float] | None:
+        """The known identifier these frames carry (see
+        :func:`~provenance.watermark.identifier.match_products`) and its correlation."""
+        best: tuple[ReadIdentifier, float] | None = None
+        for products, from_sum in self._readings(place):
+            found = ids.match_products(products, key, known)
+            if found is not None and (best is None or found[1] > best[1]):
+                best = (ReadIdentifier(known[found[0]], from_sum), found[1])
+        return best
 
 
 class KeyedAccumulator:
@@ -297,6 +315,13 @@ class KeyedAccumulator:
         if self.key is None or self._layout is None:
             raise ArgumentError("the accumulator was made without a key")
         return self._clip().identifier(self.key, self._layout)
+
+    def match(self, known: Sequence[int]) -> tuple[ReadIdentifier, float] | None:
+        """The known identifier the clip's frames carry, and its correlation (None: none
+        reaches the threshold for ``len(known)`` candidates)."""
+        if self.key is None or self._layout is None:
+            raise ArgumentError("the accumulator was made without a key")
+        return self._clip().match(self.key, self._layout, known)
 
     def segment_identifier(self, index: int) -> ReadIdentifier | None:
         """The identifier of segment ``index`` of :meth:`segments` (call only for a segment

@@ -53,10 +53,16 @@ class KeyedDetector(WatermarkDetector):
         seconds = options.segment_seconds
         if context.duration_seconds:
             seconds = max(seconds, context.duration_seconds / policy.TIMELINE_SEGMENTS)
-        return [cls(key, seconds, previews=context.previews) for key in options.keys]
+        return [
+            cls(key, seconds, previews=context.previews, known=context.known_identifiers)
+            for key in options.keys
+        ]
 
-    def __init__(self, key: str, seconds: float, *, previews: bool = False) -> None:
+    def __init__(
+        self, key: str, seconds: float, *, previews: bool = False, known: tuple[int, ...] = ()
+    ) -> None:
         self.key = key
+        self.known = known
         self.accumulator = keyed_clip.KeyedAccumulator(seconds=seconds, key=key)
         self.scores = FrameScores(previews)
         self.peaks: list[float] = []
@@ -118,6 +124,9 @@ class KeyedDetector(WatermarkDetector):
         )
         marked = sum(1 for s in segments if s.detected)
         identifiers = self._identifiers(segments) if detected else ()
+        matched = self.accumulator.match(self.known) if self.known and not identifiers else None
+        if matched is not None:
+            return self._matched(result, threshold, segments, matched)
         how = (
             f"the {result.frames} frames' surfaces summed"
             if result.from_sum
@@ -161,6 +170,48 @@ class KeyedDetector(WatermarkDetector):
             summed_statistic=round(result.summed_z, 3),
             best_frame_statistic=round(result.best_frame_z, 3),
             identifiers=identifiers,
+        )
+
+    def _matched(
+        self,
+        result: keyed_clip.KeyedResult,
+        sync_threshold: float,
+        segments: tuple[WatermarkSegment, ...],
+        matched: tuple[keyed_clip.ReadIdentifier, float],
+    ) -> WatermarkEvidence:
+        """The evidence of a mark found by matching its identifier against known ones: that
+        match is the presence test (its threshold holds 1e-9 per file), whether or not the
+        key tile alone reached its own."""
+        read, correlation = matched
+        known = len(self.known)
+        threshold = ids.match_threshold(known)
+        tests = known * ids.MAX_DECODES
+        found = MarkIdentifier(ids.ALGORITHM, ids.binding_value(read.identifier), matched=True)
+        return WatermarkEvidence(
+            detector=self.name,
+            state=WatermarkState.DETECTED,
+            mark=keyed_mark_name(self.key),
+            statistic=round(correlation, 3),
+            p_value=keyed.null_tail_p_value(correlation, tests),
+            threshold=round(threshold, 3),
+            false_positive_rate=ids.MATCH_TARGET_FPR,
+            hypothesis=f"identifier {found.value}, one of {known} known",
+            hypotheses_tested=tests,
+            frames_used=result.frames,
+            segments=segments,
+            frames=self.scores.scores(),
+            strongest_frame=self.scores.strongest_frame(),
+            message=(
+                f"Found by the identifier it carries, matched among the {known} identifiers "
+                f"the repository holds (correlation {correlation:.1f}, threshold "
+                f"{threshold:.1f}); the key tile alone: z {result.z:.1f} (threshold "
+                f"{sync_threshold:.1f}). It carries identifier {found.value} (whole file)."
+            ),
+            frames_read=self.frames_read,
+            frames_skipped=self._skipped(),
+            summed_statistic=round(result.summed_z, 3),
+            best_frame_statistic=round(result.best_frame_z, 3),
+            identifiers=(found,),
         )
 
     def _identifiers(self, segments: tuple[WatermarkSegment, ...]) -> tuple[MarkIdentifier, ...]:
