@@ -90,7 +90,7 @@ def _identifiers(
     return [found.value for found in evidence.identifiers], evidence.statistic
 
 
-def _psnr(source: Path, key: str, identifier: int, kind: str) -> float:
+def _psnr(source: Path, key: str, identifier: int) -> float:
     """Luma PSNR of the first frame marked, against the original (before any encoding)."""
     from provenance.media.frames import sample_frames
     from provenance.media.sampling import Sampling, SamplingMode
@@ -125,7 +125,7 @@ def _one_source(
     item = _item({**record, "path": relative, "mark": "keyed-id", "key": KEY})
     rows = []
     expected = ids.binding_value(identifier)
-    psnr = _psnr(source, KEY, identifier, kind)
+    psnr = _psnr(source, KEY, identifier)
     attacks: Iterable[Attack] = (
         [a for a in VIDEO_ATTACKS if a.name in VIDEO_TARGETS] if kind == "video" else IMAGE_ATTACKS
     )

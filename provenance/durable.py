@@ -23,7 +23,7 @@ from provenance.errors import ArgumentError
 from provenance.repository import ManifestRepository
 from provenance.watermark import identifier as ids
 from provenance.watermark.keyed import DEFAULT_PSNR
-from provenance.watermark.marking import IMAGE_SUFFIXES, mark_media
+from provenance.watermark.marking import mark_media
 
 __all__ = ["DurableFile", "new_identifier", "sign_durable"]
 
@@ -78,39 +78,25 @@ def sign_durable(
         raise ArgumentError(f"the destination must differ from the source ({source})")
     if identifier is not None and mark_key is None:
         raise ArgumentError("an identifier is carried by the mark: give the mark key too")
-    if mark_key is None:
-        signed = sign_media(
-            source,
-            destination,
-            chain_pem=chain_pem,
-            private_key_pem=private_key_pem,
-            digital_source_type=digital_source_type,
-            software_agent=software_agent,
-            title=title,
-            ingredients=ingredients,
-            timestamp_url=timestamp_url,
-        )
-        return DurableFile(signed, None, None, _keep(signed, repository, added_by))
-    identifier = ids.validate_identifier(new_identifier() if identifier is None else identifier)
-    value = ids.binding_value(identifier)
-    suffix = destination.suffix.lower()
-    if source.suffix.lower() in IMAGE_SUFFIXES and suffix not in IMAGE_SUFFIXES:
-        raise ArgumentError(
-            f"a marked image is written as {', '.join(sorted(IMAGE_SUFFIXES))}; "
-            f"{destination.name} is not"
-        )
+    value = None
     with tempfile.TemporaryDirectory(prefix="provenance-mark-") as work:
-        marked = Path(work) / f"marked{suffix}"
-        mark_media(source, marked, mark_key, identifier=identifier, psnr=psnr)
+        signing = source
+        if mark_key is not None:
+            identifier = ids.validate_identifier(
+                new_identifier() if identifier is None else identifier
+            )
+            value = ids.binding_value(identifier)
+            signing = Path(work) / f"marked{destination.suffix.lower()}"
+            mark_media(source, signing, mark_key, identifier=identifier, psnr=psnr)
         signed = sign_media(
-            marked,
+            signing,
             destination,
             chain_pem=chain_pem,
             private_key_pem=private_key_pem,
             digital_source_type=digital_source_type,
             software_agent=software_agent,
             title=title or destination.name,
-            soft_bindings=[(ids.ALGORITHM, value)],
+            soft_bindings=[(ids.ALGORITHM, value)] if value is not None else (),
             ingredients=ingredients,
             timestamp_url=timestamp_url,
         )

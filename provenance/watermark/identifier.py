@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provenance.errors import ArgumentError
+from provenance.watermark.policy import bonferroni_threshold
 
 __all__ = [
     "ALGORITHM",
@@ -345,16 +346,7 @@ def codewords(identifiers: Sequence[int], key: str | bytes) -> np.ndarray:
 def match_threshold(candidates: int, reads: int = MAX_DECODES) -> float:
     """The correlation a match must reach among ``candidates`` known identifiers, for
     :data:`MATCH_TARGET_FPR` per file over ``reads`` reads."""
-    tail = MATCH_TARGET_FPR / max(1, candidates * reads)
-    # the normal upper quantile, by bisection on erfc (no scipy)
-    low, high = 0.0, 40.0
-    for _ in range(100):
-        middle = (low + high) / 2
-        if 0.5 * math.erfc(middle / math.sqrt(2.0)) > tail:
-            low = middle
-        else:
-            high = middle
-    return high
+    return bonferroni_threshold(max(1, candidates * reads), MATCH_TARGET_FPR)
 
 
 def match_products(
