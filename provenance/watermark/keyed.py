@@ -2,7 +2,8 @@
 
 Embedding adds a key-derived, band-limited 128 x 128 noise tile, repeated over the frame,
 shaped by local activity and scaled to a target PSNR (42.5 dB by default), to the luma (Y)
-plane. Detection whitens the frame, folds it into one
+plane. Detection whitens the frame (its detail, each pixel weighted by the inverse of its local
+variance, so quiet regions are not drowned by textured ones), folds it into one
 tile-sized buffer (so any crop or translation only shifts the tile cyclically), and correlates
 with the key tile by a matched filter on the whitened frame spectrum over every cyclic shift. Downscaling is found
 by a search over scales. The statistic is the peak of the normalised correlation surface; under
@@ -61,6 +62,12 @@ DEFAULT_SCALES: tuple[float, ...] = (1.0, 0.75, 2.0 / 3.0, 0.5)
 _BAND = (0.03, 0.18)
 _MAX_GAIN = 8.0  # at most this many luma units per unit of shaped pattern (near-flat frames)
 _WHITEN = 5  # box size of the local mean removed before folding
+# Local weighting of the whitened frame: each pixel is divided by its neighbourhood's variance
+# (window _LOCAL, floor _FLOOR luma units). Measured on the corpus's 105 clips marked with an
+# identifier, after H.264 CRF 35: identifiers matched 86 -> 101 (1/sd: 98, 1/sd^3: 97;
+# windows 5 and 15: 97 and 100; floors 1 and 4: 98 and 100).
+_LOCAL = 9
+_FLOOR = 2.0
 
 
 def _key_seed(key: str | bytes) -> int:
@@ -299,6 +306,24 @@ def _fold(whitened: np.ndarray, period: int) -> np.ndarray | None:
     return folded
 
 
+def _whiten(image: np.ndarray) -> np.ndarray:
+    """The frame's detail (the local mean removed), each pixel divided by its neighbourhood's
+    variance.
+
+    The host picture is the mark's main noise, and it is far from uniform: textured regions
+    carry most of it, flat ones (where a compressor leaves little but the mark and its own
+    noise) far less. Weighting each pixel by the inverse of its local variance, an
+    inverse-variance (Wiener-like) weighting, lets the quiet regions speak; with the frame
+    weighted alike everywhere the textured regions drowned them.
+    """
+    import cv2
+
+    detail = image - cv2.blur(image, (_WHITEN, _WHITEN))
+    variance = np.maximum(cv2.blur(detail * detail, (_LOCAL, _LOCAL)), 0.0)
+    weighted: np.ndarray = detail / (np.sqrt(variance) + _FLOOR) ** 2
+    return weighted
+
+
 def score_frame(
     luma: np.ndarray, key: str | bytes, *, scales: Sequence[float] = DEFAULT_SCALES
 ) -> FrameScore:
@@ -323,8 +348,7 @@ def score_frame(
         if abs(factor - 1.0) > 1e-6:
             size = (max(1, round(frame.shape[1] * factor)), max(1, round(frame.shape[0] * factor)))
             image = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR))
-        whitened = image - cv2.blur(image, (_WHITEN, _WHITEN))
-        folded = _fold(whitened, period)
+        folded = _fold(_whiten(image), period)
         if folded is None:
             surfaces.append(np.zeros((period, period), np.float32))
             spectra.append(np.zeros((period, period // 2 + 1), np.complex64))
