@@ -4,6 +4,7 @@ Usage::
 
     python -m datasets.evaluate CORPUS_DIR [--jobs N] [--output datasets/RESULTS.md]
                                            [--frames-per-clip N] [--sampling evenly:8]
+                                           [--keyed-only]
 
 Two measurements, both printed and written to ``--output`` (Markdown):
 
@@ -21,6 +22,9 @@ Two measurements, both printed and written to ``--output`` (Markdown):
    scored, as in a check), the crop search on images, and the keyed-mark peak for the corpus
    key; each is compared with the single-frame thresholds. The bound a zero count supports is
    the "rule of three" (95 % upper bound 3 / N).
+
+``--keyed-only`` measures the keyed mark alone (its marked items and every unmarked one, the
+checks running that detector only): the run to repeat after a change to the keyed reader.
 
 Both run on the project's worker pool (:mod:`provenance.batch.pool`), one isolated process per
 ``--jobs``.
@@ -92,7 +96,13 @@ def _load(corpus: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 # --------------------------------------------------------------------------- file level
 
 
-def _check_item(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -> dict[str, Any]:
+def _detectors(keyed_only: bool) -> tuple[Detector, ...] | None:
+    return (Detector.KEYED,) if keyed_only else None
+
+
+def _check_item(
+    corpus: str, item: Mapping[str, Any], key: str, sampling: str, keyed_only: bool = False
+) -> dict[str, Any]:
     # A cropped dwtDct clip is only found with the crop search, which a user turns on for
     # video (--crop-search on); everything else is checked with the defaults.
     crop_search = CropSearch.AUTO
@@ -101,7 +111,10 @@ def _check_item(corpus: str, item: Mapping[str, Any], key: str, sampling: str) -
     options = CheckOptions(
         trust_sources=(),
         watermarks=WatermarkOptions(
-            keys=(key, DECOY_KEY), sampling=Sampling.parse(sampling), crop_search=crop_search
+            detectors=_detectors(keyed_only),
+            keys=(key, DECOY_KEY),
+            sampling=Sampling.parse(sampling),
+            crop_search=crop_search,
         ),
     )
     started = time.perf_counter()
@@ -151,16 +164,22 @@ def _frame_statistics(
     return sampler.kind or "video", frames, scored
 
 
-def _score_frames(corpus: str, item: Mapping[str, Any], key: str, limit: int) -> dict[str, Any]:
+def _score_frames(
+    corpus: str, item: Mapping[str, Any], key: str, limit: int, keyed_only: bool = False
+) -> dict[str, Any]:
     path = Path(corpus) / item["path"]
     sampling = Sampling(SamplingMode.ALL, max_frames=limit)
     # each frame at its own alignment: no crop search, no resizing back
     own = WatermarkOptions(
-        keys=(key,), sampling=sampling, crop_search=CropSearch.OFF, resize_search=False
+        detectors=_detectors(keyed_only),
+        keys=(key,),
+        sampling=sampling,
+        crop_search=CropSearch.OFF,
+        resize_search=False,
     )
     kind, frames, scored = _frame_statistics(path, own)
     searched: list[float] = []
-    if kind == "image":
+    if kind == "image" and not keyed_only:
         search = WatermarkOptions(
             detectors=(Detector.DWTDCT,),
             sampling=sampling,
@@ -283,7 +302,9 @@ def _dwtdct_matrix(pairs: list[tuple[dict[str, Any], dict[str, Any]]], kind: str
     return lines
 
 
-def _file_fp_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
+def _file_fp_table(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]], keyed_only: bool = False
+) -> list[str]:
     rows = collections.defaultdict(list)
     for item, result in pairs:
         if item["mark"] == "none":
@@ -310,6 +331,11 @@ def _file_fp_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[s
         f"| **all** | | **{totals['files']}** | **{totals['dwt']}** | {totals['inc']} | "
         f"**{totals['key']}** | **{totals['decoy']}** | | |"
     )
+    if keyed_only:  # dwtDct did not run: drop its three columns
+        lines = [
+            "|".join(c for i, c in enumerate(line.split("|")) if i not in (4, 5, 8))
+            for line in lines
+        ]
     return lines
 
 
@@ -338,7 +364,9 @@ def _clip_fp_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[s
     return lines
 
 
-def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+def _frame_fp_table(
+    scores: list[dict[str, Any]], keyed_only: bool = False
+) -> tuple[list[str], dict[str, Any]]:
     dwt = [z for s in scores for z in s["dwtdct"]]
     dwt_search = [z for s in scores for z in s["dwtdct_search"]]
     key = [z for s in scores for z in s["keyed"]]
@@ -373,6 +401,8 @@ def _frame_fp_table(scores: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
     summary: dict[str, Any] = {"frames": frames, "images": images}
     for name, (values, threshold) in thresholds.items():
         if not values:
+            if keyed_only:
+                continue  # the other detectors did not run
             lines.append(f"| {name} | 0 | {threshold:.2f} | - | - | - | - | - | - |")
             continue
         array = np.asarray(values)
@@ -398,9 +428,10 @@ def start(setup: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, A
     corpus, key = setup["corpus"], setup["key"]
 
     def handle(payload: Mapping[str, Any]) -> dict[str, Any]:
+        only = bool(setup.get("keyed_only"))
         if payload["measure"] == "check":
-            return _check_item(corpus, payload["item"], key, setup["sampling"])
-        return _score_frames(corpus, payload["item"], key, setup["frames_per_clip"])
+            return _check_item(corpus, payload["item"], key, setup["sampling"], only)
+        return _score_frames(corpus, payload["item"], key, setup["frames_per_clip"], only)
 
     return handle
 
@@ -432,9 +463,12 @@ def evaluate(
     jobs: int = 2,
     frames_per_clip: int = 60,
     sampling: str = str(DEFAULT_SAMPLING),
+    keyed_only: bool = False,
 ) -> dict[str, Any]:
     """Run both measurements; return the Markdown lines and the summary figures."""
     items, info = _load(corpus)
+    if keyed_only:
+        items = [item for item in items if item["mark"] in ("keyed", "none")]
     keys = {item["key"] for item in items if item.get("key")}
     if len(keys) > 1:
         raise SystemExit(f"the corpus holds several keyed-mark keys ({len(keys)}); expected one")
@@ -446,13 +480,14 @@ def evaluate(
         "key": key,
         "sampling": sampling,
         "frames_per_clip": frames_per_clip,
+        "keyed_only": keyed_only,
     }
     job = Job("datasets.evaluate:start", setup)
     with WorkerPool(job, jobs=jobs, python_path=[REPO], show_errors=True) as pool:
         checked = _measure(pool, "check", items)
         scores = _measure(pool, "frames", unmarked)
     pairs = list(zip(items, checked, strict=True))
-    frame_lines, frame_summary = _frame_fp_table(scores)
+    frame_lines, frame_summary = _frame_fp_table(scores, keyed_only)
     elapsed = time.perf_counter() - started
     versions = engine_versions()
     head = [
@@ -477,28 +512,13 @@ def evaluate(
         "",
         *_keyed_matrix(pairs),
         "",
-        "## dwtDct: detections with the right payload, images",
-        "",
-        *_dwtdct_matrix(pairs, "image"),
-        "",
-        "## dwtDct: detections with the right payload, clips",
-        "",
-        "Cropped clips are checked with `--crop-search on` (the default searches still images "
-        "only); the other columns with the defaults.",
-        "",
-        *_dwtdct_matrix(pairs, "video"),
-        "",
+    ]
+    if not keyed_only:
+        lines += _dwtdct_lines(pairs)
+    lines += [
         "## False positives: every unmarked file, checked as a user would",
         "",
-        *_file_fp_table(pairs),
-        "",
-        "## False positives: unmarked clips, the frames combined",
-        "",
-        "dwtDct's clip statistic (every payload x hypothesis summed over all frames and over "
-        "the I-frames; the payload nearest its threshold) of every unmarked clip, checked "
-        "with the defaults.",
-        "",
-        *_clip_fp_table(pairs),
+        *_file_fp_table(pairs, keyed_only),
         "",
         "## False positives: unmarked frames and images scored one by one",
         "",
@@ -513,6 +533,30 @@ def evaluate(
         "items": len(items),
         "checked": checked,
     }
+
+
+def _dwtdct_lines(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
+    return [
+        "## dwtDct: detections with the right payload, images",
+        "",
+        *_dwtdct_matrix(pairs, "image"),
+        "",
+        "## dwtDct: detections with the right payload, clips",
+        "",
+        "Cropped clips are checked with `--crop-search on` (the default searches still images "
+        "only); the other columns with the defaults.",
+        "",
+        *_dwtdct_matrix(pairs, "video"),
+        "",
+        "## False positives: unmarked clips, the frames combined",
+        "",
+        "dwtDct's clip statistic (every payload x hypothesis summed over all frames and over "
+        "the I-frames; the payload nearest its threshold) of every unmarked clip, checked "
+        "with the defaults.",
+        "",
+        *_clip_fp_table(pairs),
+        "",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -541,12 +585,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="also write every file-level check result as JSON lines (for re-analysis)",
     )
+    parser.add_argument(
+        "--keyed-only",
+        action="store_true",
+        help="measure the keyed mark alone (its marked items and every unmarked one)",
+    )
     arguments = parser.parse_args(argv)
     result = evaluate(
         arguments.corpus,
         jobs=max(1, arguments.jobs),
         frames_per_clip=arguments.frames_per_clip,
         sampling=arguments.sampling,
+        keyed_only=arguments.keyed_only,
     )
     text = "\n".join(
         [

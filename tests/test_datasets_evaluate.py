@@ -26,6 +26,7 @@ def evaluated(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     )
     result: dict[str, Any] = evaluate.evaluate(outdir, jobs=1, frames_per_clip=4)
     result["text"] = "\n".join(result["lines"])
+    result["corpus"] = str(outdir)
     return result
 
 
@@ -90,3 +91,21 @@ def test_dwtdct_matrix_counts_right_payload_hits_and_inconclusive_results() -> N
     assert "| sdxl uint8-bgr | 1/2 | 0/1 (1 inc.) |" in lines
     assert lines[-1] == "| **all** | **33.3%** | **0.0%** (100.0% inc.) |"
     assert evaluate._dwtdct_matrix(pairs, "video") == ["(no dwtDct-marked video items)"]
+
+
+def test_keyed_only_runs_the_keyed_detector_alone(evaluated: dict[str, Any]) -> None:
+    # the slice's corpus folder is the one the module fixture built
+    corpus = Path(evaluated["corpus"])
+    result = evaluate.evaluate(corpus, jobs=1, frames_per_clip=2, keyed_only=True)
+    text = "\n".join(result["lines"])
+    assert "dwtDct" not in text  # neither its tables nor its columns
+    assert all("dwtdct" not in record for record in result["checked"])
+    assert all("keyed" in record for record in result["checked"])
+    matrix = {row[0]: row for row in rows(text, "Keyed mark: per-clip TPR by attack")}
+    assert matrix["none"][2] == "1"
+    files = rows(text, "False positives: every unmarked file, checked as a user would")
+    assert len(files[0]) == 6  # kind, attack, files, key, decoy key, max keyed z
+    assert files[-1][3] == files[-1][4] == "**0**"
+    keyed_frames = [value for value in result["frames"].values() if isinstance(value, dict)]
+    assert len(keyed_frames) == 1
+    assert keyed_frames[0]["above"] == 0

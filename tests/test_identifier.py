@@ -11,10 +11,11 @@ import pytest
 from provenance import CheckOptions, check
 from provenance.errors import ArgumentError
 from provenance.media.transcode import rewrite_luma
-from provenance.report import WatermarkState
+from provenance.report import Detector, WatermarkState
 from provenance.testing.synth import write_clip
 from provenance.watermark import identifier as ids
 from provenance.watermark import keyed, keyed_clip
+from provenance.watermark.detect import detect_watermarks
 from provenance.watermark.options import WatermarkOptions
 from provenance.watermark.policy import keyed_threshold
 from tests.test_keyed import psnr, textured
@@ -154,6 +155,41 @@ def test_spliced_clip_shows_both_identifiers_with_their_times(tmp_path: Path) ->
     assert set(by_value) == {ids.binding_value(IDENT), ids.binding_value(other)}
     assert by_value[ids.binding_value(IDENT)][1] <= 2.0 + 1e-6
     assert by_value[ids.binding_value(other)][0] >= 2.0 - 1e-6
+
+
+def test_a_faint_spliced_clip_s_segments_are_matched_among_known_identifiers(
+    tmp_path: Path,
+) -> None:
+    # At 50 dB the key tile is found but neither identifier can be decoded blind, and the
+    # clip as a whole carries two: only its segments, matched one by one, tell them apart.
+    source = write_clip(tmp_path / "src.mp4", seconds=4.0, width=640, height=480, fps=24, seed=6)
+    spliced = tmp_path / "spliced.mp4"
+    other = 0xFEED_FACE_0000_0001
+
+    def two_sources(luma: np.ndarray, index: int) -> np.ndarray:
+        return keyed.embed_luma(luma, KEY, psnr=50.0, identifier=IDENT if index < 48 else other)
+
+    rewrite_luma(source, spliced, two_sources, crf=18)
+    decoys = [int(x) for x in np.random.default_rng(4).integers(0, 2**63, size=2000)]
+    options = WatermarkOptions(detectors=(Detector.KEYED,), keys=(KEY,))
+
+    def identifiers(known: list[int]) -> list[tuple[str, float | None, float | None, bool]]:
+        (evidence,) = detect_watermarks(spliced, options, known_identifiers=tuple(known)).evidence
+        return [(f.value, f.start_seconds, f.end_seconds, f.matched) for f in evidence.identifiers]
+
+    assert identifiers([]) == []  # blind: nothing
+    runs = identifiers(sorted([*decoys, IDENT, other]))
+    by_value = {value: (start, end, matched) for value, start, end, matched in runs}
+    assert set(by_value) == {ids.binding_value(IDENT), ids.binding_value(other)}
+    first, second = by_value[ids.binding_value(IDENT)], by_value[ids.binding_value(other)]
+    assert first[2]
+    assert second[2]
+    assert first[0] is not None
+    assert first[1] is not None
+    assert first[1] <= 2.0 + 1e-6
+    assert second[0] is not None
+    assert second[0] >= 2.0 - 1e-6
+    assert identifiers(sorted(decoys)) == []  # neither is known: no match, none made up
 
 
 def test_mark_command_carries_an_identifier_in_an_image(tmp_path: Path) -> None:

@@ -323,13 +323,25 @@ class KeyedAccumulator:
             raise ArgumentError("the accumulator was made without a key")
         return self._clip().match(self.key, self._layout, known)
 
+    def _window(self, index: int) -> tuple[str | bytes, ids.IdentifierLayout, _Sums]:
+        if self.key is None or self._layout is None:
+            raise ArgumentError("the accumulator was made without a key")
+        return self.key, self._layout, [w for _, w in sorted(self._windows.items())][index]
+
     def segment_identifier(self, index: int) -> ReadIdentifier | None:
         """The identifier of segment ``index`` of :meth:`segments` (call only for a segment
         whose mark was found)."""
-        if self.key is None or self._layout is None:
-            raise ArgumentError("the accumulator was made without a key")
-        window = [window for _, window in sorted(self._windows.items())][index]
-        return window.identifier(self.key, self._layout)
+        key, place, window = self._window(index)
+        return window.identifier(key, place)
+
+    def segment_match(
+        self, index: int, known: Sequence[int]
+    ) -> tuple[ReadIdentifier, float] | None:
+        """The known identifier segment ``index`` carries, as :meth:`match` finds the clip's
+        (each segment's reads are among the :data:`~provenance.watermark.identifier.MAX_DECODES`
+        the match threshold allows for)."""
+        key, place, window = self._window(index)
+        return window.match(key, place, known)
 
 
 def combine_frames(frames: Iterable[FrameScore]) -> ClipScore:

@@ -124,9 +124,10 @@ class KeyedDetector(WatermarkDetector):
         )
         marked = sum(1 for s in segments if s.detected)
         identifiers = self._identifiers(segments) if detected else ()
-        matched = self.accumulator.match(self.known) if self.known and not identifiers else None
-        if matched is not None:
-            return self._matched(result, threshold, segments, matched)
+        if self.known and not identifiers:
+            matched = self._match(segments, detected)
+            if matched is not None:
+                return self._matched(result, threshold, segments, *matched)
         how = (
             f"the {result.frames} frames' surfaces summed"
             if result.from_sum
@@ -177,16 +178,15 @@ class KeyedDetector(WatermarkDetector):
         result: keyed_clip.KeyedResult,
         sync_threshold: float,
         segments: tuple[WatermarkSegment, ...],
-        matched: tuple[keyed_clip.ReadIdentifier, float],
+        identifiers: tuple[MarkIdentifier, ...],
+        correlation: float,
     ) -> WatermarkEvidence:
         """The evidence of a mark found by matching its identifier against known ones: that
         match is the presence test (its threshold holds 1e-9 per file), whether or not the
-        key tile alone reached its own."""
-        read, correlation = matched
+        key tile alone reached its own. ``correlation`` is the best match's."""
         known = len(self.known)
         threshold = ids.match_threshold(known)
         tests = known * ids.MAX_DECODES
-        found = MarkIdentifier(ids.ALGORITHM, ids.binding_value(read.identifier), matched=True)
         return WatermarkEvidence(
             detector=self.name,
             state=WatermarkState.DETECTED,
@@ -195,7 +195,7 @@ class KeyedDetector(WatermarkDetector):
             p_value=keyed.null_tail_p_value(correlation, tests),
             threshold=round(threshold, 3),
             false_positive_rate=ids.MATCH_TARGET_FPR,
-            hypothesis=f"identifier {found.value}, one of {known} known",
+            hypothesis=f"identifier {', '.join(i.value for i in identifiers)} of {known} known",
             hypotheses_tested=tests,
             frames_used=result.frames,
             segments=segments,
@@ -205,46 +205,87 @@ class KeyedDetector(WatermarkDetector):
                 f"Found by the identifier it carries, matched among the {known} identifiers "
                 f"the repository holds (correlation {correlation:.1f}, threshold "
                 f"{threshold:.1f}); the key tile alone: z {result.z:.1f} (threshold "
-                f"{sync_threshold:.1f}). It carries identifier {found.value} (whole file)."
+                f"{sync_threshold:.1f}). It carries identifier "
+                + ", ".join(f"{each.value} ({_span(each)})" for each in identifiers)
+                + "."
             ),
             frames_read=self.frames_read,
             frames_skipped=self._skipped(),
             summed_statistic=round(result.summed_z, 3),
             best_frame_statistic=round(result.best_frame_z, 3),
-            identifiers=(found,),
+            identifiers=identifiers,
         )
 
     def _identifiers(self, segments: tuple[WatermarkSegment, ...]) -> tuple[MarkIdentifier, ...]:
         """The identifiers of the clip and of its marked segments, runs of one identifier
         joined; the clip's own (read from all its frames) when no segment gives one."""
-        runs: list[MarkIdentifier] = []
+        reads = []
         for index, segment in enumerate(segments):
-            if not segment.detected:
-                continue
-            read = self.accumulator.segment_identifier(index)
-            if read is None:
-                continue
-            value = ids.binding_value(read.identifier)
-            last = runs[-1] if runs else None
-            if (
-                last is not None
-                and last.value == value
-                and last.end_seconds is not None
-                and math.isclose(last.end_seconds, segment.start_seconds, abs_tol=1e-6)
-            ):
-                runs[-1] = MarkIdentifier(
-                    ids.ALGORITHM, value, last.start_seconds, segment.end_seconds
-                )
-            else:
-                runs.append(
-                    MarkIdentifier(ids.ALGORITHM, value, segment.start_seconds, segment.end_seconds)
-                )
+            if segment.detected:
+                read = self.accumulator.segment_identifier(index)
+                if read is not None:
+                    reads.append((read.identifier, segment))
         whole = self.accumulator.identifier()
-        if whole is not None:
-            value = ids.binding_value(whole.identifier)
-            if not any(run.value == value for run in runs):
-                runs.insert(0, MarkIdentifier(ids.ALGORITHM, value))
-        return tuple(runs)
+        return _runs(reads, whole.identifier if whole is not None else None, matched=False)
+
+    def _match(
+        self, segments: tuple[WatermarkSegment, ...], detected: bool
+    ) -> tuple[tuple[MarkIdentifier, ...], float] | None:
+        """The known identifiers the clip and its segments carry (runs joined), and the best
+        correlation; None when nothing matches.
+
+        A match is its own presence test, so segments the key tile missed are tried too, but
+        only in a clip that matched as a whole or whose key tile was found (each segment's
+        match costs one product with every known codeword). A clip spliced from two marked
+        sources matches neither identifier as a whole; its segments give both.
+        """
+        whole = self.accumulator.match(self.known)
+        if whole is None and not detected:
+            return None
+        best = whole[1] if whole is not None else -math.inf
+        reads = []
+        for index, segment in enumerate(segments):
+            found = self.accumulator.segment_match(index, self.known)
+            if found is not None:
+                reads.append((found[0].identifier, segment))
+                best = max(best, found[1])
+        identifiers = _runs(reads, whole[0].identifier if whole else None, matched=True)
+        return (identifiers, best) if identifiers else None
+
+
+def _runs(
+    reads: list[tuple[int, WatermarkSegment]], whole: int | None, *, matched: bool
+) -> tuple[MarkIdentifier, ...]:
+    """Segments' identifiers as runs (neighbouring segments with one identifier joined), with
+    the clip's own identifier first when no segment carries it."""
+    runs: list[MarkIdentifier] = []
+    for identifier, segment in reads:
+        value = ids.binding_value(identifier)
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and last.value == value
+            and last.end_seconds is not None
+            and math.isclose(last.end_seconds, segment.start_seconds, abs_tol=1e-6)
+        ):
+            runs[-1] = MarkIdentifier(
+                ids.ALGORITHM, value, last.start_seconds, segment.end_seconds, matched=matched
+            )
+        else:
+            runs.append(
+                MarkIdentifier(
+                    ids.ALGORITHM,
+                    value,
+                    segment.start_seconds,
+                    segment.end_seconds,
+                    matched=matched,
+                )
+            )
+    if whole is not None:
+        value = ids.binding_value(whole)
+        if not any(run.value == value for run in runs):
+            runs.insert(0, MarkIdentifier(ids.ALGORITHM, value, matched=matched))
+    return tuple(runs)
 
 
 def _span(found: MarkIdentifier) -> str:
