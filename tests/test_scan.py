@@ -454,3 +454,41 @@ def test_csv_cells_never_start_a_spreadsheet_formula(tmp_path: Path) -> None:
     write_csv(tmp_path / "out.csv", [hostile])
     [row] = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
     assert row["claim_generator"] == "'=cmd|' /C calc'!A0"
+
+
+def test_nothing_to_scan_is_an_error_with_the_reason(tmp_path: Path) -> None:
+    # an unmounted share, an emptied folder or a mistyped path must not end "0 files, exit 0"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not media")
+    media = tmp_path / "media"
+    media.mkdir()
+    write_clip(media / "a.mp4", seconds=0.5)
+    cases = [
+        ([str(empty)], f"nothing to scan in {empty}: no media file there"),
+        ([str(notes)], f"nothing to scan in {notes}: no media file there"),
+        ([str(media), str(empty)], f"nothing to scan in {empty}"),
+        ([str(tmp_path / "gone")], f"{tmp_path / 'gone'}: no such file or folder"),
+        ([str(media), "--include", "*.mov"], "no media file under"),
+    ]
+    for arguments, message in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "provenance", "scan", *arguments, "--store",
+             str(tmp_path / "scan.db"), "--engine", "inline", "--no-progress"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2, (arguments, result.stdout, result.stderr)
+        assert message in " ".join(result.stderr.split()), result.stderr
+        assert "Traceback" not in result.stderr
+    with pytest.raises(ScanError, match="no media file there"):
+        list(scan([empty], run=ScanOptions(engine=Engine.INLINE)))
+    # a folder with media scans as before
+    fine = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(media), "--no-store", "--engine",
+         "inline", "--no-progress"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert fine.returncode in (0, 1), fine.stderr
+    assert "1 files: 1 checked" in fine.stdout

@@ -83,7 +83,8 @@ def scan(
     ScanError
         The scan cannot run: options that name one file's material (a sidecar, fragments)
         for several files, a store that cannot be used, workers that cannot start, a
-        scheduler that cannot be reached.
+        scheduler that cannot be reached, or nothing to scan (a folder without media, or
+        filters that leave no file).
     """
     if options is not None and not isinstance(options, CheckOptions):
         raise ArgumentError(
@@ -100,6 +101,8 @@ def scan(
     fingerprint = opts.fingerprint(opts.trust) if how.store is not None else ""
     given = [str(path) for path in paths]
     files = [str(path) for path in iter_media_files(given, how.walk)]
+    if how.nothing_is_error:
+        _refuse_nothing_to_scan(given, files, how.walk)
     if opts.describes_one_file and len(files) != 1:
         raise ScanError(
             f"--sidecar and --fragment belong to one file, and {len(files)} files were given; "
@@ -127,6 +130,29 @@ def scan(
     finally:
         if store is not None:
             store.close()
+
+
+def _refuse_nothing_to_scan(given: Sequence[str], files: Sequence[str], walk: WalkOptions) -> None:
+    """A folder with no media, or a walk that finds nothing, stops the scan before it starts:
+    a nightly scan of an unmounted share or an emptied folder must not end "0 files, exit 0"
+    (files named one by one still get their own error records)."""
+    empty = [path for path in files if os.path.isdir(path)]
+    if empty:
+        where = ", ".join(empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
+        raise ScanError(
+            f"nothing to scan in {where}: no media file there (is the folder right, and the "
+            "share mounted?)"
+        )
+    if not files:
+        filters = " and ".join(
+            f"--{name} {' '.join(patterns)}"
+            for name, patterns in (("include", walk.include), ("exclude", walk.exclude))
+            if patterns
+        )
+        raise ScanError(
+            f"nothing to scan: no media file under {', '.join(given) or 'the paths given'}"
+            + (f" passes {filters}" if filters else "")
+        )
 
 
 def _open_store(path: Path) -> ResultStore:

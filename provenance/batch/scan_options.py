@@ -63,6 +63,11 @@ class ScanOptions:
         LocalCluster of ``jobs`` worker processes.
     walk
         How folders are walked (:class:`~provenance.batch.walk.WalkOptions`).
+    nothing_is_error
+        A folder holding no media, or a walk that finds no file, stops the scan with a
+        :class:`~provenance.errors.ScanError` before it starts (the default: a scan of an
+        unmounted share must not end "0 files"). False reports such a folder as one file with
+        its own error, as ``provenance check`` does.
 
     Raises
     ------
@@ -79,6 +84,7 @@ class ScanOptions:
     engine: Engine = Engine.LOCAL
     scheduler: str | None = None
     walk: WalkOptions = dataclasses.field(default_factory=WalkOptions)
+    nothing_is_error: bool = True
 
     def __post_init__(self) -> None:
         try:

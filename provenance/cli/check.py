@@ -67,7 +67,8 @@ def check_command(
     wanted = parse_fail_on(fail_on)
     if evidence_html is not None:
         options = dataclasses.replace(options, previews=True)
-    in_process = ScanOptions(jobs=1, engine=Engine.INLINE, store=None)
+    # a folder of no media is a file with its own error here, not a refused scan
+    in_process = ScanOptions(jobs=1, engine=Engine.INLINE, store=None, nothing_is_error=False)
     reports: list[Report] = []
     try:
         for item in scan(paths, options, in_process):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections import Counter
@@ -197,6 +198,12 @@ def scan_command(
             targets, options = interrupted.paths, interrupted.options
             how = dataclasses.replace(how, walk=interrupted.walk)
         else:
+            missing = [str(path) for path in paths or [] if not os.path.lexists(path)]
+            if missing:  # (paths in a --from list get their own error records instead)
+                fail(
+                    f"{', '.join(missing)}: no such file or folder "
+                    "(check the path, and that the share is mounted)"
+                )
             targets = [str(path) for path in paths or []] + _listed(from_file)
             if not targets:
                 fail("nothing to scan: give files or folders, --from FILE, or --resume")
