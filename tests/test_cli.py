@@ -20,6 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from provenance.cli import app
+from provenance.credentials.trust import add_user_anchor
+from provenance.testing.pki import generate_pki
 from provenance.testing.synth import write_clip
 
 runner = CliRunner()
@@ -375,3 +377,30 @@ def test_output_in_a_pipe_is_never_wrapped_and_names_print_as_they_are(tmp_path:
     )  # fmt: skip
     assert usage.returncode == 2
     assert any(f"no:{'x' * 150}" in line for line in usage.stderr.splitlines())
+
+
+def test_a_trust_dir_that_is_missing_or_empty_is_refused_with_the_fix(
+    clip: Path, tmp_path: Path
+) -> None:
+    # a mistyped --trust-dir used to turn every signer silently "untrusted"
+    empty = tmp_path / "empty-trust"
+    empty.mkdir()
+    for directory, reason in ((tmp_path / "no-such", "no such trust directory"),
+                              (empty, "holds no trust list")):  # fmt: skip
+        code, out, err = run("check", str(clip), "--trust-dir", str(directory))
+        assert code == 2
+        message = " ".join(err.replace("│", " ").split())  # the error box's borders out
+        assert reason in message
+        assert "provenance trust update --trust-dir" in message
+        assert out == ""
+    # an empty directory is fine when the anchors come from elsewhere, or nothing is trusted
+    pki = generate_pki(tmp_path / "pki")
+    code, _, err = run(
+        "check", str(clip), "--trust-dir", str(empty), "--anchors", str(pki.root_pem)
+    )
+    assert code == 0, err
+    code, _, err = run("check", str(clip), "--trust-dir", str(empty), "--trust-list", "none")
+    assert code == 0, err
+    add_user_anchor(pki.root_pem, empty)
+    code, _, err = run("check", str(clip), "--trust-dir", str(empty))
+    assert code == 0, err

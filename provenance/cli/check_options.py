@@ -282,6 +282,24 @@ def _split(values: list[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
+def _usable_trust_dir(directory: Path, *, anchors_given: bool) -> None:
+    """Refuse a ``--trust-dir`` that is missing, or that holds no list while no ``--anchors``
+    are given: every signer would silently come out "untrusted"."""
+    from provenance.credentials.trust import holds_trust_lists
+
+    fix = (
+        f"Fill it with 'provenance trust update --trust-dir {directory}' (the C2PA lists) or "
+        f"'provenance trust add ROOT.pem --trust-dir {directory}', or leave out --trust-dir "
+        "to use the installed lists."
+    )
+    if not directory.is_dir():
+        raise typer.BadParameter(f"{directory}: no such trust directory. {fix}")
+    if not anchors_given and not holds_trust_lists(directory):
+        raise typer.BadParameter(
+            f"{directory} holds no trust list, so no signer could be trusted. {fix}"
+        )
+
+
 def build_options(values: Mapping[str, Any]) -> CheckOptions:
     """The :class:`CheckOptions` the command-line values of :data:`CHECK_OPTIONS` describe.
 
@@ -290,6 +308,8 @@ def build_options(values: Mapping[str, Any]) -> CheckOptions:
     """
     sources = values["trust_list"]
     trust_dir, sidecar = values["trust_dir"], values["sidecar"]
+    if trust_dir is not None and any(s is not TrustSource.NONE for s in sources or [None]):
+        _usable_trust_dir(trust_dir, anchors_given=bool(values["anchors"]))
     try:
         detectors = detector_names(values["detector"])
         return CheckOptions(

@@ -38,6 +38,7 @@ __all__ = [
     "TrustMaterial",
     "add_user_anchor",
     "default_trust_dir",
+    "holds_trust_lists",
     "load_trust",
     "read_pem_certificates",
     "update_trust_lists",
@@ -224,6 +225,17 @@ def _age_days(date: str | None, now: dt.datetime) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return max(0, (now - parsed).days)
+
+
+def holds_trust_lists(directory: Path) -> bool:
+    """True when ``directory`` holds a trust list to load: the official or interim anchors, or
+    a user anchor (``user/*.pem``)."""
+    user = directory / USER_DIR
+    return (
+        (directory / OFFICIAL_FILE).is_file()
+        or (directory / INTERIM_FILE).is_file()
+        or (user.is_dir() and any(user.glob("*.pem")))
+    )
 
 
 def load_trust(
