@@ -404,3 +404,12 @@ def test_a_trust_dir_that_is_missing_or_empty_is_refused_with_the_fix(
     add_user_anchor(pki.root_pem, empty)
     code, _, err = run("check", str(clip), "--trust-dir", str(empty))
     assert code == 0, err
+
+
+def test_usage_lines_name_paths_as_users_write_them() -> None:
+    for command in ("check", "scan"):
+        code, out, _ = run(command, "--help")
+        assert code == 0
+        usage = next(line for line in out.splitlines() if "Usage:" in line)
+        assert "PATH" in usage, usage
+        assert "{paths}" not in out

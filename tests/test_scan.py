@@ -331,7 +331,7 @@ def test_cli_outputs_jsonl_csv_and_self_contained_html(tmp_path: Path) -> None:
         input=listing.read_text(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
-    assert "1 files: 1 checked" in listed.stdout
+    assert "1 file: 1 checked" in listed.stdout
 
 
 def test_cli_explains_what_cannot_run(tmp_path: Path) -> None:
@@ -491,4 +491,4 @@ def test_nothing_to_scan_is_an_error_with_the_reason(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert fine.returncode in (0, 1), fine.stderr
-    assert "1 files: 1 checked" in fine.stdout
+    assert "1 file: 1 checked" in fine.stdout

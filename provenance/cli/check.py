@@ -33,6 +33,7 @@ def check_command(
         list[Path],
         typer.Argument(
             help="Files or folders to check. Folders are walked recursively for media files.",
+            metavar="PATH",
             show_default=False,
             readable=False,  # an unreadable file gets its own error record, not a usage error
         ),

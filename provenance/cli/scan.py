@@ -36,6 +36,7 @@ def scan_command(
         list[Path] | None,
         typer.Argument(
             help="Files and folders to scan; folders are walked recursively.",
+            metavar="PATH",
             show_default=False,
             readable=False,
         ),

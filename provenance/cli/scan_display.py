@@ -79,7 +79,8 @@ def print_summary(
             table.add_row(Text(code.value, style=terminal_style(code)), str(counts[code]))
     console.print(table)
     line = (
-        f"{facts['files']} files: {facts['checked']} checked, {facts['from the store']} "
+        f"{facts['files']} file{'' if facts['files'] == 1 else 's'}: {facts['checked']} "
+        f"checked, {facts['from the store']} "
         f"unchanged (from the store), in {facts['seconds']} s"
     )
     if stopped:
