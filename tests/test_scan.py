@@ -492,3 +492,22 @@ def test_nothing_to_scan_is_an_error_with_the_reason(tmp_path: Path) -> None:
     )  # fmt: skip
     assert fine.returncode in (0, 1), fine.stderr
     assert "1 file: 1 checked" in fine.stdout
+
+
+def test_jsonl_dash_streams_reports_to_standard_output(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        write_clip(folder / name, seconds=0.5)
+    (folder / "c.mp4").write_bytes(b"not a clip")
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--jsonl", "-", "--no-store",
+         "--engine", "inline", "--no-progress"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr  # one file could not be checked
+    reports = [json.loads(line) for line in result.stdout.splitlines()]  # nothing but JSON
+    assert sorted(Path(r["path"]).name for r in reports) == ["a.mp4", "b.mp4", "c.mp4"]
+    assert {r["verdict"]["code"] for r in reports} == {"no_signal", "error"}
+    assert "3 files: 3 checked" in result.stderr  # the summary went to standard error
+    assert not (tmp_path / "-").exists()  # no file named "-" was written

@@ -25,6 +25,7 @@ from provenance.cli.common import (
 )
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
+from provenance.render.machine import to_jsonl
 from provenance.report import Report
 
 __all__ = ["scan_command"]
@@ -140,7 +141,10 @@ def scan_command(
     jsonl_path: Annotated[
         Path | None,
         typer.Option(
-            "--jsonl", help="Write one JSON report per line to this file.", dir_okay=False
+            "--jsonl",
+            help="Write one JSON report per line to this file ('-': stream them to standard "
+            "output as files finish, the summary going to standard error).",
+            dir_okay=False,
         ),
     ] = None,
     csv_path: Annotated[
@@ -214,8 +218,12 @@ def scan_command(
         reports: list[Report] = []
         stopped: Counter[str] = Counter()
         cached = 0
+        streaming = jsonl_path is not None and str(jsonl_path) == "-"
         with display.shown():
             for item in scan(targets, options, how, on_planned=display.planned):
+                if streaming:
+                    sys.stdout.write(to_jsonl([item.report]))
+                    sys.stdout.flush()
                 reports.append(item.report)
                 cached += item.cached
                 if item.stopped:
@@ -231,8 +239,11 @@ def scan_command(
         "seconds": round(time.monotonic() - started, 1),
         "engine": how.engine.value,
     }
-    written = _write_outputs(reports, facts, jsonl=jsonl_path, csv=csv_path, html=html_path)
-    print_summary(stdout_console(), display.counts, facts, stopped, written)
+    written = _write_outputs(
+        reports, facts, jsonl=None if streaming else jsonl_path, csv=csv_path, html=html_path
+    )
+    summary = stderr if streaming else stdout_console()  # standard output holds the reports
+    print_summary(summary, display.counts, facts, stopped, written)
     raise typer.Exit(exit_code(reports, wanted))
 
 
