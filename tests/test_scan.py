@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -511,3 +512,27 @@ def test_jsonl_dash_streams_reports_to_standard_output(tmp_path: Path) -> None:
     assert {r["verdict"]["code"] for r in reports} == {"no_signal", "error"}
     assert "3 files: 3 checked" in result.stderr  # the summary went to standard error
     assert not (tmp_path / "-").exists()  # no file named "-" was written
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_report_files_get_the_permissions_the_umask_gives(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    from provenance.render.files import write_csv, write_html, write_jsonl
+
+    report = check(write_clip(tmp_path / "a.mp4", seconds=0.5))
+    previous = os.umask(umask)
+    try:
+        write_jsonl(tmp_path / "out.jsonl", [report])
+        write_csv(tmp_path / "out.csv", [report])
+        write_html(tmp_path / "out.html", [report], {"files": 1})
+    finally:
+        os.umask(previous)
+    for name in ("out.jsonl", "out.csv", "out.html"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.mp4",
+        "out.csv",
+        "out.html",
+        "out.jsonl",
+    ]

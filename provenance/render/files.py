@@ -2,6 +2,7 @@
 
 Each file is written to a temporary name beside the destination and renamed into place, so a
 reader never sees half a report, and an interrupted scan leaves the previous output intact.
+The file gets the permissions the user's umask gives (not the temporary file's 0600).
 """
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ from provenance.report import Report
 __all__ = ["spreadsheet_safe", "write_csv", "write_evidence_html", "write_html", "write_jsonl"]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the mask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(destination: Path, text: str) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
     try:
+        # mkstemp makes the file 0600; a report gets what the user's umask gives any new file
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, destination)
