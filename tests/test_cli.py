@@ -413,3 +413,13 @@ def test_usage_lines_name_paths_as_users_write_them() -> None:
         usage = next(line for line in out.splitlines() if "Usage:" in line)
         assert "PATH" in usage, usage
         assert "{paths}" not in out
+
+
+def test_control_characters_in_a_name_are_shown_not_obeyed(tmp_path: Path) -> None:
+    hostile = tmp_path / "a\x1b[2J\u202eevil.mp4"  # clear the screen, reverse the text
+    hostile.write_bytes(b"garbage")
+    code, out, _ = run("check", str(hostile))
+    assert code == 3
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert "\\x1b[2J\\u202eevil.mp4" in out.replace("\n", "").replace("│", "").replace(" ", "")

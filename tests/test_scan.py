@@ -536,3 +536,34 @@ def test_report_files_get_the_permissions_the_umask_gives(
         "out.html",
         "out.jsonl",
     ]
+
+
+def test_summary_lists_the_files_that_could_not_be_checked(tmp_path: Path) -> None:
+    from provenance.cli.scan_display import SHOWN_FAILURES
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    write_clip(folder / "good.mp4", seconds=0.5)
+    broken = [f"cut{index:02d}.mp4" for index in range(SHOWN_FAILURES + 2)]
+    for name in broken:
+        (folder / name).write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40)
+    hostile = "zz\x1b[31m\u202eevil.mp4"  # sorts last: among the ones only counted
+    (folder / hostile).write_bytes(b"garbage")
+    # relative paths and a wide console: no line wraps, whatever the temporary folder's length
+    result = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "inbox", "--no-store", "--engine",
+         "inline", "--no-progress", "--csv", "all.csv"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "400"},
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    out = result.stdout
+    assert f"Could not be checked ({len(broken) + 1}):" in out
+    listed = [line.strip() for line in out.splitlines() if line.startswith("  inbox/")]
+    assert [line.split(":")[0] for line in listed] == [
+        f"inbox/{n}" for n in broken[:SHOWN_FAILURES]
+    ]
+    assert all(len(line.split(": ", 1)[1]) > 10 for line in listed)  # each with its reason
+    assert "and 3 more: every one is in CSV all.csv" in out
+    assert "\x1b" not in out
+    assert "\u202e" not in out

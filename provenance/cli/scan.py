@@ -26,7 +26,7 @@ from provenance.cli.common import (
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render.machine import to_jsonl
-from provenance.report import Report
+from provenance.report import Report, VerdictCode
 
 __all__ = ["scan_command"]
 
@@ -243,7 +243,8 @@ def scan_command(
         reports, facts, jsonl=None if streaming else jsonl_path, csv=csv_path, html=html_path
     )
     summary = stderr if streaming else stdout_console()  # standard output holds the reports
-    print_summary(summary, display.counts, facts, stopped, written)
+    failed = [report for report in reports if report.verdict.code is VerdictCode.ERROR]
+    print_summary(summary, display.counts, facts, stopped, written, failed)
     raise typer.Exit(exit_code(reports, wanted))
 
 

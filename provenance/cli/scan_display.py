@@ -20,10 +20,14 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.render.look import terminal_style
+from provenance.render.text import terminal_text
 from provenance.report import Report, VerdictCode
 from provenance.verdict import NO_SIGNAL_CAVEAT
 
-__all__ = ["ScanProgress", "print_summary"]
+__all__ = ["SHOWN_FAILURES", "ScanProgress", "print_summary"]
+
+#: Files that could not be checked, listed by name in the summary (the rest are counted).
+SHOWN_FAILURES = 10
 
 
 class ScanProgress:
@@ -68,8 +72,10 @@ def print_summary(
     facts: Mapping[str, Any],
     stopped: Mapping[str, int],
     written: Sequence[str],
+    failed: Sequence[Report] = (),
 ) -> None:
-    """The verdict counts, how many files were checked or taken from the store, and the files
+    """The verdict counts, how many files were checked or taken from the store, the files that
+    could not be checked (the first :data:`SHOWN_FAILURES`, with their reasons), and the files
     written."""
     table = Table(title="Scan summary", header_style="bold")
     table.add_column("Verdict")
@@ -86,6 +92,25 @@ def print_summary(
     if stopped:
         line += "; stopped: " + ", ".join(f"{n} {why}" for why, n in sorted(stopped.items()))
     console.print(Text(line))
+    _print_failures(console, failed, written)
     for entry in written:
         console.print(Text(f"wrote {entry}"))
     console.print(Text(NO_SIGNAL_CAVEAT))
+
+
+def _print_failures(console: Console, failed: Sequence[Report], written: Sequence[str]) -> None:
+    """Which files could not be checked and why: a newsroom must see them, not just a count."""
+    if not failed:
+        return
+    console.print(Text(f"Could not be checked ({len(failed)}):", style="bold"))
+    for report in failed[:SHOWN_FAILURES]:
+        reason = report.errors[0].message if report.errors else report.verdict.summary
+        console.print(terminal_text(f"  {report.path}: {reason}"))
+    rest = len(failed) - SHOWN_FAILURES
+    if rest > 0:
+        where = (
+            "every one is in " + ", ".join(written)
+            if written
+            else "--jsonl FILE or --csv FILE lists them all"
+        )
+        console.print(Text(f"  and {rest} more: {where}"))

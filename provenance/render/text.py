@@ -1,11 +1,14 @@
 """Terminal output with rich: a summary table and, for single files, the evidence in detail.
 
 Every text that comes from a file (names, manifest strings, messages) is printed as rich
-``Text``, never parsed as markup, so ``[brackets]`` in a name print as they are.
+``Text``, never parsed as markup, so ``[brackets]`` in a name print as they are, and with its
+control and format characters shown as escapes (:func:`terminal_text`), so a file name cannot
+recolour the terminal, move the cursor or reverse the text around it.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -22,7 +25,20 @@ from provenance.render.rows import (
 )
 from provenance.report import Report
 
-__all__ = ["render_details", "render_table"]
+__all__ = ["render_details", "render_table", "terminal_text"]
+
+
+def _visible(character: str) -> str:
+    if unicodedata.category(character) in ("Cc", "Cf"):
+        code = ord(character)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return character
+
+
+def terminal_text(value: str, style: str = "") -> Text:
+    """``value`` as rich Text, never markup, control and format characters (escape sequences,
+    bidirectional overrides) written out as ``\\x1b`` / ``\\u202e``."""
+    return Text("".join(_visible(c) for c in value), style=style)
 
 
 def render_table(reports: Sequence[Report], console: Console) -> None:
@@ -38,12 +54,12 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
     for report in reports:
         code = report.verdict.code
         table.add_row(
-            Text(report.path),
+            terminal_text(report.path),
             Text(code.value, style=terminal_style(code)),
-            Text(credentials_cell(report)),
-            Text(ai_declaration_cell(report)),
-            Text(signer_cell(report)),
-            Text(watermark_cell(report)),
+            terminal_text(credentials_cell(report)),
+            terminal_text(ai_declaration_cell(report)),
+            terminal_text(signer_cell(report)),
+            terminal_text(watermark_cell(report)),
         )
     console.print(table)
 
@@ -53,7 +69,7 @@ _LINE_STYLES = {"conflict": "bold yellow", "error": "yellow", "note": "dim", "de
 
 def render_details(report: Report, console: Console) -> None:
     """Print the verdict's reasons, conflicts and caveats, and the failure codes explained."""
-    console.print(Text(report.verdict.summary, style=terminal_style(report.verdict.code)))
+    console.print(terminal_text(report.verdict.summary, terminal_style(report.verdict.code)))
     for kind, line in detail_lines(report):
         indent = "    " if kind == "detail" else "  "
-        console.print(Text(indent + line, style=_LINE_STYLES.get(kind, "")))
+        console.print(terminal_text(indent + line, _LINE_STYLES.get(kind, "")))
