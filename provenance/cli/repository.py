@@ -20,6 +20,7 @@ from provenance.cli.common import (
     stdout_console,
 )
 from provenance.errors import ArgumentError, InputError
+from provenance.render.text import terminal_text
 from provenance.repository import ManifestRepository, RepositoryError, iter_entries
 from provenance.watermark.keys import environment_keys, read_key_file
 
@@ -119,12 +120,12 @@ def repository_list(
         for name in ("Manifest id", "Title", "Generator", "Soft bindings", "Added"):
             table.add_column(name, overflow="fold")
         for entry in iter_entries(repo):
-            table.add_row(
-                Text(entry.manifest_id),
-                Text(entry.title or ""),
-                Text(entry.claim_generator or ""),
-                Text("\n".join(f"{alg}: {value}" for alg, value in entry.bindings)),
-                Text(f"{entry.added_at} by {entry.added_by}"),
+            table.add_row(  # manifest strings are the signer's: shown, never obeyed
+                terminal_text(entry.manifest_id),
+                terminal_text(entry.title or ""),
+                terminal_text(entry.claim_generator or ""),
+                Text("\n").join(terminal_text(f"{alg}: {value}") for alg, value in entry.bindings),
+                terminal_text(f"{entry.added_at} by {entry.added_by}"),
             )
         console.print(table)
         count = len(repo)

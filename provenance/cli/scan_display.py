@@ -94,7 +94,7 @@ def print_summary(
     console.print(Text(line))
     _print_failures(console, failed, written)
     for entry in written:
-        console.print(Text(f"wrote {entry}"))
+        console.print(terminal_text(f"wrote {entry}"))
     console.print(Text(NO_SIGNAL_CAVEAT))
 
 
