@@ -567,3 +567,49 @@ def test_summary_lists_the_files_that_could_not_be_checked(tmp_path: Path) -> No
     assert "and 3 more: every one is in CSV all.csv" in out
     assert "\x1b" not in out
     assert "\u202e" not in out
+
+
+def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for number in range(16):
+        write_clip(folder / f"clip_{number:02d}.mp4", seconds=1.0, seed=number)
+    store = tmp_path / "scan.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
+         "--jobs", "1", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if store.exists():
+            with sqlite3.connect(store) as db:
+                try:
+                    done = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+            if done >= 3:
+                process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+                break
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    text = " ".join(err.split())
+    assert "Interrupted after" in text
+    assert "of 16 files" in text
+    assert f"kept in {store}" in text
+    command = err.splitlines()[-1].split()
+    assert command[:3] == ["provenance", "scan", "--resume"]
+    resumed = subprocess.run(
+        [sys.executable, "-m", *command, "--no-progress"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    kept = int(text.split("Interrupted after ")[1].split()[0])
+    summary = resumed.stdout.split("16 files: ")[1].split()
+    checked, unchanged = int(summary[0]), int(summary[2])
+    assert checked + unchanged == 16
+    # every file reported before the interruption is kept (one more may have been stored
+    # between its commit and its report)
+    assert kept <= unchanged <= kept + 1

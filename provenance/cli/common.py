@@ -35,6 +35,8 @@ EXIT_MATCHED = 1
 EXIT_USAGE = 2
 EXIT_FAILED_CHECK = 3
 EXIT_NETWORK = 4
+#: A scan stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
 
 #: Width of the table on a pipe: wide enough that no cell is folded, however long the path.
 _PIPE_WIDTH = 100_000

@@ -16,6 +16,7 @@ from provenance.batch.scan_options import Engine, ScanOptions, usable_cpus
 from provenance.batch.walk import WalkOptions, read_path_list
 from provenance.cli.check_options import with_check_options
 from provenance.cli.common import (
+    EXIT_INTERRUPTED,
     FailOnOption,
     exit_code,
     fail,
@@ -26,6 +27,7 @@ from provenance.cli.common import (
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render.machine import to_jsonl
+from provenance.render.text import terminal_text
 from provenance.report import Report, VerdictCode
 
 __all__ = ["scan_command"]
@@ -172,7 +174,7 @@ def scan_command(
 ) -> None:
     """Scan folders of clips and images in parallel: resumable, with progress and reports."""
     from provenance.batch.engine import interrupted_scan, scan
-    from provenance.cli.scan_display import ScanProgress, print_summary
+    from provenance.cli.scan_display import ScanProgress, interrupted_message, print_summary
 
     wanted = parse_fail_on(fail_on)
     walk = WalkOptions(
@@ -192,6 +194,9 @@ def scan_command(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    stderr = stderr_console()
+    display = ScanProgress(stderr, show=progress)
+    reports: list[Report] = []
     try:
         if resume:
             if how.store is None:
@@ -212,10 +217,7 @@ def scan_command(
             targets = [str(path) for path in paths or []] + _listed(from_file)
             if not targets:
                 fail("nothing to scan: give files or folders, --from FILE, or --resume")
-        stderr = stderr_console()
-        display = ScanProgress(stderr, show=progress)
         started = time.monotonic()
-        reports: list[Report] = []
         stopped: Counter[str] = Counter()
         cached = 0
         streaming = jsonl_path is not None and str(jsonl_path) == "-"
@@ -231,6 +233,12 @@ def scan_command(
                 display.done(item.report)
     except ProvenanceError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
+        keyed = bool(options.watermarks.keys)
+        message = interrupted_message(len(reports), display.total, how.store, keyed)
+        for line in message.splitlines():
+            stderr.print(terminal_text(line))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     reports.sort(key=lambda report: report.path)
     facts: dict[str, Any] = {
         "files": len(reports),

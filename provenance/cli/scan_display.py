@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,7 +26,7 @@ from provenance.render.text import terminal_text
 from provenance.report import Report, VerdictCode
 from provenance.verdict import NO_SIGNAL_CAVEAT
 
-__all__ = ["SHOWN_FAILURES", "ScanProgress", "print_summary"]
+__all__ = ["SHOWN_FAILURES", "ScanProgress", "interrupted_message", "print_summary"]
 
 #: Files that could not be checked, listed by name in the summary (the rest are counted).
 SHOWN_FAILURES = 10
@@ -47,6 +49,7 @@ class ScanProgress:
             transient=False,
         )
         self.counts: Counter[VerdictCode] = Counter()
+        self.total: int | None = None  # known once the walk is over
         self._task = self._bar.add_task("scan", total=None, counts="walking...")
 
     @contextmanager
@@ -57,6 +60,7 @@ class ScanProgress:
 
     def planned(self, total: int) -> None:
         """The walk is over: ``total`` files to go."""
+        self.total = total
         self._bar.update(self._task, total=total, counts="")
 
     def done(self, report: Report) -> None:
@@ -114,3 +118,16 @@ def _print_failures(console: Console, failed: Sequence[Report], written: Sequenc
             else "--jsonl FILE or --csv FILE lists them all"
         )
         console.print(Text(f"  and {rest} more: {where}"))
+
+
+def interrupted_message(done: int, total: int | None, store: Path | None, keyed: bool) -> str:
+    """What a Ctrl-C leaves behind, and the exact command that continues the scan."""
+    progress = f"{done} of {total} files" if total is not None else f"{done} files"
+    if store is None:
+        return f"Interrupted after {progress}; nothing was kept (--no-store): run the scan again."
+    command = f"provenance scan --resume --store {shlex.quote(str(store))}"
+    keys = " (and its --key or --key-file again)" if keyed else ""
+    return (
+        f"Interrupted after {progress}. Their results are kept in {store}; continue "
+        f"with:\n  {command}{keys}"
+    )
