@@ -579,6 +579,9 @@ def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -
         [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
          "--jobs", "1", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job inherits SIGINT ignored, and Python keeps it so: give the
+        # scan the disposition a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
