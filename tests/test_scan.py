@@ -221,29 +221,40 @@ def test_failed_results_are_kept_unless_retry_errors(tmp_path: Path) -> None:
     assert not retried.cached
 
 
-def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "clips"
+def _clips(folder: Path, count: int) -> Path:
     folder.mkdir()
-    for number in range(24):
+    for number in range(count):
         write_clip(folder / f"clip_{number:02d}.mp4", seconds=1.0, seed=number)
+    return folder
+
+
+def _signal_once_stored(
+    process: subprocess.Popen[str], store: Path, count: int, sent: signal.Signals
+) -> None:
+    """Send ``sent`` to the scan ``process`` once its store holds ``count`` results."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if store.exists():
+            with sqlite3.connect(store) as db:
+                try:
+                    done = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+            if done >= count:
+                process.send_signal(sent)
+                return
+        time.sleep(0.05)
+
+
+def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    folder = _clips(tmp_path / "clips", 24)
     store = tmp_path / "scan.db"
     command = [sys.executable, "-m", "provenance", "scan", "--store", str(store), "--jobs", "1",
                "--no-progress"]  # fmt: skip
     scan_process = subprocess.Popen(
-        [*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*command, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
     )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and scan_process.poll() is None:
-        if store.exists():
-            with sqlite3.connect(store) as db:
-                try:
-                    rows = db.execute("SELECT path, stored_at || report FROM results").fetchall()
-                except sqlite3.OperationalError:
-                    rows = []
-            if len(rows) >= 6:
-                scan_process.send_signal(signal.SIGKILL)
-                break
-        time.sleep(0.05)
+    _signal_once_stored(scan_process, store, 6, signal.SIGKILL)
     scan_process.wait(60)
     assert scan_process.returncode == -signal.SIGKILL, "the scan finished before it could be killed"
     with sqlite3.connect(store) as db:
@@ -570,10 +581,7 @@ def test_summary_lists_the_files_that_could_not_be_checked(tmp_path: Path) -> No
 
 
 def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -> None:
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for number in range(16):
-        write_clip(folder / f"clip_{number:02d}.mp4", seconds=1.0, seed=number)
+    folder = _clips(tmp_path / "clips", 16)
     store = tmp_path / "scan.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
@@ -583,18 +591,7 @@ def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -
         # scan the disposition a terminal's Ctrl-C meets
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if store.exists():
-            with sqlite3.connect(store) as db:
-                try:
-                    done = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-                except sqlite3.OperationalError:
-                    done = 0
-            if done >= 3:
-                process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-                break
-        time.sleep(0.05)
+    _signal_once_stored(process, store, 3, signal.SIGINT)  # what Ctrl-C sends
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "Traceback" not in err
