@@ -25,7 +25,7 @@ import streamlit as st
 import provenance
 from provenance.media.sniff import MEDIA_SUFFIXES, NON_PICTURE_SUFFIXES
 from provenance.render.html import render_evidence_html
-from provenance.render.look import banner
+from provenance.render.look import banner_html
 from provenance.render.rows import (
     action_rows,
     credentials_rows,
@@ -45,12 +45,10 @@ from provenance.report import (
     Report,
     WatermarkState,
 )
-from provenance.verdict import NO_SIGNAL_CAVEAT
 from provenance.watermark.keys import environment_keys
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
 ACCEPTED = tuple(sorted(suffix.lstrip(".") for suffix in MEDIA_SUFFIXES - NON_PICTURE_SUFFIXES))
-_BANNERS = {"error": st.error, "warning": st.warning, "info": st.info, "success": st.success}
 
 
 def _markdown_text(text: str) -> str:
@@ -171,9 +169,7 @@ def _watermarks(report: Report) -> None:
 
 def show(report: Report) -> None:
     """Render one report."""
-    code = report.verdict.code
-    _BANNERS[banner(code)](f"**{code.value}**: {_markdown_text(report.verdict.summary)}")
-    st.caption(NO_SIGNAL_CAVEAT)
+    st.html(banner_html(report))
     left, right = st.columns(2, gap="large")
     with left:
         _credentials(report)

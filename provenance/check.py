@@ -32,6 +32,7 @@ from provenance.report import (
     CheckError,
     CredentialsEvidence,
     CredentialsState,
+    FramePicture,
     MediaInfo,
     MediaKind,
     RecoveredCredentials,
@@ -107,6 +108,7 @@ def _report(
     media: MediaInfo | None = None,
     watermarks: Sequence[WatermarkEvidence] = (),
     recovered: Sequence[RecoveredCredentials] = (),
+    pictures: Sequence[FramePicture] = (),
 ) -> Report:
     return Report(
         path=str(path),
@@ -122,6 +124,7 @@ def _report(
         checked_at=checked_at,
         elapsed_seconds=round(time.perf_counter() - started, 6),
         recovered=tuple(recovered),
+        frame_pictures=tuple(pictures),
     )
 
 
@@ -232,8 +235,9 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
             thumbnail=opts.previews,
         )
     watermarks: tuple[WatermarkEvidence, ...] = ()
+    pictures: tuple[FramePicture, ...] = ()
     if not opts.credentials_only:
-        watermarks = _watermarks(
+        watermarks, pictures = _watermarks(
             source,
             media,
             opts.watermarks,
@@ -264,6 +268,7 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         media=media,
         watermarks=watermarks,
         recovered=recovered,
+        pictures=pictures,
     )
 
 
@@ -320,16 +325,17 @@ def _watermarks(
     *,
     previews: bool = False,
     known: tuple[int, ...] = (),
-) -> tuple[WatermarkEvidence, ...]:
-    """Run the watermark detectors on the file's frames; failures become errors + states."""
+) -> tuple[tuple[WatermarkEvidence, ...], tuple[FramePicture, ...]]:
+    """Run the watermark detectors on the file's frames; failures become errors + states.
+    Returns the evidence and (with ``previews``) pictures of some frames read."""
     active = options.active
     if not active:
-        return ()
+        return (), ()
 
     if media is None:
-        return options.not_checked("the file's frames could not be read (see the errors).")
+        return options.not_checked("the file's frames could not be read (see the errors)."), ()
     if media.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
-        return options.not_checked(f"an {media.kind.value} file has no frames to look at.")
+        return options.not_checked(f"an {media.kind.value} file has no frames to look at."), ()
     from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
 
     try:
@@ -342,7 +348,7 @@ def _watermarks(
         )
     except MediaError as exc:
         errors.append(CheckError("watermark", "frames", str(exc)))
-        return options.not_checked(str(exc))
+        return options.not_checked(str(exc)), ()
     if run.error is not None:
         errors.append(
             CheckError(
@@ -362,7 +368,7 @@ def _watermarks(
                 "read.",
             )
         )
-    return run.evidence
+    return run.evidence, run.pictures
 
 
 def check_bytes(

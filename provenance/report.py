@@ -33,6 +33,7 @@ __all__ = [
     "CredentialsEvidence",
     "CredentialsState",
     "Detector",
+    "FramePicture",
     "Ingredient",
     "Integrity",
     "ManifestSummary",
@@ -62,7 +63,7 @@ __all__ = [
     "to_plain",
 ]
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 _T = TypeVar("_T")
 
@@ -417,6 +418,19 @@ class WatermarkFrame(_Serialisable):
 
 
 @dataclass(frozen=True)
+class FramePicture(_Serialisable):
+    """A small picture of one frame read, for people to see what was checked."""
+
+    index: int
+    """0-based presentation-order position of the frame in its stream (0 for an image)."""
+    time_seconds: float | None
+    """Presentation time from the stream's start; None for images and untimed streams."""
+    picture_type: str | None
+    preview: str
+    """A small JPEG of the frame as a ``data:`` URI."""
+
+
+@dataclass(frozen=True)
 class WatermarkEvidence(_Serialisable):
     """One watermark detector's result for one mark (filled by the watermark detectors)."""
 
@@ -528,6 +542,10 @@ class Report(_Serialisable):
     schema_version: str = SCHEMA_VERSION
     recovered: tuple[RecoveredCredentials, ...] = ()
     """Recovered credentials (``--repository``, ``--resolve``). Empty before schema 1.4."""
+    frame_pictures: tuple[FramePicture, ...] = ()
+    """Up to :data:`~provenance.media.preview.STRIP_FRAMES` of the frames read, spread over the
+    clip (the picture itself for an image), only when previews were asked for
+    (``CheckOptions.previews``) and the watermark detectors ran. Empty before schema 1.5."""
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Serialise to JSON text."""

@@ -15,6 +15,7 @@ from xml.dom import minidom
 import av
 import cv2
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from provenance import CheckOptions, WatermarkOptions, check
@@ -49,6 +50,38 @@ def _checked(path: Path, *, key: str | None = None, previews: bool = True) -> Re
 
 
 # --------------------------------------------------------------------------- per-frame scores
+
+
+@pytest.mark.parametrize("total", [1, 5, 8, 9, 16, 17, 1000])
+def test_picture_strip_spreads_its_pictures_over_the_stream(total: int) -> None:
+    from provenance.media.frame import SampledFrame
+    from provenance.media.preview import STRIP_FRAMES, PictureStrip
+
+    strip = PictureStrip()
+    luma = np.full((8, 8), 128, np.uint8)
+    for index in range(total):
+        strip.add(SampledFrame(index, index / 25, "I", False, 8, 8, luma))
+    pictures = strip.pictures()
+    assert len(pictures) == min(total, STRIP_FRAMES)
+    indices = [p.index for p in pictures]
+    assert indices[0] == 0 and indices == sorted(set(indices))
+    assert all(p.preview.startswith("data:image/jpeg;base64,") for p in pictures)
+    if total == 1000:  # spread over the stream, not bunched at its start
+        assert indices[-1] >= 0.75 * total
+        gaps = [b - a for a, b in itertools.pairwise(indices)]
+        assert max(gaps) <= 2 * min(gaps)
+        assert strip.stride >= 64  # bounded work: few frames were encoded
+
+
+def test_a_check_with_previews_keeps_pictures_of_the_frames_read(demo_corpus: Path) -> None:
+    clip = _checked(demo_corpus / "unsigned.mp4")
+    assert 2 <= len(clip.frame_pictures) <= 8
+    times = [p.time_seconds for p in clip.frame_pictures]
+    assert all(t is not None for t in times) and times == sorted(times)
+    image = _checked(demo_corpus / "sdxl_watermarked.png")
+    assert len(image.frame_pictures) == 1
+    assert image.frame_pictures[0].preview.startswith("data:image/jpeg;base64,")
+    assert _checked(demo_corpus / "unsigned.mp4", previews=False).frame_pictures == ()
 
 
 def test_frame_scores_pool_neighbours_past_the_limit_and_keep_the_peak() -> None:
@@ -172,8 +205,11 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_
     report = _checked(demo_corpus / "ai_generated_signed.mp4", key=demo_key)
     page = render_evidence_html([report])
     assert "<h1>Evidence report: " in page
-    assert "ai_declared" in page
-    assert NO_SIGNAL_CAVEAT in page
+    assert "<code>ai_declared</code>" in page  # the code in small print
+    assert "AI-generated, as declared by its Content Credentials</div>" in page  # the headline
+    assert "AI evidence" in page and "▲" in page  # the family's name and icon
+    # absence is not the finding: no "no signal proves nothing" under an AI verdict
+    assert NO_SIGNAL_CAVEAT not in page
     assert report.sha256 is not None
     assert report.sha256 in page
     for name, version in report.engine_versions.items():
@@ -190,6 +226,21 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_
     assert all(s.startswith("data:image/jpeg;base64,") for s in sources)
     assert "href=" not in page
     assert "<script" not in page
+
+
+def test_evidence_report_states_absence_only_where_absence_is_the_finding(
+    demo_corpus: Path,
+) -> None:
+    unsigned = render_evidence_html([_checked(demo_corpus / "unsigned.mp4", previews=False)])
+    assert "No provenance signal found: this proves nothing</div>" in unsigned
+    assert NO_SIGNAL_CAVEAT in unsigned
+    assert "nothing found" in unsigned and "○" in unsigned
+    tampered = render_evidence_html(
+        [_checked(demo_corpus / "ai_generated_tampered.mp4", previews=False)]
+    )
+    assert "Content Credentials present but tampered</div>" in tampered
+    assert "integrity problem" in tampered
+    assert NO_SIGNAL_CAVEAT not in tampered.split("<h2>Evidence</h2>")[0]
 
 
 def test_evidence_report_escapes_what_comes_from_the_file(demo_corpus: Path) -> None:

@@ -8,16 +8,27 @@ import base64
 from typing import TYPE_CHECKING
 
 from provenance.errors import MediaError
+from provenance.report import FramePicture
 
 if TYPE_CHECKING:  # OpenCV and numpy load on first use: data_uri needs neither
     import numpy as np
 
     from provenance.media.frame import SampledFrame
 
-__all__ = ["PREVIEW_SIDE", "data_uri", "frame_preview", "picture_of"]
+__all__ = [
+    "PREVIEW_SIDE",
+    "STRIP_FRAMES",
+    "PictureStrip",
+    "data_uri",
+    "frame_preview",
+    "picture_of",
+]
 
 #: Longest side of a preview, in pixels.
 PREVIEW_SIDE = 480
+
+#: How many frames read a report shows as pictures (``Report.frame_pictures``).
+STRIP_FRAMES = 8
 
 
 def data_uri(data: bytes, mime_type: str) -> str:
@@ -62,3 +73,42 @@ def frame_preview(frame: SampledFrame, *, side: int = PREVIEW_SIDE, quality: int
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 picture
         raise MediaError("could not encode the frame preview")
     return data_uri(encoded.tobytes(), "image/jpeg")
+
+
+class PictureStrip:
+    """Pictures of up to ``limit`` frames spread evenly over a stream of unknown length, in
+    bounded work and memory: every ``stride``-th frame gets a small JPEG; when ``2 * limit``
+    are kept, every other one is dropped and the stride doubles. A file's pictures cost at
+    most ``limit * (2 + log2(frames / limit))`` encodes."""
+
+    def __init__(self, limit: int = STRIP_FRAMES, *, side: int = PREVIEW_SIDE) -> None:
+        self.limit = limit
+        self.side = side
+        self.stride = 1
+        self._seen = 0
+        self._kept: list[FramePicture] = []
+
+    def add(self, frame: SampledFrame) -> None:
+        """Offer one frame read, in decoding order."""
+        if self._seen % self.stride == 0:
+            self._kept.append(
+                FramePicture(
+                    frame.index,
+                    frame.time_seconds,
+                    frame.picture_type,
+                    frame_preview(frame, side=self.side, quality=80),
+                )
+            )
+            if len(self._kept) >= 2 * self.limit:
+                self._kept = self._kept[::2]
+                self.stride *= 2
+        self._seen += 1
+
+    def pictures(self) -> tuple[FramePicture, ...]:
+        """At most ``limit`` of the pictures kept, evenly spread, first and last included."""
+        kept = self._kept
+        if len(kept) <= self.limit:
+            return tuple(kept)
+        last = len(kept) - 1
+        picks = sorted({round(i * last / (self.limit - 1)) for i in range(self.limit)})
+        return tuple(kept[i] for i in picks)

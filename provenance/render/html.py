@@ -1,169 +1,37 @@
-"""Self-contained HTML reports, readable offline and safe to mail around: no network assets
-(styles, script and pictures are inline) and every value from a report is HTML-escaped.
+"""The evidence report: the full evidence of one or a few files, self-contained, readable
+offline and safe to mail around (``provenance check --html`` and the web page's download):
+verdict, hashes, credentials in detail, watermark figures with a per-frame chart, pictures,
+trust snapshot and versions. No network assets; every value from a report is escaped.
 
-* :func:`render_html`: many files (``provenance scan --html``): counts, a sortable and
-  filterable table, and each file's evidence lines.
-* :func:`render_evidence_html`: the full evidence of one or a few files (``provenance check
-  --html`` and the web page's download): hashes, credentials in detail, watermark figures with
-  a per-frame chart, pictures, trust snapshot and versions.
+The scan's many-file report is :func:`provenance.render.scan_html.render_html`, re-exported
+here.
 """
 
 from __future__ import annotations
 
-import html
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from provenance.errors import ArgumentError
-from provenance.render.look import colour
+from provenance.render.html_parts import ITEM_STYLE, detail_items, document_head
+from provenance.render.html_parts import escape as _e
+from provenance.render.look import banner_html
 from provenance.render.rows import (
     action_rows,
-    ai_declaration_cell,
-    credentials_cell,
     credentials_rows,
-    detail_lines,
     ingredient_tree,
     media_rows,
     non_empty_columns,
     recovered_rows,
-    signer_cell,
     strongest_frame_caption,
     trust_lines,
     validation_rows,
     version_rows,
-    watermark_cell,
     watermark_name,
 )
-from provenance.report import Report, VerdictCode, WatermarkEvidence, WatermarkState
-from provenance.verdict import NO_SIGNAL_CAVEAT
+from provenance.render.scan_html import render_html
+from provenance.report import Report, WatermarkEvidence, WatermarkState
 
 __all__ = ["render_evidence_html", "render_html", "score_chart_svg"]
-
-# evidence line kinds (see rows.detail_lines), in both documents
-_ITEM_STYLE = (
-    "li.conflict{color:#92400e;font-weight:600}li.error{color:#92400e}"
-    "li.note,li.detail{color:#666}\n"
-)
-
-_STYLE = (
-    """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#111}
-h1{font-size:20px;margin:0 0 4px}.meta{color:#555;margin-bottom:16px}
-.counts{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}
-.count{border:1px solid #ddd;border-radius:6px;padding:6px 10px;cursor:pointer;background:#fff}
-.count.on{outline:2px solid #111}.count b{font-size:16px;margin-right:6px}
-input{padding:6px 8px;width:320px;border:1px solid #bbb;border-radius:4px}
-table{border-collapse:collapse;width:100%;margin-top:12px}
-th,td{border-bottom:1px solid #eee;padding:6px 8px;text-align:left;vertical-align:top}
-th{cursor:pointer;background:#f6f6f6;position:sticky;top:0;user-select:none}
-th.asc:after{content:" \\25B2"}th.desc:after{content:" \\25BC"}
-tr.file{cursor:pointer}tr.file:hover{background:#fafafa}
-.verdict{font-weight:600;white-space:nowrap}.path{word-break:break-all}
-tr.detail td{background:#fbfbfb;padding:8px 24px}tr.detail ul{margin:0;padding-left:18px}
-li.detail{list-style:none;margin-left:12px}.note-top{color:#555;margin:8px 0}
-"""
-    + _ITEM_STYLE
-)
-
-_SCRIPT = """
-(function(){
-const table=document.getElementById('files');const body=table.tBodies[0];
-const rows=()=>Array.from(body.querySelectorAll('tr.file'));
-let active=null;const search=document.getElementById('search');
-function apply(){const q=search.value.toLowerCase();
- for(const r of rows()){const d=r.nextElementSibling;
-  const ok=(!active||r.dataset.verdict===active)&&(!q||r.textContent.toLowerCase().includes(q));
-  r.hidden=!ok;if(!ok)d.hidden=true;}}
-search.addEventListener('input',apply);
-for(const c of document.querySelectorAll('.count')){c.addEventListener('click',()=>{
- active=active===c.dataset.verdict?null:c.dataset.verdict;
- for(const o of document.querySelectorAll('.count'))o.classList.toggle('on',o.dataset.verdict===active);
- apply();});}
-for(const r of rows()){r.addEventListener('click',()=>{const d=r.nextElementSibling;d.hidden=!d.hidden;});}
-const heads=table.tHead.rows[0].cells;
-for(let i=0;i<heads.length;i++){heads[i].addEventListener('click',()=>{
- const asc=!heads[i].classList.contains('asc');
- for(const h of heads)h.classList.remove('asc','desc');heads[i].classList.add(asc?'asc':'desc');
- const pairs=rows().map(r=>[r,r.nextElementSibling]);
- const key=r=>r.cells[i].dataset.sort||r.cells[i].textContent;
- pairs.sort((a,b)=>{const x=key(a[0]),y=key(b[0]);const n=parseFloat(x)-parseFloat(y);
-  const c=isNaN(n)?x.localeCompare(y):n;return asc?c:-c;});
- for(const [r,d] of pairs){body.appendChild(r);body.appendChild(d);}});}
-})();
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _document_head(title: str, style: str) -> list[str]:
-    return [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{style}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-    ]
-
-
-def _detail_items(report: Report) -> str:
-    """The report's evidence lines as ``<li>`` items classed by kind."""
-    return "".join(f'<li class="{_e(kind)}">{_e(text)}</li>' for kind, text in detail_lines(report))
-
-
-def render_html(reports: Sequence[Report], *, facts: Mapping[str, Any] | None = None) -> str:
-    """The HTML document for these reports; ``facts`` are shown under the title."""
-    counts = Counter(report.verdict.code for report in reports)
-    parts = _document_head("provenance-checker scan", _STYLE)
-    if facts:
-        parts.append(
-            '<div class="meta">'
-            + " &middot; ".join(f"{_e(k)}: {_e(v)}" for k, v in facts.items())
-            + "</div>"
-        )
-    parts.append(
-        f'<p class="note-top">{_e(NO_SIGNAL_CAVEAT)} Click a row for its evidence, a count to '
-        "filter, a column to sort.</p>"
-    )
-    parts.append('<div class="counts">')
-    for code in VerdictCode:
-        if counts.get(code):
-            parts.append(
-                f'<div class="count" data-verdict="{_e(code.value)}">'
-                f'<b style="color:{colour(code)}">{counts[code]}</b>{_e(code.value)}</div>'
-            )
-    parts.append(
-        f'</div><input id="search" type="search" placeholder="Filter files" '
-        f'aria-label="Filter files"> {len(reports)} files'
-    )
-    parts.append(
-        '<table id="files"><thead><tr><th>File</th><th>Verdict</th><th>Credentials</th>'
-        "<th>AI declared</th><th>Signer</th><th>Watermark</th><th>Seconds</th></tr></thead><tbody>"
-    )
-    for report in reports:
-        code = report.verdict.code
-        parts.append(
-            f'<tr class="file" data-verdict="{_e(code.value)}">'
-            f'<td class="path">{_e(report.path)}</td>'
-            f'<td class="verdict" style="color:{colour(code)}">{_e(code.value)}</td>'
-            f"<td>{_e(credentials_cell(report))}</td>"
-            f"<td>{_e(ai_declaration_cell(report))}</td>"
-            f"<td>{_e(signer_cell(report))}</td>"
-            f"<td>{_e(watermark_cell(report))}</td>"
-            f'<td data-sort="{report.elapsed_seconds:.6f}">{report.elapsed_seconds:.2f}</td></tr>'
-        )
-        parts.append(
-            '<tr class="detail" hidden><td colspan="7">'
-            f"<p><b>{_e(report.verdict.summary)}</b></p><ul>{_detail_items(report)}</ul>"
-            f'<p class="meta">sha256 {_e(report.sha256)} &middot; checked {_e(report.checked_at)}'
-            f" &middot; provenance-checker {_e(report.tool_version)}</p></td></tr>"
-        )
-    parts.append("</tbody></table>")
-    parts.append(f"<script>{_SCRIPT}</script></body></html>")
-    return "\n".join(parts) + "\n"
-
 
 # --------------------------------------------------------------------------- evidence report
 
@@ -184,7 +52,7 @@ tr.failure td:first-child{color:#b00020;font-weight:600}
 figure{margin:0}figcaption{color:#555;font-size:12px}img{max-width:480px;border:1px solid #ddd}
 svg{background:#fff;border:1px solid #eee}.detected{color:#b00020;font-weight:600}
 """
-    + _ITEM_STYLE
+    + ITEM_STYLE
 )
 
 
@@ -350,13 +218,9 @@ def _credentials_section(report: Report) -> str:
 
 
 def _evidence_body(report: Report) -> str:
-    verdict = report.verdict
-    tint = colour(verdict.code)
     parts = [
-        f'<div class="banner" style="border-color:{tint}"><b style="color:{tint}">'
-        f"{_e(verdict.code.value)}</b>: {_e(verdict.summary)}"
-        f'<div class="caveat">{_e(NO_SIGNAL_CAVEAT)}</div></div>',
-        f"<h2>Evidence</h2><ul>{_detail_items(report)}</ul>",
+        banner_html(report),
+        f"<h2>Evidence</h2><ul>{detail_items(report)}</ul>",
         "<h2>File and hashes</h2>",
         _pairs(media_rows(report)),
         _credentials_section(report),
@@ -390,7 +254,7 @@ def render_evidence_html(reports: Sequence[Report]) -> str:
         raise ArgumentError("render_evidence_html needs at least one report")
     heading = f"Evidence report: {reports[0].path}" if len(reports) == 1 else "Evidence report"
     parts = [
-        *_document_head(heading, _EVIDENCE_STYLE),
+        *document_head(heading, _EVIDENCE_STYLE),
         f'<p class="meta">provenance-checker {_e(reports[0].tool_version)} &middot; '
         f"{len(reports)} file{'s' if len(reports) != 1 else ''}</p>",
     ]

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from provenance.render.look import terminal_style
+from provenance.render.look import headline, icon, summary_rest, terminal_style
 from provenance.render.rows import (
     ai_declaration_cell,
     credentials_cell,
@@ -45,7 +45,7 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
     """Print one row per report."""
     table = Table(show_lines=False, header_style="bold")
     table.add_column("File", overflow="fold")
-    widest = max((len(r.verdict.code.value) for r in reports), default=7)
+    widest = max((len(r.verdict.code.value) + 2 for r in reports), default=7)
     table.add_column("Verdict", no_wrap=True, min_width=widest)
     table.add_column("Credentials", overflow="fold")
     table.add_column("AI declared", overflow="fold")
@@ -55,7 +55,7 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
         code = report.verdict.code
         table.add_row(
             terminal_text(report.path),
-            Text(code.value, style=terminal_style(code)),
+            Text(f"{icon(code)} {code.value}", style=terminal_style(code)),
             terminal_text(credentials_cell(report)),
             terminal_text(ai_declaration_cell(report)),
             terminal_text(signer_cell(report)),
@@ -69,7 +69,11 @@ _LINE_STYLES = {"conflict": "bold yellow", "error": "yellow", "note": "dim", "de
 
 def render_details(report: Report, console: Console) -> None:
     """Print the verdict's reasons, conflicts and caveats, and the failure codes explained."""
-    console.print(terminal_text(report.verdict.summary, terminal_style(report.verdict.code)))
+    code = report.verdict.code
+    console.print(terminal_text(f"{icon(code)} {headline(report)}", terminal_style(code)))
+    rest = summary_rest(report)
+    if rest:
+        console.print(terminal_text("  " + rest))
     for kind, line in detail_lines(report):
         indent = "    " if kind == "detail" else "  "
         console.print(terminal_text(indent + line, _LINE_STYLES.get(kind, "")))

@@ -25,7 +25,8 @@ from provenance.errors import MediaError
 from provenance.media.frame import SampledFrame
 from provenance.media.frames import FrameSampler
 from provenance.media.prefetch import prefetched
-from provenance.report import Detector, MediaInfo, MediaKind, WatermarkEvidence
+from provenance.media.preview import PictureStrip
+from provenance.report import Detector, FramePicture, MediaInfo, MediaKind, WatermarkEvidence
 from provenance.watermark.absence import weigh_absence
 from provenance.watermark.detector import DetectionContext, FrameNeeds, WatermarkDetector
 from provenance.watermark.dwtdct_detector import DwtdctDetector
@@ -109,6 +110,7 @@ class DetectorRun:
         self.survival = SurvivalFeatures(facts) if facts is not None and measured else None
         if self.models:
             context = dataclasses.replace(context, survival_model=True)
+        self.strip = PictureStrip() if context.previews else None
         self.detectors: list[WatermarkDetector] = [
             detector
             for name, kind in DETECTOR_CLASSES.items()  # the registry's order, whatever was asked
@@ -121,7 +123,13 @@ class DetectorRun:
         the frame could not be scored), in :attr:`detectors` order."""
         if self.survival is not None:
             self.survival.add(frame)
+        if self.strip is not None:
+            self.strip.add(frame)
         return [detector.add(frame) for detector in self.detectors]
+
+    def pictures(self) -> tuple[FramePicture, ...]:
+        """Pictures of some of the frames added, spread over them (only with previews)."""
+        return self.strip.pictures() if self.strip is not None else ()
 
     def features(self) -> dict[str, float] | None:
         """The survival features of the frames added so far (None when none are measured)."""
@@ -153,6 +161,8 @@ class FrameRun:
     survival_features: dict[str, float] | None = None
     """The survival features of the frames read (None when they were not measured: no model
     shipped for an active detector and ``measure_survival`` not asked, or no probe given)."""
+    pictures: tuple[FramePicture, ...] = ()
+    """Pictures of frames read, spread over them (only with previews)."""
 
 
 def detect_frames(
@@ -240,6 +250,7 @@ def detect_watermarks(
         sampler.error,
         sampler.truncated,
         run.features(),
+        run.pictures(),
     )
 
 
