@@ -24,7 +24,8 @@ import streamlit as st
 
 import provenance
 from provenance.media.sniff import MEDIA_SUFFIXES, NON_PICTURE_SUFFIXES
-from provenance.render.html import render_evidence_html
+from provenance.render.html import render_evidence_html, score_chart_svg
+from provenance.render.html_parts import table_html
 from provenance.render.look import banner_html
 from provenance.render.rows import (
     action_rows,
@@ -32,7 +33,6 @@ from provenance.render.rows import (
     detail_lines,
     ingredient_tree,
     media_rows,
-    non_empty_columns,
     recovered_rows,
     strongest_frame_caption,
     trust_lines,
@@ -40,11 +40,9 @@ from provenance.render.rows import (
     version_rows,
     watermark_name,
 )
-from provenance.report import (
-    MediaKind,
-    Report,
-    WatermarkState,
-)
+from provenance.render.words import frame_scores, notices, watermark_title, watermark_words
+from provenance.report import MediaKind, Report, WatermarkEvidence, WatermarkState
+from provenance.verdict import FAMILIES, VerdictFamily
 from provenance.watermark.keys import environment_keys
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
@@ -70,10 +68,66 @@ def _picture(uri: str | None) -> bytes | None:
     return base64.b64decode(uri.split(";base64,", 1)[1])
 
 
+def _notices(report: Report) -> None:
+    """What the reader must know before the verdict makes sense."""
+    for text in notices(report):
+        st.warning(_markdown_text(text), icon=":material/warning:")
+
+
+def _picture_of_file(report: Report) -> None:
+    """The file itself: the image, or a strip of the frames read with their scores; for a
+    tampered file the current picture beside the thumbnail it was signed with."""
+    pictures = report.frame_pictures
+    thumbnail = _picture(report.credentials.thumbnail_data)
+    kind = report.media.kind if report.media is not None else None
+    if FAMILIES[report.verdict.code] is VerdictFamily.INTEGRITY and thumbnail is not None:
+        st.subheader("What it shows now, and what was signed")
+        now, signed = st.columns(2)
+        with now:
+            current = _picture(pictures[0].preview) if pictures else None
+            if current is not None:
+                now_caption = "The file now" + (
+                    " (first frame read)" if kind is MediaKind.VIDEO else ""
+                )
+                st.image(current, caption=now_caption, width=420)
+            else:
+                st.caption("No frame of the file could be decoded to show.")
+        with signed:
+            st.image(
+                thumbnail, caption="Thumbnail stored in the credentials when signed", width=420
+            )
+        return
+    if kind is MediaKind.IMAGE and pictures:
+        st.subheader("The image")
+        image = _picture(pictures[0].preview)
+        if image is not None:
+            st.image(image, caption="The uploaded image, as checked", width=480)
+        return
+    if not pictures:
+        if kind is MediaKind.VIDEO:
+            st.caption("No frame of the clip could be decoded to show.")
+        return
+    st.subheader("Frames read")
+    st.caption(
+        "Some of the frames the watermark detectors read, with each detector's score for "
+        "that frame (z; a file-level finding needs the threshold below)."
+    )
+    for column, picture in zip(st.columns(len(pictures)), pictures, strict=True):
+        with column:
+            image = _picture(picture.preview)
+            when = f"{picture.time_seconds:.2f} s" if picture.time_seconds is not None else ""
+            kind_of = f" ({picture.picture_type})" if picture.picture_type else ""
+            scores = " · ".join(f"{name} z {z:.1f}" for name, z in frame_scores(report, picture))
+            caption = f"{when}{kind_of}" + (f" · {scores}" if scores else "")
+            if image is not None:
+                st.image(image, caption=caption, width="stretch")
+
+
 def _credentials(report: Report) -> None:
     c = report.credentials
     st.subheader("Content Credentials")
-    thumbnail = _picture(c.thumbnail_data)
+    shown_above = FAMILIES[report.verdict.code] is VerdictFamily.INTEGRITY
+    thumbnail = None if shown_above else _picture(c.thumbnail_data)
     text, picture = st.columns([3, 2]) if thumbnail else (st.container(), None)
     with text:
         for name, value in credentials_rows(report):
@@ -107,7 +161,7 @@ def _history(report: Report) -> None:
     st.subheader("Actions and history")
     actions = action_rows(report)
     if actions:
-        st.dataframe(actions, hide_index=True, column_order=non_empty_columns(actions))
+        st.html(table_html(actions, inline=True))  # wraps to fit, unlike a data grid
     if len(history) == 1 and not history[0].ingredients:
         st.caption(
             "One manifest and no ingredients: the credentials do not record what this file "
@@ -122,54 +176,72 @@ def _history(report: Report) -> None:
         )
 
 
+def _figures(mark: WatermarkEvidence) -> list[tuple[str, str]]:
+    rows = [("result", mark.state.value.replace("_", " "))]
+    if mark.statistic is not None:
+        rows.append(("statistic (z)", f"{mark.statistic:.2f}"))
+    if mark.threshold is not None:
+        rows.append(("threshold", f"{mark.threshold:.2f}"))
+    if mark.p_value is not None:
+        rows.append(("p-value", f"{mark.p_value:.3g}"))
+    if mark.false_positive_rate is not None:
+        rows.append(("false-positive rate", f"{mark.false_positive_rate:g} per file"))
+    if mark.hypotheses_tested:
+        rows.append(("hypotheses tested", f"{mark.hypotheses_tested:,}"))
+    if mark.hypothesis:
+        rows.append(("best hypothesis", mark.hypothesis))
+    rows.append(("frames used", str(mark.frames_used)))
+    if mark.survival_probability is not None:
+        rows.append(("mark survival", f"p = {mark.survival_probability:.2f}"))
+    if mark.message:
+        rows.append(("notes", mark.message))
+    return rows
+
+
+def _watermark(report: Report, mark: WatermarkEvidence, number: int) -> None:
+    detected = mark.state is WatermarkState.DETECTED
+    words = watermark_words(mark, report.media.kind if report.media else None)
+    st.markdown(f"**{_markdown_text(watermark_title(mark))}**")
+    (st.error if detected else st.write)(_markdown_text(words))
+    with st.expander(f"Figures: {watermark_name(mark)}"):
+        st.table(_escaped(_figures(mark)))
+        chart = score_chart_svg(mark)  # the evidence report's chart: no chart library
+        if chart:
+            st.html(chart)
+            st.caption(
+                "Each frame's z over time; the dashed red line is the file's threshold "
+                "(frames are summed, so the file can pass it when no single frame does)."
+            )
+        strongest = mark.strongest_frame
+        if strongest is None or report.media is None or report.media.kind is not MediaKind.VIDEO:
+            return
+        # a picture of the "strongest" frame suggests a finding: only when there is one,
+        # or when asked for
+        if not detected and not st.checkbox(
+            "Show the strongest frame anyway", key=f"strongest-{number}"
+        ):
+            return
+        picture = _picture(strongest.preview)
+        caption = strongest_frame_caption(mark)
+        if picture is not None:
+            st.image(picture, caption=caption, width=360)
+        else:
+            st.caption(caption)
+
+
 def _watermarks(report: Report) -> None:
     st.subheader("Watermarks")
     if not report.watermarks:
         st.write("Not checked.")
-    for mark in report.watermarks:
-        label = watermark_name(mark)
-        state = mark.state.value.replace("_", " ")
-        figures = ""
-        if mark.statistic is not None and mark.threshold is not None:
-            p_value = f", p {mark.p_value:.3g}" if mark.p_value is not None else ""
-            figures = f" (z {mark.statistic:.1f}, threshold {mark.threshold:.1f}{p_value})"
-        text = f"**{label}:** {state}{figures}"
-        (st.error if mark.state is WatermarkState.DETECTED else st.write)(text)
-        if mark.message:
-            st.caption(_markdown_text(mark.message))
-        frames = [f for f in mark.frames if f.time_seconds is not None]
-        if len(frames) >= 2:
-            st.line_chart(
-                {
-                    "seconds": [f.time_seconds for f in frames],
-                    "frame z": [f.statistic for f in frames],
-                    "threshold": [mark.threshold for _ in frames],
-                },
-                x="seconds",
-                y=["frame z", "threshold"],
-                color=["#1f4e8c", "#b00020"],
-                x_label="time (s)",
-                y_label="z",
-                height=220,
-            )
-            st.caption("Each sampled frame's z over time; the red line is the file's threshold.")
-        strongest = mark.strongest_frame
-        if (
-            strongest is not None
-            and report.media is not None
-            and report.media.kind is MediaKind.VIDEO
-        ):
-            picture = _picture(strongest.preview)
-            caption = strongest_frame_caption(mark)
-            if picture is not None:
-                st.image(picture, caption=caption, width=360)
-            else:
-                st.caption(caption)
+    for number, mark in enumerate(report.watermarks):
+        _watermark(report, mark, number)
 
 
 def show(report: Report) -> None:
     """Render one report."""
     st.html(banner_html(report))
+    _notices(report)
+    _picture_of_file(report)
     left, right = st.columns(2, gap="large")
     with left:
         _credentials(report)
@@ -184,7 +256,7 @@ def show(report: Report) -> None:
     if validation:
         failures = sum(1 for row in validation if row["result"] == "failure")
         with st.expander(f"Validation codes ({len(validation)}, {failures} failures)"):
-            st.dataframe(validation, hide_index=True)
+            st.html(table_html(validation, row_class="result", inline=True))
     with st.expander("Media and hashes"):
         st.table(_escaped(media_rows(report)))
     with st.expander("Trust snapshot and versions"):
@@ -264,8 +336,15 @@ def main() -> None:
     except ValueError as exc:
         st.error(f"{_markdown_text(str(exc))}: fix PROVENANCE_RESOLVE_URL (or --resolve).")
         return
-    with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
-        report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
+    # a widget on the page (a checkbox) reruns the script: check each upload once
+    done = st.session_state.get("checked")
+    key = (upload.file_id, repr(options))
+    if done is not None and done[0] == key:
+        report = done[1]
+    else:
+        with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
+            report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
+        st.session_state["checked"] = (key, report)
     show(report)
 
 

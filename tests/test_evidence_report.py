@@ -25,7 +25,8 @@ from provenance.media.preview import PREVIEW_SIDE, picture_of
 from provenance.media.sampling import Sampling, SamplingMode
 from provenance.render import rows
 from provenance.render.html import render_evidence_html, score_chart_svg
-from provenance.report import Report, WatermarkState
+from provenance.render.rows import strongest_frame_caption
+from provenance.report import Detector, Report, WatermarkState
 from provenance.verdict import NO_SIGNAL_CAVEAT
 from provenance.watermark.detector import FRAME_SCORES_LIMIT, FrameScores
 
@@ -64,7 +65,8 @@ def test_picture_strip_spreads_its_pictures_over_the_stream(total: int) -> None:
     pictures = strip.pictures()
     assert len(pictures) == min(total, STRIP_FRAMES)
     indices = [p.index for p in pictures]
-    assert indices[0] == 0 and indices == sorted(set(indices))
+    assert indices[0] == 0
+    assert indices == sorted(set(indices))
     assert all(p.preview.startswith("data:image/jpeg;base64,") for p in pictures)
     if total == 1000:  # spread over the stream, not bunched at its start
         assert indices[-1] >= 0.75 * total
@@ -77,7 +79,8 @@ def test_a_check_with_previews_keeps_pictures_of_the_frames_read(demo_corpus: Pa
     clip = _checked(demo_corpus / "unsigned.mp4")
     assert 2 <= len(clip.frame_pictures) <= 8
     times = [p.time_seconds for p in clip.frame_pictures]
-    assert all(t is not None for t in times) and times == sorted(times)
+    assert all(t is not None for t in times)
+    assert times == sorted(times)
     image = _checked(demo_corpus / "sdxl_watermarked.png")
     assert len(image.frame_pictures) == 1
     assert image.frame_pictures[0].preview.startswith("data:image/jpeg;base64,")
@@ -207,7 +210,8 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_
     assert "<h1>Evidence report: " in page
     assert "<code>ai_declared</code>" in page  # the code in small print
     assert "AI-generated, as declared by its Content Credentials</div>" in page  # the headline
-    assert "AI evidence" in page and "▲" in page  # the family's name and icon
+    assert "AI evidence" in page
+    assert "▲" in page
     # absence is not the finding: no "no signal proves nothing" under an AI verdict
     assert NO_SIGNAL_CAVEAT not in page
     assert report.sha256 is not None
@@ -222,10 +226,29 @@ def test_evidence_report_is_complete_and_self_contained(demo_corpus: Path, demo_
     assert "Strongest frame: frame" in page
     # nothing outside the document: every src is a data: URI, no links, no script
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 2
+    # the thumbnail and the frames read; no strongest-frame picture: nothing was detected
+    assert 2 <= len(report.frame_pictures) == len(sources) - 1
+    assert "<h2>Frames read</h2>" in page
+    assert "Not found in the 48 frames read." in page  # the watermark in words first
     assert all(s.startswith("data:image/jpeg;base64,") for s in sources)
     assert "href=" not in page
     assert "<script" not in page
+
+
+def test_evidence_report_shows_the_strongest_frame_only_when_a_mark_is_found(
+    demo_corpus: Path, demo_key: str
+) -> None:
+    report = _checked(demo_corpus / "keyed_watermarked.mp4", key=demo_key)
+    page = render_evidence_html([report])
+    (keyed,) = [w for w in report.watermarks if w.detector is Detector.KEYED]
+    assert keyed.state is WatermarkState.DETECTED
+    assert f'alt="{strongest_frame_caption(keyed)}"' in page
+    assert "Found, over the 48 frames read." in page
+    assert "about once in 1,000,000 files" in page
+    image = _checked(demo_corpus / "sdxl_watermarked.png")
+    page = render_evidence_html([image])
+    assert "<h2>The image</h2>" in page
+    assert "Found the sdxl mark, over the 1 frame read." in page
 
 
 def test_evidence_report_states_absence_only_where_absence_is_the_finding(
@@ -234,7 +257,8 @@ def test_evidence_report_states_absence_only_where_absence_is_the_finding(
     unsigned = render_evidence_html([_checked(demo_corpus / "unsigned.mp4", previews=False)])
     assert "No provenance signal found: this proves nothing</div>" in unsigned
     assert NO_SIGNAL_CAVEAT in unsigned
-    assert "nothing found" in unsigned and "○" in unsigned
+    assert "nothing found" in unsigned
+    assert "○" in unsigned
     tampered = render_evidence_html(
         [_checked(demo_corpus / "ai_generated_tampered.mp4", previews=False)]
     )
@@ -298,7 +322,9 @@ def test_check_writes_the_evidence_report(demo_corpus: Path, tmp_path: Path) -> 
     assert "ai_edited" in page
     assert "ai_watermark" in page
     assert "parentOf: camera_original.mp4" in page
-    # the still image's strongest "frame" is the image itself: its preview is embedded,
-    # in the image's section (sections follow the files' order)
-    assert page.count('src="data:image/jpeg;base64,') == 1
-    assert page.split("<section>")[2].count('src="data:image/jpeg;base64,') == 1
+    # the still image is shown once, in its own section (sections follow the files' order):
+    # its strongest "frame" is the image itself, not shown twice
+    clip, image = page.split("<section>")[1:]
+    assert image.count('src="data:image/jpeg;base64,') == 1
+    assert "<h2>The image</h2>" in image
+    assert "<h2>Frames read</h2>" in clip

@@ -9,10 +9,10 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from provenance.errors import ArgumentError
-from provenance.render.html_parts import ITEM_STYLE, detail_items, document_head
+from provenance.render.html_parts import ITEM_STYLE, detail_items, document_head, table_html
 from provenance.render.html_parts import escape as _e
 from provenance.render.look import banner_html
 from provenance.render.rows import (
@@ -20,7 +20,6 @@ from provenance.render.rows import (
     credentials_rows,
     ingredient_tree,
     media_rows,
-    non_empty_columns,
     recovered_rows,
     strongest_frame_caption,
     trust_lines,
@@ -29,7 +28,8 @@ from provenance.render.rows import (
     watermark_name,
 )
 from provenance.render.scan_html import render_html
-from provenance.report import Report, WatermarkEvidence, WatermarkState
+from provenance.render.words import frame_scores, notices, watermark_title, watermark_words
+from provenance.report import MediaKind, Report, WatermarkEvidence, WatermarkState
 
 __all__ = ["render_evidence_html", "render_html", "score_chart_svg"]
 
@@ -41,8 +41,9 @@ body{font:14px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24p
 max-width:1100px;padding:0 16px;color:#111}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:15px;margin:18px 0 6px}.meta{color:#555}
-.banner{border-left:6px solid;padding:10px 14px;margin:14px 0;background:#fafafa}
-.banner b{font-size:16px}.caveat{color:#555;font-style:italic}
+.notice{background:#fff8e1;border:1px solid #f0d890;padding:8px 12px;border-radius:4px}
+.strip{display:flex;gap:8px;flex-wrap:wrap}.strip img{max-width:160px}
+.strip figure:only-child img{max-width:480px}
 table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{border-bottom:1px solid #eee;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f6f6f6}td.k{width:200px;color:#555}code{word-break:break-all}
@@ -59,20 +60,6 @@ svg{background:#fff;border:1px solid #eee}.detected{color:#b00020;font-weight:60
 def _pairs(rows: Sequence[tuple[str, str]]) -> str:
     cells = "".join(f'<tr><td class="k">{_e(k)}</td><td>{_e(v)}</td></tr>' for k, v in rows)
     return f"<table>{cells}</table>"
-
-
-def _table(rows: Sequence[Mapping[str, str]], *, row_class: str | None = None) -> str:
-    if not rows:
-        return "<p>None.</p>"
-    columns = non_empty_columns(rows)
-    head = "".join(f"<th>{_e(name)}</th>" for name in columns)
-    body = "".join(
-        f'<tr class="{_e(row.get(row_class, "")) if row_class else ""}">'
-        + "".join(f"<td>{_e(row.get(name))}</td>" for name in columns)
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _image(uri: str | None, caption: str) -> str:
@@ -139,7 +126,7 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
     return "".join(parts)
 
 
-def _watermark_section(mark: WatermarkEvidence) -> str:
+def _watermark_section(mark: WatermarkEvidence, kind: MediaKind | None) -> str:
     state = mark.state.value.replace("_", " ")
     rows = [("result", state)]
     if mark.mark and mark.state is WatermarkState.DETECTED:
@@ -165,11 +152,15 @@ def _watermark_section(mark: WatermarkEvidence) -> str:
     if mark.message:
         rows.append(("notes", mark.message))
     caption = strongest_frame_caption(mark)
-    pictures = _image(mark.strongest_frame.preview if mark.strongest_frame else None, caption)
+    detected = mark.state is WatermarkState.DETECTED
+    # a picture of the "strongest" frame suggests a finding: only when there is one
+    # (and an image is shown above: its strongest "frame" is itself)
+    strongest = mark.strongest_frame if detected and kind is not MediaKind.IMAGE else None
+    pictures = _image(strongest.preview if strongest else None, caption)
     chart = score_chart_svg(mark)
     parts = [
-        f'<h3 class="{"detected" if mark.state is WatermarkState.DETECTED else ""}">'
-        f"{_e(watermark_name(mark))}: {_e(state)}</h3>",
+        f'<h3 class="{"detected" if detected else ""}">{_e(watermark_title(mark))}</h3>',
+        f"<p>{_e(watermark_words(mark, kind))}</p>",
         _pairs(rows),
     ]
     if chart or pictures:
@@ -203,23 +194,43 @@ def _credentials_section(report: Report) -> str:
         )
         parts += [
             "<h3>Actions</h3>",
-            _table(action_rows(report)),
+            table_html(action_rows(report)),
             "<h3>History and ingredients</h3>",
             f'<ul class="tree">{tree}</ul>',
         ]
     if c.validation_codes:
-        parts += ["<h3>Validation codes</h3>", _table(validation_rows(report), row_class="result")]
+        parts += [
+            "<h3>Validation codes</h3>",
+            table_html(validation_rows(report), row_class="result"),
+        ]
     if c.soft_bindings:
         bindings = [
             {"algorithm": b.algorithm, "manifest": b.manifest_label} for b in c.soft_bindings
         ]
-        parts += ["<h3>Soft bindings (referenced, not decoded)</h3>", _table(bindings)]
+        parts += ["<h3>Soft bindings (referenced, not decoded)</h3>", table_html(bindings)]
     return "".join(parts)
 
 
+def _strip(report: Report) -> str:
+    """The file itself: the image, or pictures of frames read with each detector's score."""
+    figures = []
+    for picture in report.frame_pictures:
+        when = f"{picture.time_seconds:.2f} s" if picture.time_seconds is not None else "the image"
+        kind = f" ({picture.picture_type})" if picture.picture_type else ""
+        scores = " · ".join(f"{name} z {z:.1f}" for name, z in frame_scores(report, picture))
+        figures.append(_image(picture.preview, when + kind + (f" · {scores}" if scores else "")))
+    if not figures:
+        return ""
+    title = "The image" if len(figures) == 1 else "Frames read"
+    return f'<h2>{title}</h2><div class="strip">{"".join(figures)}</div>'
+
+
 def _evidence_body(report: Report) -> str:
+    notes = "".join(f'<p class="notice">&#9888; {_e(text)}</p>' for text in notices(report))
     parts = [
         banner_html(report),
+        notes,
+        _strip(report),
         f"<h2>Evidence</h2><ul>{detail_items(report)}</ul>",
         "<h2>File and hashes</h2>",
         _pairs(media_rows(report)),
@@ -227,7 +238,8 @@ def _evidence_body(report: Report) -> str:
         "<h2>Watermarks</h2>",
     ]
     if report.watermarks:
-        parts += [_watermark_section(mark) for mark in report.watermarks]
+        kind = report.media.kind if report.media is not None else None
+        parts += [_watermark_section(mark, kind) for mark in report.watermarks]
     else:
         parts.append("<p>Not checked.</p>")
     if report.recovered:

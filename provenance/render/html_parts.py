@@ -7,11 +7,12 @@ outside the document.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 
-from provenance.render.rows import detail_lines
+from provenance.render.rows import detail_lines, non_empty_columns
 from provenance.report import Report
 
-__all__ = ["ITEM_STYLE", "detail_items", "document_head", "escape"]
+__all__ = ["ITEM_STYLE", "detail_items", "document_head", "escape", "table_html"]
 
 # evidence line kinds (see rows.detail_lines), in both documents
 ITEM_STYLE = (
@@ -39,3 +40,37 @@ def detail_items(report: Report) -> str:
     return "".join(
         f'<li class="{escape(kind)}">{escape(text)}</li>' for kind, text in detail_lines(report)
     )
+
+
+#: Inline styles for a table shown outside our documents (the web page), where no style
+#: sheet of ours applies: cells wrap, so the table fits its column.
+_INLINE = {
+    "table": "border-collapse:collapse;width:100%;font-size:0.9em;table-layout:auto",
+    "th": "text-align:left;padding:4px 8px;border-bottom:1px solid #ccc;background:#f6f6f6",
+    "td": "text-align:left;vertical-align:top;padding:4px 8px;border-bottom:1px solid #eee;"
+    "overflow-wrap:break-word",
+}
+
+
+def table_html(
+    rows: Sequence[Mapping[str, str]], *, row_class: str | None = None, inline: bool = False
+) -> str:
+    """Rows as an HTML table, the columns that hold something only; ``row_class`` names the
+    column whose value classes each row, ``inline`` styles it without a style sheet."""
+    if not rows:
+        return "<p>None.</p>"
+
+    def tag(name: str) -> str:
+        return f'<{name} style="{_INLINE[name]}">' if inline else f"<{name}>"
+
+    columns = non_empty_columns(rows)
+    head = "".join(f"{tag('th')}{escape(name)}</th>" for name in columns)
+    body = "".join(
+        f'<tr class="{escape(row.get(row_class, "")) if row_class else ""}">'
+        + "".join(f"{tag('td')}{escape(row.get(name))}</td>" for name in columns)
+        + "</tr>"
+        for row in rows
+    )
+    table = f"{tag('table')}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # words too long for any column (a hash, a hostile name) scroll inside, never the page
+    return f'<div style="overflow-x:auto">{table}</div>' if inline else table
