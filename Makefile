@@ -6,13 +6,20 @@ CORPUS ?= sample-corpus
 
 .PHONY: setup browser demo app test lint clean
 
-# Create the virtual environment and install the package with its test tools.
-setup:
+# Create the virtual environment and install the package with its test tools, once: the
+# stamp is remade only when pyproject.toml changes (or with make clean), so make app, demo and
+# test start at once on a machine already set up. strace (for the no-network test) is a Debian
+# package: apt-get installs it when missing, which needs root.
+STAMP := $(VENV)/.installed
+setup: $(STAMP)
+	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+
+$(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster,app,serve]"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps invisible-watermark==0.2.0
-	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+	touch $(STAMP)
 
 # Build the sample corpus (signed, tampered, unsigned and watermarked clips and images) and
 # check it, trusting only the corpus's own demo root certificate, with its demo watermark key.
@@ -24,7 +31,7 @@ demo: setup
 # The web page for single uploads, on this machine only (http://127.0.0.1:8501); the upload
 # limit, the address and no usage statistics come from .streamlit/config.toml.
 MAX_UPLOAD_MB ?= 500
-app: setup
+app: $(STAMP)
 	$(BIN)/streamlit run app/streamlit_app.py --server.maxUploadSize $(MAX_UPLOAD_MB)
 
 lint: setup
