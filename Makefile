@@ -8,11 +8,9 @@ CORPUS ?= sample-corpus
 
 # Create the virtual environment and install the package with its test tools, once: the
 # stamp is remade only when pyproject.toml changes (or with make clean), so make app, demo and
-# test start at once on a machine already set up. strace (for the no-network test) is a Debian
-# package: apt-get installs it when missing, which needs root.
+# test start at once on a machine already set up. Needs Python 3.11 and pip only (no root).
 STAMP := $(VENV)/.installed
 setup: $(STAMP)
-	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +37,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Headless Chromium and its driver (Debian packages) for the tests that use a real browser.
+# The Debian packages only the tests need, installed with apt-get when missing (root, or a
+# Debian/Ubuntu machine where you can): headless Chromium and its driver for the tests that use
+# a real browser, strace for the test that proves a check opens no socket.
 browser:
 	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 
 # Lint, type-check and run the whole test suite.
 test: lint browser

@@ -149,3 +149,18 @@ def test_report_fields_the_issue_asks_for(sample_reports: list[Report]) -> None:
     assert {"c2pa-python", "c2pa-rs", "pyav", "opencv"} <= set(report.engine_versions)
     assert report.sha256 is not None
     assert len(report.sha256) == 64
+
+
+def test_the_readme_json_example_matches_the_current_schema() -> None:
+    """The README's abridged report names the current schema version and every top-level
+    field of a report, and no field a report does not have."""
+    import dataclasses
+    import re
+
+    from provenance.report import SCHEMA_VERSION, Report
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", readme, flags=re.S)
+    example = json.loads(next(b for b in blocks if '"schema_version"' in b))
+    assert example["schema_version"] == SCHEMA_VERSION
+    assert set(example) == {f.name for f in dataclasses.fields(Report)}
