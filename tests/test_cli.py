@@ -423,3 +423,41 @@ def test_control_characters_in_a_name_are_shown_not_obeyed(tmp_path: Path) -> No
     assert "\x1b" not in out
     assert "\u202e" not in out
     assert "\\x1b[2J\\u202eevil.mp4" in out.replace("\n", "").replace("│", "").replace(" ", "")
+
+
+def test_a_narrow_terminal_gets_one_block_per_file_instead_of_the_table(
+    demo_corpus: Path,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from provenance import CheckOptions, check
+    from provenance.render.text import render_table
+
+    import dataclasses
+
+    reports = [  # the names only: nothing may depend on where the test's folder is
+        dataclasses.replace(
+            check(demo_corpus / name, CheckOptions(credentials_only=True)), path=name
+        )
+        for name in ("ai_generated_tampered.mp4", "unsigned.mp4")
+    ]
+
+    def shown(width: int) -> list[str]:
+        out = io.StringIO()
+        console = Console(file=out, width=width, force_terminal=True, color_system=None)
+        render_table(reports, console)
+        return out.getvalue().splitlines()
+
+    narrow = shown(80)
+    assert max(len(line) for line in narrow) <= 80
+    assert narrow[0].startswith("✖ credentials_tampered  ")
+    assert narrow[0].endswith("ai_generated_tampered.mp4")
+    assert narrow[1].startswith("    credentials tampered")
+    assert any(line.startswith("○ no_signal  ") for line in narrow)
+    # wrapped evidence keeps its indent: every line is a file's or an indented one
+    assert all(line.startswith(("✖", "○", "    ")) for line in narrow)
+    wide = shown(200)
+    assert "Verdict" in wide[1]
+    assert any("✖ credentials_tampered" in line and "│" in line for line in wide)

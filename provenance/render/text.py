@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -41,8 +42,16 @@ def terminal_text(value: str, style: str = "") -> Text:
     return Text("".join(_visible(c) for c in value), style=style)
 
 
+#: Below this many columns a terminal gets one short block per file instead of the table,
+#: whose six columns would break every word.
+NARROW = 110
+
+
 def render_table(reports: Sequence[Report], console: Console) -> None:
-    """Print one row per report."""
+    """Print one row per report; on a narrow terminal, one short block per report."""
+    if console.is_terminal and console.width < NARROW:
+        _render_blocks(reports, console)
+        return
     table = Table(show_lines=False, header_style="bold")
     table.add_column("File", overflow="fold")
     widest = max((len(r.verdict.code.value) + 2 for r in reports), default=7)
@@ -62,6 +71,25 @@ def render_table(reports: Sequence[Report], console: Console) -> None:
             terminal_text(watermark_cell(report)),
         )
     console.print(table)
+
+
+def _render_blocks(reports: Sequence[Report], console: Console) -> None:
+    """Each file as its verdict and name on one line, the evidence on an indented second."""
+    for report in reports:
+        code = report.verdict.code
+        line = Text(f"{icon(code)} {code.value}", style=terminal_style(code))
+        line.append("  ")
+        line.append_text(terminal_text(report.path, "bold"))
+        console.print(line)
+        signer = signer_cell(report)
+        parts = [
+            f"credentials {credentials_cell(report)}",
+            f"AI declared: {ai_declaration_cell(report)}",
+            *([f"signer {signer}"] if signer else []),
+            f"watermark {watermark_cell(report)}",
+        ]
+        evidence = terminal_text(" · ".join(parts), "dim")
+        console.print(Padding(evidence, (0, 0, 0, 4)))  # wrapped lines keep the indent
 
 
 _LINE_STYLES = {"conflict": "bold yellow", "error": "yellow", "note": "dim", "detail": "dim"}
