@@ -46,6 +46,10 @@ from provenance.verdict import FAMILIES, VerdictFamily
 from provenance.watermark.keys import environment_keys
 
 # the check's media suffixes, less audio, fMP4 fragments and detached manifests
+CHART_CAPTION = (
+    "Each frame's z over time; the dashed red line is the file's threshold (frames are "
+    "summed, so the file can pass it when no single frame does)."
+)
 ACCEPTED = tuple(sorted(suffix.lstrip(".") for suffix in MEDIA_SUFFIXES - NON_PICTURE_SUFFIXES))
 
 
@@ -207,11 +211,7 @@ def _watermark(report: Report, mark: WatermarkEvidence, number: int) -> None:
         st.table(_escaped(_figures(mark)))
         chart = score_chart_svg(mark)  # the evidence report's chart: no chart library
         if chart:
-            st.html(chart)
-            st.caption(
-                "Each frame's z over time; the dashed red line is the file's threshold "
-                "(frames are summed, so the file can pass it when no single frame does)."
-            )
+            st.image(chart, caption=CHART_CAPTION)
         strongest = mark.strongest_frame
         if strongest is None or report.media is None or report.media.kind is not MediaKind.VIDEO:
             return

@@ -428,14 +428,13 @@ def test_control_characters_in_a_name_are_shown_not_obeyed(tmp_path: Path) -> No
 def test_a_narrow_terminal_gets_one_block_per_file_instead_of_the_table(
     demo_corpus: Path,
 ) -> None:
+    import dataclasses
     import io
 
     from rich.console import Console
 
     from provenance import CheckOptions, check
     from provenance.render.text import render_table
-
-    import dataclasses
 
     reports = [  # the names only: nothing may depend on where the test's folder is
         dataclasses.replace(
