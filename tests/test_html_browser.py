@@ -200,7 +200,7 @@ def test_scan_html_labels_counter_paths_and_800_px(browser: object, tmp_path: Pa
         assert ai_row.is_displayed()
         # the text filter narrows the label filter, and the counter follows it live
         search = driver.find_element(By.ID, "search")  # type: ignore[attr-defined]
-        search.send_keys("sub")
+        search.send_keys("sub/ai.png")  # (also matched against the whole path)
         assert _counter(driver) == "1 of 5 files"
         assert _shown_names(driver) == ["sub/ai.png"]
         chip.click()  # the label filter off: the text filter alone
@@ -209,7 +209,7 @@ def test_scan_html_labels_counter_paths_and_800_px(browser: object, tmp_path: Pa
         driver.execute_script(  # type: ignore[attr-defined]
             "document.getElementById('search').dispatchEvent(new Event('input'))"
         )
-        search.send_keys("alpha")
+        search.send_keys("alpha.mp4")
         assert _counter(driver) == "1 of 5 files"
         assert _shown_names(driver) == ["alpha.mp4"]
         search.clear()
