@@ -336,6 +336,9 @@ def test_cli_outputs_jsonl_csv_and_self_contained_html(tmp_path: Path) -> None:
     assert any("<b & c>.mp4" in text for text in parser.text)
     assert "2</b>no_signal" in page
     assert "1</b>error" in page
+    # paths relative to the folder the command was given, the whole path on hover
+    assert f"Scanned folder: <code>{folder}</code>" in page
+    assert f'title="{folder / "a.mp4"}">a.mp4</span>' in page
     # paths from a list file, and exit code 0 when every file was checked
     listed = subprocess.run(
         [sys.executable, "-m", "provenance", "scan", "--from", "-", "--no-store", "--engine",

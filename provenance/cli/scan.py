@@ -248,7 +248,12 @@ def scan_command(
         "engine": how.engine.value,
     }
     written = _write_outputs(
-        reports, facts, jsonl=None if streaming else jsonl_path, csv=csv_path, html=html_path
+        reports,
+        facts,
+        targets,
+        jsonl=None if streaming else jsonl_path,
+        csv=csv_path,
+        html=html_path,
     )
     summary = stderr if streaming else stdout_console()  # standard output holds the reports
     failed = [report for report in reports if report.verdict.code is VerdictCode.ERROR]
@@ -284,12 +289,15 @@ def _check_only_keys_given(options: CheckOptions) -> None:
 def _write_outputs(
     reports: list[Report],
     facts: dict[str, Any],
+    targets: list[str],
     *,
     jsonl: Path | None,
     csv: Path | None,
     html: Path | None,
 ) -> list[str]:
-    """Write the report files asked for; returns what was written, for the summary."""
+    """Write the report files asked for; returns what was written, for the summary.
+    ``targets``: the paths the scan was given (the interrupted scan's with --resume); the HTML
+    report shows file paths relative to them."""
     from provenance.render.files import write_csv, write_html, write_jsonl
 
     written = []
@@ -300,7 +308,7 @@ def _write_outputs(
             if kind == "CSV":
                 write_csv(destination, reports)
             elif kind == "HTML":
-                write_html(destination, reports, facts)
+                write_html(destination, reports, facts, roots=targets)
             else:
                 write_jsonl(destination, reports)
         except OSError as exc:

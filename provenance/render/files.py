@@ -73,10 +73,14 @@ def write_csv(destination: Path, reports: Sequence[Report]) -> None:
 
 
 def write_html(
-    destination: Path, reports: Sequence[Report], facts: Mapping[str, Any] | None = None
+    destination: Path,
+    reports: Sequence[Report],
+    facts: Mapping[str, Any] | None = None,
+    roots: Sequence[str] | None = None,
 ) -> None:
-    """The self-contained HTML report (:func:`~provenance.render.html.render_html`)."""
-    _atomic_write(destination, render_html(reports, facts=facts))
+    """The self-contained HTML report (:func:`~provenance.render.html.render_html`); paths
+    are shown relative to the ``roots`` the scan was given."""
+    _atomic_write(destination, render_html(reports, facts=facts, roots=roots))
 
 
 def write_evidence_html(destination: Path, reports: Sequence[Report]) -> None:
