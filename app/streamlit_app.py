@@ -40,16 +40,22 @@ from provenance.render.rows import (
     version_rows,
     watermark_name,
 )
-from provenance.render.words import frame_scores, notices, watermark_title, watermark_words
+from provenance.render.words import (
+    frame_scores,
+    notices,
+    watermark_figures,
+    watermark_title,
+    watermark_words,
+)
 from provenance.report import MediaKind, Report, WatermarkEvidence, WatermarkState
 from provenance.verdict import FAMILIES, VerdictFamily
 from provenance.watermark.keys import environment_keys
 
-# the check's media suffixes, less audio, fMP4 fragments and detached manifests
 CHART_CAPTION = (
     "Each frame's z over time; the dashed red line is the file's threshold (frames are "
     "summed, so the file can pass it when no single frame does)."
 )
+# the check's media suffixes, less audio, fMP4 fragments and detached manifests
 ACCEPTED = tuple(sorted(suffix.lstrip(".") for suffix in MEDIA_SUFFIXES - NON_PICTURE_SUFFIXES))
 
 
@@ -180,35 +186,13 @@ def _history(report: Report) -> None:
         )
 
 
-def _figures(mark: WatermarkEvidence) -> list[tuple[str, str]]:
-    rows = [("result", mark.state.value.replace("_", " "))]
-    if mark.statistic is not None:
-        rows.append(("statistic (z)", f"{mark.statistic:.2f}"))
-    if mark.threshold is not None:
-        rows.append(("threshold", f"{mark.threshold:.2f}"))
-    if mark.p_value is not None:
-        rows.append(("p-value", f"{mark.p_value:.3g}"))
-    if mark.false_positive_rate is not None:
-        rows.append(("false-positive rate", f"{mark.false_positive_rate:g} per file"))
-    if mark.hypotheses_tested:
-        rows.append(("hypotheses tested", f"{mark.hypotheses_tested:,}"))
-    if mark.hypothesis:
-        rows.append(("best hypothesis", mark.hypothesis))
-    rows.append(("frames used", str(mark.frames_used)))
-    if mark.survival_probability is not None:
-        rows.append(("mark survival", f"p = {mark.survival_probability:.2f}"))
-    if mark.message:
-        rows.append(("notes", mark.message))
-    return rows
-
-
 def _watermark(report: Report, mark: WatermarkEvidence, number: int) -> None:
     detected = mark.state is WatermarkState.DETECTED
     words = watermark_words(mark, report.media.kind if report.media else None)
     st.markdown(f"**{_markdown_text(watermark_title(mark))}**")
     (st.error if detected else st.write)(_markdown_text(words))
     with st.expander(f"Figures: {watermark_name(mark)}"):
-        st.table(_escaped(_figures(mark)))
+        st.table(_escaped(watermark_figures(mark)))
         chart = score_chart_svg(mark)  # the evidence report's chart: no chart library
         if chart:
             st.image(chart, caption=CHART_CAPTION)

@@ -28,7 +28,13 @@ from provenance.render.rows import (
     watermark_name,
 )
 from provenance.render.scan_html import render_html
-from provenance.render.words import frame_scores, notices, watermark_title, watermark_words
+from provenance.render.words import (
+    frame_scores,
+    notices,
+    watermark_figures,
+    watermark_title,
+    watermark_words,
+)
 from provenance.report import MediaKind, Report, WatermarkEvidence, WatermarkState
 
 __all__ = ["render_evidence_html", "render_html", "score_chart_svg"]
@@ -127,30 +133,7 @@ def score_chart_svg(mark: WatermarkEvidence, *, width: int = 640, height: int = 
 
 
 def _watermark_section(mark: WatermarkEvidence, kind: MediaKind | None) -> str:
-    state = mark.state.value.replace("_", " ")
-    rows = [("result", state)]
-    if mark.mark and mark.state is WatermarkState.DETECTED:
-        rows.append(("mark", mark.mark))
-    if mark.statistic is not None:
-        rows.append(("statistic (z)", f"{mark.statistic:.2f}"))
-    if mark.threshold is not None:
-        rows.append(("threshold", f"{mark.threshold:.2f}"))
-    if mark.p_value is not None:
-        rows.append(("p-value", f"{mark.p_value:.3g}"))
-    if mark.false_positive_rate is not None:
-        rows.append(("false-positive rate", f"{mark.false_positive_rate:g} per file"))
-    if mark.hypothesis:
-        rows.append(("hypothesis", mark.hypothesis))
-    rows.append(("frames used", str(mark.frames_used)))
-    if mark.survival_probability is not None:
-        rows.append(
-            (
-                "mark survival",
-                f"p = {mark.survival_probability:.2f} that a mark would have been found here",
-            )
-        )
-    if mark.message:
-        rows.append(("notes", mark.message))
+    rows = watermark_figures(mark)
     caption = strongest_frame_caption(mark)
     detected = mark.state is WatermarkState.DETECTED
     # a picture of the "strongest" frame suggests a finding: only when there is one

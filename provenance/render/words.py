@@ -18,7 +18,7 @@ from provenance.report import (
     WatermarkState,
 )
 
-__all__ = ["frame_scores", "notices", "watermark_title", "watermark_words"]
+__all__ = ["frame_scores", "notices", "watermark_figures", "watermark_title", "watermark_words"]
 
 #: The command that installs the C2PA trust lists (network use, asked for explicitly).
 TRUST_UPDATE_COMMAND = "provenance trust update"
@@ -133,3 +133,33 @@ def frame_scores(report: Report, picture: FramePicture) -> list[tuple[str, float
                 scores.append((name, frame.statistic))
                 break
     return scores
+
+
+def watermark_figures(mark: WatermarkEvidence) -> list[tuple[str, str]]:
+    """One detector's figures, for the details under its sentence."""
+    rows = [("result", mark.state.value.replace("_", " "))]
+    if mark.mark and mark.state is WatermarkState.DETECTED:
+        rows.append(("mark", mark.mark))
+    if mark.statistic is not None:
+        rows.append(("statistic (z)", f"{mark.statistic:.2f}"))
+    if mark.threshold is not None:
+        rows.append(("threshold", f"{mark.threshold:.2f}"))
+    if mark.p_value is not None:
+        rows.append(("p-value", f"{mark.p_value:.3g}"))
+    if mark.false_positive_rate is not None:
+        rows.append(("false-positive rate", f"{mark.false_positive_rate:g} per file"))
+    if mark.hypotheses_tested:
+        rows.append(("hypotheses tested", f"{mark.hypotheses_tested:,}"))
+    if mark.hypothesis:
+        rows.append(("best hypothesis", mark.hypothesis))
+    rows.append(("frames used", str(mark.frames_used)))
+    if mark.survival_probability is not None:
+        rows.append(
+            (
+                "mark survival",
+                f"p = {mark.survival_probability:.2f} that a mark would have been found here",
+            )
+        )
+    if mark.message:
+        rows.append(("notes", mark.message))
+    return rows
