@@ -22,6 +22,7 @@ import typer
 from provenance._version import __version__
 from provenance.cli.check import check_command
 from provenance.cli.common import EXIT_OK, EXIT_USAGE
+from provenance.cli.help import HelpCommand, HelpGroup
 from provenance.cli.mark import mark_command
 from provenance.cli.repository import repository_app
 from provenance.cli.scan import scan_command
@@ -37,6 +38,7 @@ app = typer.Typer(
         "(C2PA) and invisible watermarks. Offline by default. Absence of a "
         "signal never means authentic."
     ),
+    cls=HelpGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -61,10 +63,10 @@ def _main(
     """Check media for evidence of AI generation."""
 
 
-app.command("check")(check_command)
-app.command("scan")(scan_command)
-app.command("mark")(mark_command)
-app.command("sign")(sign_command)
+app.command("check", cls=HelpCommand)(check_command)
+app.command("scan", cls=HelpCommand)(scan_command)
+app.command("mark", cls=HelpCommand)(mark_command)
+app.command("sign", cls=HelpCommand)(sign_command)
 app.add_typer(trust_app, name="trust")
 app.add_typer(repository_app, name="repository")
 

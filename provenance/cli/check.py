@@ -13,6 +13,7 @@ import typer
 from provenance.batch.scan_options import Engine, ScanOptions
 from provenance.cli.check_options import with_check_options
 from provenance.cli.common import FailOnOption, exit_code, fail, parse_fail_on, stdout_console
+from provenance.cli.help import OUTPUT
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render import render_details, render_table, to_json, to_jsonl
@@ -32,7 +33,7 @@ def check_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Files or folders to check. Folders are walked recursively for media files.",
+            help="Files or folders to check; folders are walked for media files.",
             metavar="PATH",
             show_default=False,
             readable=False,  # an unreadable file gets its own error record, not a usage error
@@ -43,7 +44,9 @@ def check_command(
         typer.Option(
             "--format",
             "-f",
-            help="Output: a table (with details for a single file), one JSON array, or JSON Lines.",
+            metavar="table|json|jsonl",
+            rich_help_panel=OUTPUT,
+            help="A table (details for one file), a JSON array or JSON Lines.",
         ),
     ] = OutputFormat.TABLE,
     fail_on: FailOnOption = [],  # noqa: B006 (typer reads the default; it is never mutated)
@@ -51,18 +54,21 @@ def check_command(
         Path | None,
         typer.Option(
             "--html",
-            help=(
-                "Also write a self-contained HTML evidence report to this file: hashes, "
-                "credentials in detail, watermark figures with a per-frame chart and the "
-                "strongest frame, credential thumbnail, trust snapshot and versions."
-            ),
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            help="Also write a self-contained HTML evidence report.",
             dir_okay=False,
         ),
     ] = None,
     *,
     options: CheckOptions,
 ) -> None:
-    """Check files for Content Credentials, AI declarations and AI-generator watermarks."""
+    """Check files for Content Credentials, AI declarations and AI-generator watermarks.
+
+    Watermarks: dwtdct finds the public SD, SDXL, SVD, FLUX and InvokeAI marks; keyed finds
+    your own mark with its key (--key-file, --key or $PROVENANCE_MARK_KEY). --sampling auto
+    reads a short clip whole, a longer one's key frames plus 8 evenly spaced frames.
+    """
     from provenance.batch.engine import scan
 
     wanted = parse_fail_on(fail_on)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from provenance.cli.help import INPUT, LIMITS, RECOVERY, TRUST, WATERMARKS
 from provenance.errors import InputError
 from provenance.media.sampling import Sampling
 from provenance.options import CheckOptions
@@ -48,7 +49,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             Path | None,
             typer.Option(
                 "--trust-dir",
-                help="Trust directory to use instead of the installed one ($PROVENANCE_TRUST_DIR or the user data directory).",
+                metavar="DIR",
+                rich_help_panel=TRUST,
+                help="Trust directory (default: $PROVENANCE_TRUST_DIR, or user data).",
                 file_okay=False,
             ),
         ],
@@ -60,7 +63,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[TrustSource],
             typer.Option(
                 "--trust-list",
-                help="Use only these trust sources (repeatable): official, interim, user, or none. Default: all installed.",
+                metavar="SOURCE",
+                rich_help_panel=TRUST,
+                help="Sources: official, interim, user or none (repeatable; default: all).",
             ),
         ],
         [],
@@ -71,7 +76,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[Path],
             typer.Option(
                 "--anchors",
-                help="Extra PEM trust anchors for this run (repeatable); reported as user anchors.",
+                metavar="FILE",
+                rich_help_panel=TRUST,
+                help="Extra PEM trust anchors, reported as user anchors (repeatable).",
                 exists=True,
                 dir_okay=False,
             ),
@@ -84,7 +91,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             Path | None,
             typer.Option(
                 "--sidecar",
-                help="A detached .c2pa manifest store for the file being checked (one file only).",
+                metavar="FILE",
+                rich_help_panel=INPUT,
+                help="A detached .c2pa manifest store for the file (one file only).",
                 exists=True,
                 dir_okay=False,
             ),
@@ -97,7 +106,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[Path],
             typer.Option(
                 "--fragment",
-                help="An fMP4 media fragment (.m4s) of the init segment being checked (repeatable, in order; one file only).",
+                metavar="FILE",
+                rich_help_panel=INPUT,
+                help="An fMP4 fragment of the init segment, in order (repeatable).",
                 exists=True,
                 dir_okay=False,
             ),
@@ -110,7 +121,8 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             bool,
             typer.Option(
                 "--fetch-remote",
-                help="Allow downloading remote manifests over the network. Off by default: checks are offline.",
+                rich_help_panel=INPUT,
+                help="Allow downloading remote manifests (off: checks stay offline).",
             ),
         ],
         False,
@@ -122,7 +134,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             typer.Option(
                 "--repository",
                 envvar="PROVENANCE_REPOSITORY",
-                help="A manifest repository (SQLite, see 'provenance repository') to recover stripped credentials from, by the identifier a keyed mark carries (needs the mark key). Offline. Also $PROVENANCE_REPOSITORY.",
+                metavar="FILE",
+                rich_help_panel=RECOVERY,
+                help="Recover stripped credentials from this repository (needs a mark key).",
                 exists=True,
                 dir_okay=False,
             ),
@@ -135,7 +149,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             str | None,
             typer.Option(
                 "--resolve",
-                help="A C2PA Soft Binding Resolution API base URL (ours: 'provenance repository serve', or another's) asked for the manifests of the identifiers read. Uses the network; named in the report.",
+                metavar="URL",
+                rich_help_panel=RECOVERY,
+                help="Ask this Soft Binding Resolution API for manifests (uses the network).",
             ),
         ],
         None,
@@ -146,7 +162,8 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             bool,
             typer.Option(
                 "--credentials-only",
-                help="Check Content Credentials only: skip reading media facts and watermark detection (faster for large batches).",
+                rich_help_panel=INPUT,
+                help="Check Content Credentials only: no media facts, no watermarks.",
             ),
         ],
         False,
@@ -157,11 +174,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[str],
             typer.Option(
                 "--detector",
-                help=(
-                    "Watermark detectors to run (repeatable): dwtdct (the public SD/SDXL/SVD/FLUX/"
-                    "InvokeAI marks), keyed (your own keyed mark; needs a key), or none. Default: "
-                    "dwtdct, plus keyed when a key is given."
-                ),
+                metavar="NAME",
+                rich_help_panel=WATERMARKS,
+                help="dwtdct, keyed or none (repeatable; default: dwtdct, and keyed given a key).",
             ),
         ],
         [],
@@ -172,7 +187,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[str],
             typer.Option(
                 "--key",
-                help="A keyed-mark key to look for (repeatable). Prefer --key-file or $PROVENANCE_MARK_KEY: command lines are visible to other users.",
+                metavar="KEY",
+                rich_help_panel=WATERMARKS,
+                help="A key (repeatable; prefer --key-file).",
             ),
         ],
         [],
@@ -183,7 +200,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[Path],
             typer.Option(
                 "--key-file",
-                help="A file of keyed-mark keys, one per line (repeatable).",
+                metavar="FILE",
+                rich_help_panel=WATERMARKS,
+                help="Mark keys, one per line (repeatable).",
                 exists=True,
                 dir_okay=False,
             ),
@@ -196,11 +215,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             str,
             typer.Option(
                 "--sampling",
-                help=(
-                    "Frames to read from each clip: auto (short clips whole, longer ones "
-                    "every key frame plus 8 evenly spaced frames), evenly:N (N evenly "
-                    "spaced frames), keyframes, every:N (every N-th frame) or all."
-                ),
+                metavar="MODE",
+                rich_help_panel=WATERMARKS,
+                help="Frames per clip: auto, evenly:N, keyframes, every:N, all.",
             ),
         ],
         str(DEFAULT_SAMPLING),
@@ -209,7 +226,13 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
         "max_frames",
         Annotated[
             int | None,
-            typer.Option("--max-frames", help="Read at most this many frames per clip.", min=1),
+            typer.Option(
+                "--max-frames",
+                metavar="N",
+                rich_help_panel=LIMITS,
+                help="Read at most N frames per clip.",
+                min=1,
+            ),
         ],
         None,
     ),
@@ -219,7 +242,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             list[str],
             typer.Option(
                 "--payload",
-                help="dwtDct payloads to test (repeatable or comma-separated): sd1, sd2, sdxl, flux, invokeai. Default: all.",
+                metavar="NAME",
+                rich_help_panel=WATERMARKS,
+                help="dwtDct payloads: sd1, sd2, sdxl, flux, invokeai (repeatable; default: all).",
             ),
         ],
         [],
@@ -230,7 +255,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             CropSearch,
             typer.Option(
                 "--crop-search",
-                help="When to run the dwtDct crop-robust search (slower; finds marks in cropped pictures): auto (still images only), on (every frame), off.",
+                metavar="auto|on|off",
+                rich_help_panel=WATERMARKS,
+                help="Crop-robust dwtDct search (slower); auto: images only.",
             ),
         ],
         CropSearch.AUTO,
@@ -241,7 +268,8 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             bool,
             typer.Option(
                 "--resize-search/--no-resize-search",
-                help="Also decode pictures resized back to native generator sizes of the same shape (images and a clip's first frame).",
+                rich_help_panel=WATERMARKS,
+                help="Also decode at native generator sizes.",
             ),
         ],
         True,
@@ -252,7 +280,9 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
             float,
             typer.Option(
                 "--segment-seconds",
-                help="Length of the keyed mark's timeline segments, in seconds (longer clips get longer segments, at most 240 per clip).",
+                metavar="S",
+                rich_help_panel=WATERMARKS,
+                help="Seconds per keyed-mark segment (at most 240 a clip).",
                 min=0.01,
             ),
         ],

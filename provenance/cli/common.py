@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from provenance.cli.help import OUTPUT
 from provenance.report import Report, VerdictCode
 
 __all__ = [
@@ -103,9 +104,10 @@ FailOnOption = Annotated[
     list[str],
     typer.Option(
         "--fail-on",
+        metavar="CODES",
+        rich_help_panel=OUTPUT,
         help=(
-            "Exit with 1 when any file's verdict labels include one of these (comma-separated or "
-            "repeated): verdict codes such as ai_declared, credentials_tampered, or 'ai' for "
+            "Exit 1 on these verdict codes, comma-separated or repeated; 'ai' means "
             "ai_declared, ai_edited and ai_watermark."
         ),
     ),

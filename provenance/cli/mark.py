@@ -42,26 +42,29 @@ def one_key(key: str | None, key_file: Path | None) -> str:
 
 def mark_command(
     source: Annotated[
-        Path, typer.Argument(help="Clip or image to mark.", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(metavar="IN", help="Clip or image to mark.", exists=True, dir_okay=False),
     ],
     destination: Annotated[
         Path,
         typer.Argument(
-            help=(
-                "Where to write the marked clip (H.264; audio copied; range, colour tags, "
-                "rotation and timestamps kept) or image (.jpg, .png, .webp)."
-            )
+            metavar="OUT", help="Where the marked clip or image (.jpg, .png, .webp) goes."
         ),
     ],
     key: Annotated[
         str | None,
-        typer.Option("--key", help="The secret key. Prefer --key-file or $PROVENANCE_MARK_KEY."),
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="The secret key. Prefer --key-file or $PROVENANCE_MARK_KEY.",
+        ),
     ] = None,
     key_file: Annotated[
         Path | None,
         typer.Option(
             "--key-file",
-            help="A key file (one key per line, as for check and scan) holding the one key to mark with.",
+            metavar="FILE",
+            help="A key file (as for check) holding the one key to mark with.",
             exists=True,
             dir_okay=False,
         ),
@@ -70,10 +73,8 @@ def mark_command(
         float,
         typer.Option(
             "--psnr",
-            help=(
-                "Target PSNR of each marked frame against the original, in dB: lower is more "
-                "robust to re-encoding and more visible."
-            ),
+            metavar="DB",
+            help="Target PSNR per frame: lower is more robust and more visible.",
             min=30,
             max=60,
         ),
@@ -81,20 +82,28 @@ def mark_command(
     crf: Annotated[
         int,
         typer.Option(
-            "--crf", help="H.264 quality of the output (0-51, lower is better).", min=0, max=51
+            "--crf",
+            metavar="N",
+            help="H.264 quality of the output (lower is better).",
+            min=0,
+            max=51,
         ),
     ] = 18,
     identifier: Annotated[
         str | None,
         typer.Option(
             "--identifier",
-            help="Also carry this 64-bit identifier (16 hex digits), read back by check with "
-            "the key. 'provenance sign --mark' picks one and declares it in the manifest.",
+            metavar="HEX",
+            help="Also carry this 64-bit identifier (16 hex digits), read back with the key.",
         ),
     ] = None,
 ) -> None:
-    """Embed the keyed watermark in every frame of a clip or in an image (for platforms
-    marking their own AI output)."""
+    """Embed the keyed watermark in every frame of a clip or in an image.
+
+    For platforms marking their own AI output. A clip is re-encoded with H.264: audio copied;
+    range, colour tags, rotation and timestamps kept. 'provenance sign --mark' picks an
+    identifier and declares it in the manifest.
+    """
     from provenance.watermark.marking import mark_media
 
     secret = one_key(key, key_file)

@@ -19,6 +19,7 @@ from provenance.cli.common import (
     stderr_console,
     stdout_console,
 )
+from provenance.cli.help import LIMITS, OUTPUT, WATERMARKS, HelpCommand, HelpGroup
 from provenance.errors import ArgumentError, InputError
 from provenance.render.text import terminal_text
 from provenance.repository import ManifestRepository, RepositoryError, iter_entries
@@ -30,10 +31,11 @@ if TYPE_CHECKING:
 __all__ = ["repository_app"]
 
 repository_app = typer.Typer(
+    cls=HelpGroup,
     help=(
-        "Keep signed C2PA manifest stores in a repository (one SQLite file), indexed by "
-        "manifest id and by the soft bindings (watermark identifiers) they declare, so that "
-        "credentials stripped from a file can be recovered."
+        "Keep signed manifest stores, so credentials stripped from a file can be recovered."
+        "\n\nA repository is one SQLite file of C2PA manifest stores, indexed by manifest id "
+        "and by the soft bindings (watermark identifiers) they declare."
     ),
     no_args_is_help=True,
 )
@@ -44,13 +46,14 @@ RepositoryPath = Annotated[
         "--repository",
         "-r",
         envvar="PROVENANCE_REPOSITORY",
-        help="The repository file (SQLite; created by 'add'). Also $PROVENANCE_REPOSITORY.",
+        metavar="FILE",
+        help="The repository file (SQLite; created by 'add').",
         dir_okay=False,
     ),
 ]
 
 
-ManifestId = Annotated[str, typer.Argument(help="The manifest id (urn:c2pa:...).")]
+ManifestId = Annotated[str, typer.Argument(metavar="ID", help="The manifest id (urn:c2pa:...).")]
 
 
 def _not_kept(manifest_id: str, repository: Path) -> NoReturn:
@@ -64,11 +67,12 @@ def _open(path: Path, *, create: bool = False) -> ManifestRepository:
         fail(str(exc), EXIT_USAGE)
 
 
-@repository_app.command("add")
+@repository_app.command("add", cls=HelpCommand)
 def repository_add(
     stores: Annotated[
         list[Path],
         typer.Argument(
+            metavar="STORE",
             help="Manifest store files (.c2pa, as 'provenance sign' or a C2PA signer writes them).",
             exists=True,
             dir_okay=False,
@@ -77,7 +81,7 @@ def repository_add(
     repository: RepositoryPath,
     added_by: Annotated[
         str,
-        typer.Option("--added-by", help="Who adds them, recorded with each entry."),
+        typer.Option("--added-by", metavar="NAME", help="Who adds them, recorded with each entry."),
     ] = "provenance repository add",
 ) -> None:
     """Add manifest stores; one that cannot be read is skipped (exit code 3), not the rest."""
@@ -102,7 +106,7 @@ def repository_add(
         raise typer.Exit(EXIT_FAILED_CHECK)
 
 
-@repository_app.command("list")
+@repository_app.command("list", cls=HelpCommand)
 def repository_list(
     repository: RepositoryPath,
     as_json: Annotated[
@@ -132,7 +136,7 @@ def repository_list(
         console.print(Text(f"{count} manifest store{'' if count == 1 else 's'} in {repository}"))
 
 
-@repository_app.command("show")
+@repository_app.command("show", cls=HelpCommand)
 def repository_show(
     manifest_id: ManifestId,
     repository: RepositoryPath,
@@ -145,11 +149,14 @@ def repository_show(
     typer.echo(json.dumps(entry.to_dict(), indent=2))
 
 
-@repository_app.command("export")
+@repository_app.command("export", cls=HelpCommand)
 def repository_export(
     manifest_id: ManifestId,
     output: Annotated[
-        Path, typer.Argument(help="Where to write the manifest store (.c2pa).", dir_okay=False)
+        Path,
+        typer.Argument(
+            metavar="OUT", help="Where to write the manifest store (.c2pa).", dir_okay=False
+        ),
     ],
     repository: RepositoryPath,
 ) -> None:
@@ -192,24 +199,23 @@ def _content_reader(
     return reader, (ids.ALGORITHM,)
 
 
-@repository_app.command("serve")
+@repository_app.command("serve", cls=HelpCommand)
 def repository_serve(
     repository: RepositoryPath,
     host: Annotated[
         str,
         typer.Option(
             "--host",
-            help=(
-                "Address to listen on. The default, 127.0.0.1, is this machine only; any other "
-                "address makes the repository reachable over plain HTTP (a warning says so)."
-            ),
+            metavar="ADDRESS",
+            help="Address to listen on; any but 127.0.0.1 opens plain HTTP to others.",
         ),
     ] = "127.0.0.1",
     port: Annotated[
         int,
         typer.Option(
             "--port",
-            help="TCP port; 0 takes a free one (the URL printed says which).",
+            metavar="N",
+            help="TCP port (0: a free one, named in the URL printed).",
             min=0,
             max=65535,
         ),
@@ -219,29 +225,26 @@ def repository_serve(
         typer.Option(
             "--write-token",
             envvar="PROVENANCE_REPOSITORY_TOKEN",
-            help=(
-                "Accept new manifest stores (POST /manifests) from clients sending "
-                "'Authorization: Bearer TOKEN' (at least 16 characters). Prefer "
-                "$PROVENANCE_REPOSITORY_TOKEN: command lines are visible to other users. "
-                "Without a token the server is read-only."
-            ),
+            metavar="TOKEN",
+            help="Accept new manifest stores sent with this bearer token (16+ characters).",
         ),
     ] = None,
     keys: Annotated[
         list[str],
         typer.Option(
             "--key",
-            help=(
-                "A keyed-mark key (repeatable): POST /matches/byContent then reads identifiers "
-                "from uploaded pictures and clips. Prefer --key-file or $PROVENANCE_MARK_KEY."
-            ),
+            metavar="KEY",
+            rich_help_panel=WATERMARKS,
+            help="A mark key for byContent (repeatable); prefer --key-file.",
         ),
     ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
     key_files: Annotated[
         list[Path],
         typer.Option(
             "--key-file",
-            help="A file of keyed-mark keys, one per line (repeatable).",
+            metavar="FILE",
+            rich_help_panel=WATERMARKS,
+            help="Mark keys, one per line (repeatable).",
             exists=True,
             dir_okay=False,
         ),
@@ -250,17 +253,28 @@ def repository_serve(
         float,
         typer.Option(
             "--max-body-mb",
-            help="Largest asset POST /matches/byContent accepts, in MB (10^6 bytes); larger uploads are refused (413) as they stream in.",
+            metavar="MB",
+            rich_help_panel=LIMITS,
+            help="Largest byContent upload in MB (10^6 bytes); a larger one gets 413.",
             min=0.001,
         ),
     ] = 200.0,
     access_log: Annotated[
         bool,
-        typer.Option("--access-log/--no-access-log", help="Log one line per request."),
+        typer.Option(
+            "--access-log/--no-access-log",
+            rich_help_panel=OUTPUT,
+            help="Log one line per request.",
+        ),
     ] = True,
 ) -> None:
-    """Serve the repository with the C2PA Soft Binding Resolution API (read-only unless a
-    write token is given); Ctrl-C stops it."""
+    """Serve the repository with the C2PA Soft Binding Resolution API; Ctrl-C stops it.
+
+    Read-only unless a write token is given: clients then add manifest stores with
+    'Authorization: Bearer TOKEN'. With a mark key (--key-file, --key or $PROVENANCE_MARK_KEY),
+    POST /matches/byContent reads identifiers from uploaded pictures and clips. Keys and
+    tokens on a command line are visible to other users: prefer files and variables.
+    """
     try:
         from provenance.repository.server import (
             ResolutionServer,

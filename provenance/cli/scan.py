@@ -24,6 +24,7 @@ from provenance.cli.common import (
     stderr_console,
     stdout_console,
 )
+from provenance.cli.help import INPUT, LIMITS, OUTPUT, SCAN
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render.machine import to_jsonl
@@ -48,43 +49,61 @@ def scan_command(
         str | None,
         typer.Option(
             "--from",
-            help="Also scan the paths listed in this file, one per line ('-' reads standard input; blank lines and # comments are skipped).",
+            metavar="FILE",
+            rich_help_panel=INPUT,
+            help="Also scan the paths listed in FILE, one per line ('-': standard input).",
         ),
     ] = None,
     include: Annotated[
         list[str],
         typer.Option(
             "--include",
-            help="Only scan files whose path below the folder, or name, matches this shell pattern (repeatable), e.g. '*.mp4' or 'clips/**'.",
+            metavar="GLOB",
+            rich_help_panel=INPUT,
+            help="Only files whose path or name matches, e.g. '*.mp4' (repeatable).",
         ),
     ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
     exclude: Annotated[
         list[str],
         typer.Option(
             "--exclude",
-            help="Skip files and folders matching this shell pattern (repeatable), e.g. '*.tmp' or 'proxies'.",
+            metavar="GLOB",
+            rich_help_panel=INPUT,
+            help="Skip files and folders that match, e.g. '*.tmp' (repeatable).",
         ),
     ] = [],  # noqa: B006
     follow_links: Annotated[
         bool,
-        typer.Option("--follow-links", help="Follow symbolic links to folders while walking."),
+        typer.Option(
+            "--follow-links", rich_help_panel=INPUT, help="Follow symbolic links to folders."
+        ),
     ] = False,
     sniff: Annotated[
         bool,
         typer.Option(
             "--sniff/--no-sniff",
-            help="Also scan files without a media suffix whose first bytes are media (--no-sniff: suffixes only).",
+            rich_help_panel=INPUT,
+            help="Also scan files without a media suffix that hold media.",
         ),
     ] = True,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", help="Worker processes (default: the number of CPUs).", min=1),
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            rich_help_panel=SCAN,
+            help="Worker processes (default: the number of CPUs).",
+            min=1,
+        ),
     ] = None,
     timeout: Annotated[
         float,
         typer.Option(
             "--timeout",
-            help="Seconds one file may take; a file over it gets an error record and the scan goes on (0: no limit).",
+            metavar="SECONDS",
+            rich_help_panel=LIMITS,
+            help="Seconds a file may take, else it gets an error record (0: no limit).",
             min=0,
         ),
     ] = 900.0,
@@ -92,7 +111,9 @@ def scan_command(
         int,
         typer.Option(
             "--memory-limit",
-            help="MiB of memory one worker may use; a file over it gets an error record and the scan goes on (0: no limit).",
+            metavar="MIB",
+            rich_help_panel=LIMITS,
+            help="MiB a worker may use, else its file gets an error record (0: no limit).",
             min=0,
         ),
     ] = 2048,
@@ -100,64 +121,85 @@ def scan_command(
         Path,
         typer.Option(
             "--store",
-            help="SQLite results store: unchanged files already checked with the same options are not checked again.",
+            metavar="FILE",
+            rich_help_panel=SCAN,
+            help="Results store: unchanged files are not checked again.",
             dir_okay=False,
         ),
     ] = Path("provenance-scan.db"),
     no_store: Annotated[
         bool,
-        typer.Option("--no-store", help="Keep no results store (every file is checked)."),
+        typer.Option(
+            "--no-store", rich_help_panel=SCAN, help="Keep no results store (check every file)."
+        ),
     ] = False,
     resume: Annotated[
         bool,
         typer.Option(
             "--resume",
-            help="Continue the store's last interrupted scan with its paths and options (give its keys again if it used any).",
+            rich_help_panel=SCAN,
+            help="Continue the store's interrupted scan (give its keys again).",
         ),
     ] = False,
     rescan: Annotated[
         bool,
-        typer.Option("--rescan", help="Check every file again, ignoring stored results."),
+        typer.Option(
+            "--rescan", rich_help_panel=SCAN, help="Check every file again, ignoring the store."
+        ),
     ] = False,
     retry_errors: Annotated[
         bool,
         typer.Option(
             "--retry-errors",
-            help="Check again the files whose stored result is an error (time or memory limit, crash, unreadable).",
+            rich_help_panel=SCAN,
+            help="Check again the files whose stored result is an error.",
         ),
     ] = False,
     engine: Annotated[
         Engine,
         typer.Option(
             "--engine",
-            help="local: worker processes on this machine; dask: a Dask cluster (--scheduler, or a LocalCluster); inline: in this process, no isolation (debugging).",
+            metavar="local|dask|inline",
+            rich_help_panel=SCAN,
+            help="Workers here, a Dask cluster, or this process (debugging).",
         ),
     ] = Engine.LOCAL,
     scheduler: Annotated[
         str | None,
         typer.Option(
             "--scheduler",
-            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; workers must see the files at the same paths).",
+            metavar="ADDRESS",
+            rich_help_panel=SCAN,
+            help="Dask scheduler for --engine dask, e.g. tcp://10.0.0.5:8786.",
         ),
     ] = None,
     jsonl_path: Annotated[
         Path | None,
         typer.Option(
             "--jsonl",
-            help="Write one JSON report per line to this file ('-': stream them to standard "
-            "output as files finish, the summary going to standard error).",
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            help="Write one JSON report per line ('-': stream to standard output).",
             dir_okay=False,
         ),
     ] = None,
     csv_path: Annotated[
         Path | None,
-        typer.Option("--csv", help="Write one flat CSV row per file to this file.", dir_okay=False),
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            help="Write one CSV row per file.",
+            dir_okay=False,
+        ),
     ] = None,
     html_path: Annotated[
         Path | None,
         typer.Option(
             "--html",
-            help="Write a self-contained HTML report (counts, sortable table, evidence per file).",
+            metavar="FILE",
+            rich_help_panel=OUTPUT,
+            help="Write a self-contained HTML report.",
             dir_okay=False,
         ),
     ] = None,
@@ -165,14 +207,21 @@ def scan_command(
         bool,
         typer.Option(
             "--progress/--no-progress",
-            help="Show a live progress bar with counts per verdict (on a terminal only).",
+            rich_help_panel=OUTPUT,
+            help="Show live progress and counts (on a terminal).",
         ),
     ] = True,
     fail_on: FailOnOption = [],  # noqa: B006
     *,
     options: CheckOptions,
 ) -> None:
-    """Scan folders of clips and images in parallel: resumable, with progress and reports."""
+    """Scan folders of clips and images in parallel: resumable, with progress and reports.
+
+    Each file is checked in its own worker process; a file past --timeout or --memory-limit
+    gets an error record and the scan goes on. Results are kept in the store as they arrive,
+    so --resume continues an interrupted scan. With --engine dask, the workers must see the
+    files at the same paths. The check options work as in 'provenance check'.
+    """
     from provenance.batch.engine import interrupted_scan, scan
     from provenance.cli.scan_display import ScanProgress, interrupted_message, print_summary
 

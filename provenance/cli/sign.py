@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from provenance.cli.common import EXIT_USAGE, fail
+from provenance.cli.help import RECOVERY, WATERMARKS
 from provenance.cli.mark import one_key, parse_identifier
 from provenance.credentials.signing import SigningError, source_type_uri
 from provenance.errors import ArgumentError, MediaError
@@ -20,13 +21,18 @@ __all__ = ["sign_command"]
 def sign_command(
     source: Annotated[
         Path,
-        typer.Argument(help="The file to sign (MP4, MOV, JPEG, PNG, WebP...).", dir_okay=False),
+        typer.Argument(
+            metavar="IN", help="The file to sign (MP4, MOV, JPEG, PNG, WebP...).", dir_okay=False
+        ),
     ],
-    output: Annotated[Path, typer.Argument(help="Where the signed copy goes.", dir_okay=False)],
+    output: Annotated[
+        Path, typer.Argument(metavar="OUT", help="Where the signed copy goes.", dir_okay=False)
+    ],
     cert: Annotated[
         Path,
         typer.Option(
             "--cert",
+            metavar="FILE",
             help="PEM certificate chain, the signing certificate first.",
             exists=True,
             dir_okay=False,
@@ -36,7 +42,8 @@ def sign_command(
         Path,
         typer.Option(
             "--private-key",
-            help="PEM private key of the signing certificate (unencrypted; never printed).",
+            metavar="FILE",
+            help="Its PEM private key (unencrypted; never printed).",
             exists=True,
             dir_okay=False,
         ),
@@ -45,32 +52,36 @@ def sign_command(
         str,
         typer.Option(
             "--source-type",
-            help="IPTC digital source type, by name or URI: trainedAlgorithmicMedia (made by "
-            "an AI model), compositeWithTrainedAlgorithmicMedia, digitalCapture...",
+            metavar="TYPE",
+            help="IPTC digital source type, by name or URI, e.g. digitalCapture.",
         ),
     ] = "trainedAlgorithmicMedia",
     title: Annotated[
-        str | None, typer.Option("--title", help="Manifest title (default: the output name).")
+        str | None,
+        typer.Option("--title", metavar="TEXT", help="Manifest title (default: the output name)."),
     ] = None,
     generator: Annotated[
         str | None,
         typer.Option(
-            "--generator", help="The tool or model that made the content (softwareAgent)."
+            "--generator",
+            metavar="NAME",
+            help="The tool or model that made the content (softwareAgent).",
         ),
     ] = None,
     tsa: Annotated[
         str | None,
         typer.Option(
             "--tsa",
-            help="RFC 3161 time-stamp authority URL to countersign (uses the network).",
+            metavar="URL",
+            help="RFC 3161 time-stamp authority to countersign (uses the network).",
         ),
     ] = None,
     ingredients: Annotated[
         list[Path] | None,
         typer.Option(
             "--ingredient",
-            help="An input the content was made from (a prompt image, a source clip); "
-            "repeat for more. Its own credentials, if any, are carried along.",
+            metavar="FILE",
+            help="An input it was made from, its credentials carried along (repeatable).",
             exists=True,
             dir_okay=False,
         ),
@@ -79,21 +90,26 @@ def sign_command(
         bool,
         typer.Option(
             "--mark",
-            help="First embed the keyed mark carrying an identifier, and declare the "
-            "identifier in the manifest (a c2pa.soft-binding assertion), so the manifest can "
-            "be recovered from copies whose credentials were stripped. Needs the mark key.",
+            rich_help_panel=WATERMARKS,
+            help="First mark it with an identifier the manifest declares (needs a key).",
         ),
     ] = False,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="With --mark: the mark key. Prefer --key-file."),
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            rich_help_panel=WATERMARKS,
+            help="With --mark: the mark key. Prefer --key-file.",
+        ),
     ] = None,
     key_file: Annotated[
         Path | None,
         typer.Option(
             "--key-file",
-            help="With --mark: a key file holding the one key to mark with (else "
-            "$PROVENANCE_MARK_KEY).",
+            metavar="FILE",
+            rich_help_panel=WATERMARKS,
+            help="With --mark: a key file holding one key (else $PROVENANCE_MARK_KEY).",
             exists=True,
             dir_okay=False,
         ),
@@ -102,14 +118,20 @@ def sign_command(
         str | None,
         typer.Option(
             "--identifier",
-            help="With --mark: the 64-bit identifier to carry, as 16 hex digits "
-            "(default: a random one).",
+            metavar="HEX",
+            rich_help_panel=WATERMARKS,
+            help="With --mark: the identifier, 16 hex digits (default: random).",
         ),
     ] = None,
     psnr: Annotated[
         float,
         typer.Option(
-            "--psnr", help="With --mark: the mark's target PSNR in dB.", min=42.0, max=60.0
+            "--psnr",
+            metavar="DB",
+            rich_help_panel=WATERMARKS,
+            help="With --mark: the mark's target PSNR.",
+            min=42.0,
+            max=60.0,
         ),
     ] = 42.5,
     repository: Annotated[
@@ -117,13 +139,20 @@ def sign_command(
         typer.Option(
             "--repository",
             "-r",
-            help="Also keep the manifest store in this repository (SQLite; created if missing).",
+            metavar="FILE",
+            rich_help_panel=RECOVERY,
+            help="Also keep the manifest store in this SQLite repository (created if missing).",
             dir_okay=False,
         ),
     ] = None,
 ) -> None:
-    """Sign a file with C2PA Content Credentials declaring how it was made; with --mark,
-    mark it with an identifier first so its credentials can be recovered once stripped."""
+    """Sign a file with C2PA Content Credentials declaring how it was made.
+
+    The source type says how: trainedAlgorithmicMedia (made by an AI model),
+    compositeWithTrainedAlgorithmicMedia, digitalCapture... With --mark, the file is first
+    marked with a 64-bit identifier the manifest declares (a c2pa.soft-binding assertion), so
+    its credentials can be recovered from copies they were stripped from.
+    """
     from provenance.durable import sign_durable
 
     if not mark and (key is not None or key_file is not None or identifier is not None):

@@ -8,23 +8,26 @@ from typing import Annotated
 import typer
 
 from provenance.cli.common import EXIT_NETWORK, EXIT_USAGE, fail
+from provenance.cli.help import HelpCommand, HelpGroup
 from provenance.credentials import trust as trust_lists
 from provenance.errors import NetworkError, TrustListError
 
 __all__ = ["trust_app"]
 
 trust_app = typer.Typer(
+    cls=HelpGroup,
     help="Manage the trust lists used to decide whether a signer is recognised.",
     no_args_is_help=True,
 )
 
 
-@trust_app.command("update")
+@trust_app.command("update", cls=HelpCommand)
 def trust_update(
     trust_dir: Annotated[
         Path | None,
         typer.Option(
             "--trust-dir",
+            metavar="DIR",
             help="Where to store the lists (default: the user data directory).",
             file_okay=False,
         ),
@@ -33,11 +36,13 @@ def trust_update(
         str | None,
         typer.Option(
             "--base-url",
-            help="Download every list as BASE_URL/<file name> from this mirror instead of the public URLs.",
+            metavar="URL",
+            help="Download each list as URL/NAME from this mirror, not the public URLs.",
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for each download.", min=1)
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Time to wait for each download.", min=1),
     ] = 30.0,
 ) -> None:
     """Download the current C2PA trust lists (this uses the network)."""
@@ -53,18 +58,22 @@ def trust_update(
         typer.echo(f"  {name}: {info['bytes']} bytes from {info['url']}")
 
 
-@trust_app.command("add")
+@trust_app.command("add", cls=HelpCommand)
 def trust_add(
     pem_file: Annotated[
         Path,
         typer.Argument(
-            help="PEM file with one or more CA certificates to trust.", exists=True, dir_okay=False
+            metavar="PEM",
+            help="PEM file with one or more CA certificates to trust.",
+            exists=True,
+            dir_okay=False,
         ),
     ],
     trust_dir: Annotated[
         Path | None,
         typer.Option(
             "--trust-dir",
+            metavar="DIR",
             help="Trust directory to add to (default: the user data directory).",
             file_okay=False,
         ),
@@ -78,12 +87,13 @@ def trust_add(
     typer.echo(f"Added {pem_file} as a user anchor: {target}")
 
 
-@trust_app.command("show")
+@trust_app.command("show", cls=HelpCommand)
 def trust_show(
     trust_dir: Annotated[
         Path | None,
         typer.Option(
             "--trust-dir",
+            metavar="DIR",
             help="Trust directory to describe (default: the user data directory).",
             file_okay=False,
         ),
