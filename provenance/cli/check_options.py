@@ -262,17 +262,31 @@ CHECK_OPTIONS: tuple[inspect.Parameter, ...] = (
         ],
         CropSearch.AUTO,
     ),
+    # one visible flag: a --x/--no-x pair takes a column of its own in its help panel,
+    # squeezing every help line there; --resize-search (the default) stays accepted
+    _option(
+        "no_resize_search",
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-resize-search",
+                rich_help_panel=WATERMARKS,
+                help="Skip decoding again at native generator sizes (faster).",
+            ),
+        ],
+        False,
+    ),
     _option(
         "resize_search",
         Annotated[
             bool,
             typer.Option(
-                "--resize-search/--no-resize-search",
-                rich_help_panel=WATERMARKS,
-                help="Also decode at native generator sizes.",
+                "--resize-search",
+                hidden=True,
+                help="Also decode at native generator sizes (the default).",
             ),
         ],
-        True,
+        False,
     ),
     _option(
         "segment_seconds",
@@ -360,7 +374,7 @@ def build_options(values: Mapping[str, Any]) -> CheckOptions:
                 sampling=Sampling.parse(values["sampling"], max_frames=values["max_frames"]),
                 payloads=_split(values["payloads"]) or None,
                 crop_search=values["crop_search"],
-                resize_search=values["resize_search"],
+                resize_search=not values["no_resize_search"],
                 segment_seconds=values["segment_seconds"],
             ),
         )
