@@ -65,10 +65,11 @@ def help_text(words: tuple[str, ...], width: int) -> str:
 
 
 def _option_names(command: Any) -> list[str]:
-    """Every option name the command accepts, ``--help`` included."""
+    """Every option name the command shows, ``--help`` included (hidden ones, kept for old
+    scripts, are accepted but not shown)."""
     names = ["--help"]
     for param in command.params:
-        if param.param_type_name == "option":
+        if param.param_type_name == "option" and not param.hidden:
             names += [*param.opts, *param.secondary_opts]
     return names
 
