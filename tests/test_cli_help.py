@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ import typer.main
 
 from provenance.cli import app
 from provenance.cli.help import PANELS
+from provenance.testing.synth import write_clip
 
 WIDTHS = (80, 100)
 
@@ -171,3 +173,13 @@ def test_help_shows_defaults_choices_and_ranges() -> None:
     check = _words(help_text(("check",), 100))
     assert "table|json|jsonl" in check
     assert "[default: table]" in check
+
+
+def test_the_hidden_resize_search_flag_is_still_accepted(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    clip = tmp_path / "c.mp4"
+    write_clip(clip, seconds=0.25)
+    for flag in ("--resize-search", "--no-resize-search"):
+        result = CliRunner().invoke(app, ["check", flag, "--format", "json", str(clip)])
+        assert result.exit_code == 0, result.output
