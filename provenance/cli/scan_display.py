@@ -21,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from provenance.render.look import terminal_style
+from provenance.render.look import icon, terminal_style
 from provenance.render.text import terminal_text
 from provenance.report import Report, VerdictCode
 from provenance.verdict import NO_SIGNAL_CAVEAT
@@ -86,7 +86,9 @@ def print_summary(
     table.add_column("Files", justify="right")
     for code in VerdictCode:
         if counts.get(code):
-            table.add_row(Text(code.value, style=terminal_style(code)), str(counts[code]))
+            table.add_row(
+                Text(f"{icon(code)} {code.value}", style=terminal_style(code)), str(counts[code])
+            )
     console.print(table)
     line = (
         f"{facts['files']} file{'' if facts['files'] == 1 else 's'}: {facts['checked']} "
