@@ -47,12 +47,13 @@ from provenance.watermark.options import CropSearch, WatermarkOptions
 
 if TYPE_CHECKING:
     from provenance.batch.engine import ScanItem, scan
-    from provenance.batch.scan_options import Engine, ScanOptions
+    from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
     from provenance.batch.walk import WalkOptions
 
 # Batch-scan names load on first use: ``import provenance`` stays light for single checks.
 _LAZY = {
     "Engine": "provenance.batch.scan_options",
+    "ReportFiles": "provenance.batch.scan_options",
     "ScanItem": "provenance.batch.engine",
     "ScanOptions": "provenance.batch.scan_options",
     "scan": "provenance.batch.engine",
@@ -78,6 +79,7 @@ __all__ = [
     "NetworkError",
     "ProvenanceError",
     "Report",
+    "ReportFiles",
     "Sampling",
     "SamplingMode",
     "ScanError",

@@ -23,7 +23,7 @@ from provenance import check
 from provenance.batch.check_job import check_job, report_of
 from provenance.batch.engine import scan
 from provenance.batch.pool import Task, WorkerPool
-from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
 from provenance.batch.walk import WalkOptions, iter_media_files
 from provenance.errors import ScanError
 from provenance.media.sampling import Sampling
@@ -281,7 +281,7 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> Non
             "SELECT COUNT(*) FROM scans WHERE finished_at IS NOT NULL"
         ).fetchone()[0]
     assert total == 24
-    assert finished == 1
+    assert finished == 2  # the resumed scan, and the interrupted one it completed
     for path, value in before.items():
         assert after[path] == value  # kept as it was, not checked again
     paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
@@ -586,10 +586,15 @@ def test_summary_lists_the_files_that_could_not_be_checked(tmp_path: Path) -> No
 def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -> None:
     folder = _clips(tmp_path / "clips", 16)
     store = tmp_path / "scan.db"
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    (first / "out").mkdir(parents=True)
+    elsewhere.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "provenance", "scan", str(folder), "--store", str(store),
-         "--jobs", "1", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--jobs", "1", "--no-progress",
+         # relative report paths: the resumed scan, run from another folder, writes them here
+         "--html", "out/scan.html", "--csv", "out/scan.csv", "--jsonl", "out/scan.jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=first,
         # a shell's background job inherits SIGINT ignored, and Python keeps it so: give the
         # scan the disposition a terminal's Ctrl-C meets
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -602,11 +607,13 @@ def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -
     assert "Interrupted after" in text
     assert "of 16 files" in text
     assert f"kept in {store}" in text
+    assert "it writes the HTML, CSV and JSON Lines reports named here" in text
+    assert list((first / "out").iterdir()) == []  # an interrupted scan writes no report
     command = err.splitlines()[-1].split()
     assert command[:3] == ["provenance", "scan", "--resume"]
     resumed = subprocess.run(
         [sys.executable, "-m", *command, "--no-progress"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, cwd=elsewhere,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     kept = int(text.split("Interrupted after ")[1].split()[0])
@@ -616,3 +623,64 @@ def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(tmp_path: Path) -
     # every file reported before the interruption is kept (one more may have been stored
     # between its commit and its report)
     assert kept <= unchanged <= kept + 1
+    # the reports the interrupted command named, each covering every file of the scan
+    everything = sorted(str(path) for path in folder.iterdir())
+    out = first / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["scan.csv", "scan.html", "scan.jsonl"]
+    assert list(elsewhere.iterdir()) == []
+    jsonl = [json.loads(line)["path"] for line in (out / "scan.jsonl").read_text().splitlines()]
+    assert jsonl == everything
+    rows = list(csv.DictReader((out / "scan.csv").open(encoding="utf-8")))
+    assert [row["path"] for row in rows] == everything
+    page = (out / "scan.html").read_text(encoding="utf-8")
+    assert all(f"clip_{n:02d}.mp4" in page for n in range(16))
+    assert f"wrote HTML {out / 'scan.html'}" in " ".join(resumed.stdout.split())
+    # the resumed scan finished the interrupted one: nothing is left to resume
+    again = subprocess.run(
+        [sys.executable, "-m", *command], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert again.returncode == 2
+    assert "nothing to resume" in again.stderr
+
+
+def _interrupted_store(folder: Path, store: Path, reports: ReportFiles) -> None:
+    """A store whose scan of ``folder`` naming ``reports`` stopped after one file (the
+    scan's generator closed, as an exception in its caller closes it)."""
+    items = scan([folder], run=ScanOptions(engine=Engine.INLINE, store=store, reports=reports))
+    next(items)
+    items.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("case", ["own reports", "--no-reports", "store from before"])
+def test_resume_writes_its_own_reports_or_none_when_told(tmp_path: Path, case: str) -> None:
+    folder = _clips(tmp_path / "clips", 3)
+    store = tmp_path / "scan.db"
+    stored = {kind: tmp_path / f"stored.{kind}" for kind in ("html", "csv", "jsonl")}
+    _interrupted_store(folder, store, ReportFiles(**{k: str(v) for k, v in stored.items()}))
+    with sqlite3.connect(store) as db:
+        recorded = json.loads(db.execute("SELECT inputs FROM scans").fetchone()[0])
+        assert recorded["reports"] == {kind: str(path) for kind, path in stored.items()}
+        if case == "store from before":  # as a store made before report files were kept
+            db.execute("UPDATE scans SET inputs = json_remove(inputs, '$.reports')")
+    arguments = {"own reports": ["--csv", "own.csv"], "--no-reports": ["--no-reports"]}
+    resumed = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--resume", "--store", str(store),
+         "--engine", "inline", "--no-progress", *arguments.get(case, [])],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "3 files: 2 checked, 1 unchanged" in resumed.stdout
+    assert not any(path.exists() for path in stored.values())
+    if case == "own reports":  # given report options replace the stored ones
+        rows = list(csv.DictReader((tmp_path / "own.csv").open(encoding="utf-8")))
+        assert sorted(row["path"] for row in rows) == sorted(map(str, folder.iterdir()))
+        assert "wrote CSV" in resumed.stdout
+    else:
+        assert "wrote" not in resumed.stdout
+    both = subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", str(folder), "--no-store", "--no-reports",
+         "--csv", "x.csv"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert both.returncode == 2
+    assert "either --no-reports or report files" in " ".join(both.stderr.split())

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
 from provenance.batch.walk import WalkOptions, iter_media_files
 from provenance.errors import ArgumentError, ScanError
 from provenance.options import CheckOptions
@@ -63,7 +63,9 @@ def scan(
     Files are yielded as they finish (in walk order with the inline engine). With a store,
     unchanged files already checked under the same options are yielded from it (``cached``),
     each result is committed as it arrives, and the scan is recorded (paths, walk and public
-    options) so that an interrupted one can be resumed (:func:`interrupted_scan`).
+    options, and the report files the caller will write, ``run.reports``) so that an
+    interrupted one can be resumed (:func:`interrupted_scan`). A scan that finishes also
+    finishes the interrupted scans of the same paths and options it completes.
 
     Parameters
     ----------
@@ -114,7 +116,7 @@ def scan(
         todo: list[tuple[str, FileState | None]] = [(path, None) for path in files]
         cached: list[ScanItem] = []
         if store is not None:
-            inputs = {"paths": given, "walk": how.walk.to_dict()}
+            inputs = {"paths": given, "walk": how.walk.to_dict(), "reports": how.reports.to_dict()}
             scan_id = store.start_scan(fingerprint, opts.public(), inputs)
             cached, todo = _from_store(store, scan_id, files, fingerprint, how)
         if on_planned is not None:
@@ -241,10 +243,12 @@ class Interrupted:
     options: CheckOptions
     walk: WalkOptions
     started_at: str
+    reports: ReportFiles = dataclasses.field(default_factory=ReportFiles)
+    """The report files its command named (none for a scan recorded before they were)."""
 
 
 def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) -> Interrupted:
-    """The paths, walk and options of the store's last interrupted scan.
+    """The paths, walk, options and report files of the store's last interrupted scan.
 
     Keys are never stored: give the same keys the scan used (checked by fingerprint).
 
@@ -271,9 +275,11 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
             )
         options = CheckOptions.from_dict({**public, "watermarks": {**watermarks, "keys": keys}})
         walk = WalkOptions.from_dict(record.inputs.get("walk", {}))
+        reports = ReportFiles.from_dict(record.inputs.get("reports") or {})
     except (KeyError, TypeError, ValueError) as exc:
         raise ScanError(
             f"{location}: its interrupted scan was recorded by another version of "
             f"provenance-checker ({exc}); run that scan again without --resume"
         ) from exc
-    return Interrupted(list(record.inputs.get("paths", [])), options, walk, record.started_at)
+    paths = list(record.inputs.get("paths", []))
+    return Interrupted(paths, options, walk, record.started_at, reports)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from provenance.batch.walk import WalkOptions
 from provenance.errors import ArgumentError
 
-__all__ = ["Engine", "ScanOptions", "usable_cpus"]
+__all__ = ["Engine", "ReportFiles", "ScanOptions", "usable_cpus"]
 
 
 class Engine(enum.StrEnum):
@@ -28,6 +30,47 @@ class Engine(enum.StrEnum):
     INLINE = "inline"
     """In this process, one file at a time: no isolation and no limits (``provenance check``,
     tests, debugging)."""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The report files a scan's caller writes when the scan finishes (the command line's
+    ``--html``, ``--csv`` and ``--jsonl``).
+
+    :func:`~provenance.batch.engine.scan` does not write them: it records them with the scan,
+    so that a resumed scan can write the reports its interrupted command named
+    (:func:`~provenance.batch.engine.interrupted_scan`). Paths are made absolute when given,
+    so that a scan resumed from another folder writes the same files; ``-`` (standard output)
+    stays ``-``.
+    """
+
+    html: str | None = None
+    csv: str | None = None
+    jsonl: str | None = None
+
+    def __post_init__(self) -> None:
+        for kind in ("html", "csv", "jsonl"):
+            value = getattr(self, kind)
+            if value is None:
+                continue
+            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+                raise ArgumentError(f"{kind} report must be a file path or '-', got {value!r}")
+            if os.fspath(value) != "-":
+                object.__setattr__(self, kind, os.path.abspath(value))
+            else:
+                object.__setattr__(self, kind, "-")
+
+    def __bool__(self) -> bool:
+        return any(value is not None for value in (self.html, self.csv, self.jsonl))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (what a results store records of a scan)."""
+        return {"html": self.html, "csv": self.csv, "jsonl": self.jsonl}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportFiles:
+        """Report files from :meth:`to_dict` data (missing kinds: none)."""
+        return cls(html=data.get("html"), csv=data.get("csv"), jsonl=data.get("jsonl"))
 
 
 def usable_cpus() -> int:
@@ -63,6 +106,9 @@ class ScanOptions:
         LocalCluster of ``jobs`` worker processes.
     walk
         How folders are walked (:class:`~provenance.batch.walk.WalkOptions`).
+    reports
+        The report files the caller will write when the scan finishes
+        (:class:`ReportFiles`); only recorded with the scan, for a resumed scan to write.
     nothing_is_error
         A folder holding no media, or a walk that finds no file, stops the scan with a
         :class:`~provenance.errors.ScanError` before it starts (the default: a scan of an
@@ -84,6 +130,7 @@ class ScanOptions:
     engine: Engine = Engine.LOCAL
     scheduler: str | None = None
     walk: WalkOptions = dataclasses.field(default_factory=WalkOptions)
+    reports: ReportFiles = dataclasses.field(default_factory=ReportFiles)
     nothing_is_error: bool = True
 
     def __post_init__(self) -> None:
@@ -94,6 +141,8 @@ class ScanOptions:
             raise ArgumentError(f"engine must be one of {allowed}, got {self.engine!r}") from None
         if self.store is not None:
             object.__setattr__(self, "store", Path(self.store))
+        if not isinstance(self.reports, ReportFiles):
+            raise ArgumentError(f"reports must be a ReportFiles, got {type(self.reports).__name__}")
         if self.jobs < 1:
             raise ArgumentError(f"jobs must be at least 1, got {self.jobs}")
         if self.timeout is not None and self.timeout <= 0:

@@ -32,7 +32,9 @@ __all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
 
 _SCHEMA_VERSION = 1
 # The ``settings`` columns hold the options fingerprint and the public options (their names
-# date from schema 1, which this store keeps).
+# date from schema 1, which this store keeps). ``scans.inputs`` is JSON that grows by keys
+# (``reports`` came later): a reader takes a missing key as "none", so stores stay readable
+# both ways without a new schema version.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
@@ -110,6 +112,20 @@ class ScanRecord:
     options: dict[str, Any]
     """The scan's options as public plain data (keys by fingerprint)."""
     inputs: dict[str, Any]
+    """What the scan was given: ``paths``, ``walk`` (``WalkOptions.to_dict()``) and ``reports``
+    (``ReportFiles.to_dict()``; absent in scans recorded before report files were kept)."""
+
+
+def _same_scan(one: tuple[str, str], other: tuple[str, str]) -> bool:
+    """Two recorded scans (fingerprint, inputs) cover the same files with the same options
+    (the report files they name may differ)."""
+    if one[0] != other[0]:
+        return False
+    try:
+        first, second = json.loads(one[1]), json.loads(other[1])
+    except ValueError:
+        return False
+    return all(first.get(name) == second.get(name) for name in ("paths", "walk"))
 
 
 def _now() -> str:
@@ -182,8 +198,21 @@ class ResultStore:
         return int(cursor.lastrowid)
 
     def finish_scan(self, scan: int) -> None:
-        """Mark a scan finished (every file has a result)."""
-        self._db.execute("UPDATE scans SET finished_at=? WHERE id=?", (_now(), scan))
+        """Mark a scan finished (every file has a result), and with it the earlier unfinished
+        scans of the same paths, walk and options: it completed them (a resumed scan is
+        recorded as a new one), so ``--resume`` must not offer them again."""
+        rows = self._db.execute(
+            "SELECT id, settings, inputs FROM scans WHERE finished_at IS NULL AND id <= ?",
+            (scan,),
+        ).fetchall()
+        ours = next(((settings, inputs) for id_, settings, inputs in rows if id_ == scan), None)
+        if ours is None:
+            return
+        same = [id_ for id_, settings, inputs in rows if _same_scan((settings, inputs), ours)]
+        with immediate_transaction(self._db):
+            now = _now()
+            for id_ in same:
+                self._db.execute("UPDATE scans SET finished_at=? WHERE id=?", (now, id_))
 
     def last_unfinished(self) -> ScanRecord | None:
         """The most recent scan that did not finish, or None."""

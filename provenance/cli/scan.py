@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from provenance.batch.scan_options import Engine, ScanOptions, usable_cpus
+from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions, usable_cpus
 from provenance.batch.walk import WalkOptions, read_path_list
 from provenance.cli.check_options import with_check_options
 from provenance.cli.common import (
@@ -203,6 +203,14 @@ def scan_command(
             dir_okay=False,
         ),
     ] = None,
+    no_reports: Annotated[
+        bool,
+        typer.Option(
+            "--no-reports",
+            rich_help_panel=OUTPUT,
+            help="With --resume: skip the reports the interrupted scan named.",
+        ),
+    ] = False,
     progress: Annotated[
         bool,
         typer.Option(
@@ -219,7 +227,7 @@ def scan_command(
 
     Each file is checked in its own worker process; a file past --timeout or --memory-limit
     gets an error record and the scan goes on. Results are kept in the store as they arrive,
-    so --resume continues an interrupted scan. With --engine dask, the workers must see the
+    so --resume continues an interrupted scan and writes the reports it named. With --engine dask, the workers must see the
     files at the same paths. The check options work as in 'provenance check'.
     """
     from provenance.batch.engine import interrupted_scan, scan
@@ -229,7 +237,10 @@ def scan_command(
     walk = WalkOptions(
         include=tuple(include), exclude=tuple(exclude), follow_links=follow_links, sniff=sniff
     )
+    if no_reports and (html_path or csv_path or jsonl_path):
+        fail("give either --no-reports or report files (--html, --csv, --jsonl), not both")
     try:
+        given = ReportFiles(html=_named(html_path), csv=_named(csv_path), jsonl=_named(jsonl_path))
         how = ScanOptions(
             jobs=jobs or usable_cpus(),
             timeout=timeout or None,
@@ -240,12 +251,14 @@ def scan_command(
             engine=engine,
             scheduler=scheduler,
             walk=walk,
+            reports=given,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     stderr = stderr_console()
     display = ScanProgress(stderr, show=progress)
     reports: list[Report] = []
+    stored_reports = False  # writing the reports the interrupted command named
     try:
         if resume:
             if how.store is None:
@@ -255,7 +268,10 @@ def scan_command(
             _check_only_keys_given(options)
             interrupted = interrupted_scan(how.store, options.watermarks.keys)
             targets, options = interrupted.paths, interrupted.options
-            how = dataclasses.replace(how, walk=interrupted.walk)
+            # the interrupted command's reports, unless this one names its own or none
+            stored_reports = not (given or no_reports)
+            chosen = interrupted.reports if stored_reports else given
+            how = dataclasses.replace(how, walk=interrupted.walk, reports=chosen)
         else:
             missing = [str(path) for path in paths or [] if not os.path.lexists(path)]
             if missing:  # (paths in a --from list get their own error records instead)
@@ -269,7 +285,15 @@ def scan_command(
         started = time.monotonic()
         stopped: Counter[str] = Counter()
         cached = 0
-        streaming = jsonl_path is not None and str(jsonl_path) == "-"
+        streaming = how.reports.jsonl == "-"
+        # the files as this command named them (the summary shows them so), else the stored
+        # ones, absolute
+        named = {"html": html_path, "csv": csv_path, "jsonl": jsonl_path}
+        outputs = {
+            kind: Path(path) if stored_reports else named[kind]
+            for kind, path in how.reports.to_dict().items()
+            if path is not None
+        }
         with display.shown():
             for item in scan(targets, options, how, on_planned=display.planned):
                 if streaming:
@@ -284,7 +308,9 @@ def scan_command(
         fail(str(exc))
     except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
         keyed = bool(options.watermarks.keys)
-        message = interrupted_message(len(reports), display.total, how.store, keyed)
+        message = interrupted_message(
+            len(reports), display.total, how.store, keyed, _kinds(how.reports)
+        )
         for line in message.splitlines():
             stderr.print(terminal_text(line))
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -300,14 +326,25 @@ def scan_command(
         reports,
         facts,
         targets,
-        jsonl=None if streaming else jsonl_path,
-        csv=csv_path,
-        html=html_path,
+        jsonl=None if streaming else outputs.get("jsonl"),
+        csv=outputs.get("csv"),
+        html=outputs.get("html"),
     )
     summary = stderr if streaming else stdout_console()  # standard output holds the reports
     failed = [report for report in reports if report.verdict.code is VerdictCode.ERROR]
     print_summary(summary, display.counts, facts, stopped, written, failed)
     raise typer.Exit(exit_code(reports, wanted))
+
+
+def _named(path: Path | None) -> str | None:
+    """A report option as given (``-`` stays ``-``; typer would make ``Path('-')``)."""
+    return None if path is None else str(path)
+
+
+def _kinds(reports: ReportFiles) -> list[str]:
+    """The kinds of report files named (for the Ctrl-C message)."""
+    named = (("HTML", reports.html), ("CSV", reports.csv), ("JSON Lines", reports.jsonl))
+    return [kind for kind, name in named if name is not None and name != "-"]
 
 
 def _listed(from_file: str | None) -> list[str]:

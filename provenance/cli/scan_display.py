@@ -122,14 +122,23 @@ def _print_failures(console: Console, failed: Sequence[Report], written: Sequenc
         console.print(Text(f"  and {rest} more: {where}"))
 
 
-def interrupted_message(done: int, total: int | None, store: Path | None, keyed: bool) -> str:
-    """What a Ctrl-C leaves behind, and the exact command that continues the scan."""
+def interrupted_message(
+    done: int, total: int | None, store: Path | None, keyed: bool, reports: Sequence[str] = ()
+) -> str:
+    """What a Ctrl-C leaves behind, and the exact command that continues the scan (and writes
+    the ``reports`` kinds the interrupted command named)."""
     progress = f"{done} of {total} files" if total is not None else f"{done} files"
     if store is None:
         return f"Interrupted after {progress}; nothing was kept (--no-store): run the scan again."
     command = f"provenance scan --resume --store {shlex.quote(str(store))}"
     keys = " (and its --key or --key-file again)" if keyed else ""
+    writes = ""
+    if reports:
+        kinds = " and ".join(
+            [", ".join(reports[:-1]), reports[-1]] if len(reports) > 1 else reports
+        )
+        writes = f" (it writes the {kinds} report{'s' if len(reports) > 1 else ''} named here)"
     return (
         f"Interrupted after {progress}. Their results are kept in {store}; continue "
-        f"with:\n  {command}{keys}"
+        f"with{writes}:\n  {command}{keys}"
     )
