@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -33,14 +34,20 @@ SHOWN_FAILURES = 10
 
 
 class ScanProgress:
-    """A progress bar with counts per verdict, shown on a terminal only."""
+    """Live progress on a terminal only: a first line with the bar, the count of files done,
+    the time taken and the ETA, and below it the files per verdict, wrapping onto as many
+    lines as the width needs, so that the bar, count and ETA stay on screen however many
+    verdict kinds turn up."""
 
     def __init__(self, console: Console, *, show: bool) -> None:
-        self._bar = Progress(
+        self.counts: Counter[VerdictCode] = Counter()
+        self.total: int | None = None  # known once the walk is over
+        self._counts = _Counts(self.counts)
+        self._bar = _Progress(
+            self._counts,
             TextColumn("[bold]scan"),
-            BarColumn(),
+            BarColumn(),  # 40 cells, fewer when the line is narrower (rich shrinks it)
             MofNCompleteColumn(),
-            TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -48,26 +55,83 @@ class ScanProgress:
             disable=not (show and console.is_terminal),
             transient=False,
         )
-        self.counts: Counter[VerdictCode] = Counter()
-        self.total: int | None = None  # known once the walk is over
-        self._task = self._bar.add_task("scan", total=None, counts="walking...")
+        self._task = self._bar.add_task("scan", total=None)
 
     @contextmanager
     def shown(self) -> Iterator[ScanProgress]:
-        """Show the bar while the block runs."""
+        """Show the progress while the block runs."""
         with self._bar:
             yield self
 
     def planned(self, total: int) -> None:
         """The walk is over: ``total`` files to go."""
         self.total = total
-        self._bar.update(self._task, total=total, counts="")
+        self._counts.walking = False
+        self._bar.update(self._task, total=total)
 
     def done(self, report: Report) -> None:
         """One more file finished."""
         self.counts[report.verdict.code] += 1
-        text = " ".join(f"{code.value} {n}" for code, n in self.counts.most_common())
-        self._bar.update(self._task, advance=1, counts=text)
+        self._bar.update(self._task, advance=1)
+
+    def renderable(self) -> RenderableType:
+        """What the live display shows now (the progress line and the counts below it)."""
+        return self._bar.get_renderable()
+
+
+class _Progress(Progress):
+    """A progress line with the counts per verdict below it."""
+
+    def __init__(self, counts: _Counts, *columns: ProgressColumn, **settings: Any) -> None:
+        self._verdict_counts = counts  # before Progress builds its first renderable
+        super().__init__(*columns, **settings)
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        yield self._verdict_counts
+
+
+class _Counts:
+    """Files per verdict, in the verdicts' order, each ``icon code n`` kept whole on a line:
+    the entries wrap onto more lines as the width needs, and an entry wider than the line has
+    its code shortened (never its count)."""
+
+    def __init__(self, counts: Mapping[VerdictCode, int]) -> None:
+        self._counts = counts
+        self.walking = True
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        entries = [
+            _entry(code, self._counts[code], options.max_width)
+            for code in VerdictCode
+            if self._counts.get(code)
+        ]
+        if not entries:
+            yield Text("walking..." if self.walking else "", style="dim")
+            return
+        line = Text()
+        for entry in entries:
+            if line and line.cell_len + 2 + entry.cell_len > options.max_width:
+                yield line
+                line = Text()
+            if line:
+                line.append("  ")
+            line.append_text(entry)
+        yield line
+
+
+def _entry(code: VerdictCode, count: int, width: int) -> Text:
+    """``icon code n`` in the verdict's style; the code shortened (``cred_``, then an ellipsis)
+    if the whole is wider than the line."""
+    number = f" {count}"
+    name = code.value
+    room = width - 2 - len(number)
+    if len(name) > room:
+        name = name.replace("credentials_", "cred_")
+    if len(name) > room:
+        name = name[: max(1, room - 1)] + "…"
+    style = terminal_style(code)
+    return Text.assemble((f"{icon(code)} ", style), (name, style), number)
 
 
 def print_summary(
