@@ -578,6 +578,10 @@ def test_summary_lists_the_files_that_could_not_be_checked(tmp_path: Path) -> No
         f"inbox/{n}" for n in broken[:SHOWN_FAILURES]
     ]
     assert all(len(line.split(": ", 1)[1]) > 10 for line in listed)  # each with its reason
+    # ... and the reason does not name the file again
+    assert not any(
+        line.split(": ", 1)[1].startswith(n) for line, n in zip(listed, broken, strict=False)
+    )
     assert "and 3 more: every one is in CSV all.csv" in out
     assert "\x1b" not in out
     assert "\u202e" not in out

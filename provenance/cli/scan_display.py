@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from provenance.render.look import icon, terminal_style
+from provenance.render.rows import without_file_name
 from provenance.render.text import terminal_text
 from provenance.report import Report, VerdictCode
 from provenance.verdict import NO_SIGNAL_CAVEAT
@@ -175,6 +176,7 @@ def _print_failures(console: Console, failed: Sequence[Report], written: Sequenc
     console.print(Text(f"Could not be checked ({len(failed)}):", style="bold"))
     for report in failed[:SHOWN_FAILURES]:
         reason = report.errors[0].message if report.errors else report.verdict.summary
+        reason = without_file_name(report, reason)  # the line names the file already
         console.print(terminal_text(f"  {report.path}: {reason}"))
     rest = len(failed) - SHOWN_FAILURES
     if rest > 0:

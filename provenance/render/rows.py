@@ -6,6 +6,7 @@ reads the same everywhere.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 
 from provenance.credentials.ai import SOURCE_TYPE_MEANINGS
@@ -48,6 +49,7 @@ __all__ = [
     "version_rows",
     "watermark_cell",
     "watermark_name",
+    "without_file_name",
 ]
 
 _TRUST_LABELS = {
@@ -515,3 +517,13 @@ def version_rows(report: Report) -> list[tuple[str, str]]:
     ]
     rows += [("report schema", report.schema_version), ("checked at", report.checked_at)]
     return rows
+
+
+def without_file_name(report: Report, message: str) -> str:
+    """``message`` without the ``name: `` it opens with, where the reader already sees the
+    file's name beside it (a row, a list of failures)."""
+    for name in (report.path, os.path.basename(report.path)):
+        if name and message.startswith(name + ": "):
+            rest = message[len(name) + 2 :]
+            return rest[:1].upper() + rest[1:]
+    return message

@@ -23,6 +23,7 @@ from provenance.render.rows import (
     credentials_cell,
     signer_cell,
     watermark_cell,
+    without_file_name,
 )
 from provenance.report import Report, VerdictCode
 from provenance.verdict import NO_SIGNAL_CAVEAT
@@ -163,11 +164,7 @@ def problem(report: Report) -> tuple[str, str] | None:
         message = whole = reasons[0] if reasons else report.verdict.summary
     else:
         return None
-    for name in (report.path, os.path.basename(report.path)):
-        if name and message.startswith(name + ": "):  # the row already names the file
-            message = message[len(name) + 2 :]
-            message = message[:1].upper() + message[1:]
-            break
+    message = without_file_name(report, message)  # the row already names the file
     if len(message) > REASON_CHARACTERS:
         message = message[: REASON_CHARACTERS - 1].rstrip() + "…"
     return message, whole
