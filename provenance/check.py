@@ -23,7 +23,7 @@ from pathlib import Path
 from provenance._version import __version__, engine_versions
 from provenance.credentials.reader import read_credentials
 from provenance.credentials.trust import TrustMaterial
-from provenance.errors import MediaError, ProvenanceError
+from provenance.errors import MediaError, OversizedMediaError, ProvenanceError
 from provenance.media.bmff import is_fragmented_init
 from provenance.media.probe import probe
 from provenance.media.sniff import SNIFF_BYTES, sniff
@@ -205,6 +205,7 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         except MediaError as exc:
             if not (file_type.family == "bmff" and is_fragmented_init(source)):
                 kind = "not_media" if file_type.family == "unknown" else "corrupt"
+                kind = "too_large" if isinstance(exc, OversizedMediaError) else kind
                 errors.append(CheckError("media", kind, str(exc)))
             # an fMP4 init segment holds no frames: no media facts, and no error either
 

@@ -12,6 +12,7 @@ __all__ = [
     "InputError",
     "MediaError",
     "NetworkError",
+    "OversizedMediaError",
     "ProvenanceError",
     "ScanError",
     "TrustListError",
@@ -34,6 +35,11 @@ class InputError(ProvenanceError, ValueError):
 
 class MediaError(ProvenanceError, ValueError):
     """The input is not media that can be decoded (truncated, corrupt, or not media at all)."""
+
+
+class OversizedMediaError(MediaError):
+    """A picture or video frame declares more pixels than the decoding budget allows; it was
+    refused before anything decoded it (see :data:`provenance.media.declared.MAX_PIXELS`)."""
 
 
 class TrustListError(ProvenanceError, ValueError):

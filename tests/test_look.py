@@ -57,3 +57,21 @@ def test_every_renderer_shows_the_same_look(report: Report, code: VerdictCode) -
         assert look.colour in page
         assert look.icon in page
         assert look.name in page
+
+
+def test_the_summary_after_the_headline_keeps_a_file_name_as_it_is(report: Report) -> None:
+    from provenance.render.look import summary_rest
+
+    error = Verdict(
+        code=VerdictCode.ERROR,
+        summary="Could not be checked. clip.mp4: the picture declares 9 x 9 pixels.",
+        labels=(VerdictCode.ERROR,),
+    )
+    assert summary_rest(dataclasses.replace(report, verdict=error)).startswith("clip.mp4: ")
+    unsigned = _as(report, VerdictCode.NO_SIGNAL)
+    unsigned = dataclasses.replace(
+        unsigned,
+        verdict=dataclasses.replace(unsigned.verdict, summary="No provenance signal found: this "
+                                    "proves nothing. no credentials."),
+    )  # fmt: skip
+    assert summary_rest(unsigned) == "No credentials."

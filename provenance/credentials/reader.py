@@ -47,6 +47,8 @@ RECORDED_SCOPE = "ingredient_recorded"
 
 #: Thumbnails larger than this are not embedded in a report.
 _THUMBNAIL_LIMIT = 2 * 1024 * 1024
+#: The most pixels a thumbnail may declare before it is left out of the report.
+_THUMBNAIL_PIXELS = 4096 * 4096
 _REMOTE_URL = re.compile(r"(https?://\S+)")
 _contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
 _contexts_lock = threading.Lock()
@@ -395,6 +397,7 @@ def _thumbnail_data(reader: Any, reference: Mapping[str, Any]) -> str | None:
 
     import c2pa
 
+    from provenance.media.declared import IMAGE_HEADER_BYTES, declared_size
     from provenance.media.preview import data_uri
 
     identifier = reference.get("identifier")
@@ -411,6 +414,9 @@ def _thumbnail_data(reader: Any, reference: Mapping[str, Any]) -> str | None:
     data = buffer.getvalue()
     if not data or len(data) > _THUMBNAIL_LIMIT:
         return None
+    size = declared_size(data[:IMAGE_HEADER_BYTES])
+    if size is not None and size[0] * size[1] > _THUMBNAIL_PIXELS:
+        return None  # whatever shows it (a browser, the page) would decode a bomb
     return data_uri(data, mime_type)
 
 

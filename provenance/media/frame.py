@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from provenance.errors import MediaError
+from provenance.media.declared import (
+    IMAGE_HEADER_BYTES,
+    declared_size,
+    jpeg_frame_header,
+    refuse_oversized,
+)
 
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
@@ -77,14 +83,6 @@ class SampledFrame:
     mean QP is high has lost fine chroma detail."""
 
 
-#: How much of an image file is scanned for the JPEG frame header (it precedes the scan data,
-#: after EXIF/XMP/ICC segments, which can be large).
-IMAGE_HEADER_BYTES = 1 << 20
-
-
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
 def image_chroma_subsampling(data: bytes) -> str | None:
     """The chroma subsampling a lossy still image is stored with, from its leading bytes.
 
@@ -94,30 +92,14 @@ def image_chroma_subsampling(data: bytes) -> str | None:
     """
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "4:2:0" if data[12:16] == b"VP8 " else None
-    if data[:2] != b"\xff\xd8":
+    header = jpeg_frame_header(data)
+    if header is None or len(header) < 6 + 3 * 3 or header[5] != 3:
         return None
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker in _JPEG_SOF:
-            header = data[position + 4 : position + 2 + length]
-            if len(header) < 6 + 3 * 3 or header[5] != 3:
-                return None
-            factors = header[7]
-            horizontal, vertical = factors >> 4, factors & 0x0F
-            return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(
-                (horizontal, vertical), "4:1:1" if horizontal == 4 else None
-            )
-        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
-            return None
-        position += 2 + length
-    return None
+    factors = header[7]
+    horizontal, vertical = factors >> 4, factors & 0x0F
+    return {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(
+        (horizontal, vertical), "4:1:1" if horizontal == 4 else None
+    )
 
 
 def frame_mean_qp(frame: VideoFrame) -> float | None:
@@ -274,6 +256,9 @@ def read_image(path: Path, name: str, *, colour: bool) -> SampledFrame | None:
         raise MediaError(
             f"{name}: cannot read the file ({error.strerror or type(error).__name__})."
         ) from error
+    declared = declared_size(data[:IMAGE_HEADER_BYTES].tobytes())
+    if declared is not None:  # before OpenCV allocates what the header claims
+        refuse_oversized(name, *declared)
     try:
         bgr: np.ndarray | None = cv2.imdecode(
             data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from provenance.errors import MediaError
 from provenance.media.bmff import scan_file
+from provenance.media.declared import IMAGE_HEADER_BYTES, declared_size, refuse_oversized
 from provenance.media.sniff import SNIFF_BYTES, FileType, sniff
 from provenance.report import MediaInfo, MediaKind
 
@@ -158,6 +159,9 @@ def _probe_image(path: Path, name: str, file_type: FileType, size_bytes: int) ->
 
     container = _image_container_name(file_type)
     data = np.fromfile(path, dtype=np.uint8)
+    declared = declared_size(data[:IMAGE_HEADER_BYTES].tobytes())
+    if declared is not None and all(declared):  # before OpenCV allocates what it claims
+        _check_dimensions(name, *declared)
     try:
         image: np.ndarray | None = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:
@@ -553,6 +557,9 @@ def _decode_size(
 ) -> tuple[VideoFrame, int, int]:
     """Decode the first frame and return it with the checked display size; ``failure`` is the
     MediaError message when nothing decodes."""
+    declared = (int(stream.codec_context.width or 0), int(stream.codec_context.height or 0))
+    if all(declared):  # the header's size, checked before a frame is decoded
+        _check_dimensions(name, *declared)
     frame = _first_frame(container, stream)
     if frame is None:
         raise MediaError(failure)
@@ -568,6 +575,7 @@ def _check_dimensions(name: str, width: int, height: int) -> None:
             f"{name}: implausible picture size {width}x{height} (each side must be 1 to "
             f"{MAX_DIMENSION} pixels); the header is probably corrupt. {_CHECK_ADVICE}"
         )
+    refuse_oversized(name, width, height)
 
 
 def describe_error(error: BaseException) -> str:

@@ -8,6 +8,7 @@ gets one colour, one icon and one name, so a reader learns six looks, not thirte
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 
 from provenance.report import Report, VerdictCode
@@ -91,6 +92,8 @@ def summary_rest(report: Report) -> str:
     words = headline(report)
     rest = summary[len(words) :] if summary.startswith(words) else summary
     rest = rest.lstrip(";.: ").strip()
+    if rest.startswith(os.path.basename(report.path) or "\0"):
+        return rest  # a file name keeps its case
     return rest[:1].upper() + rest[1:]
 
 
