@@ -97,3 +97,13 @@ def test_an_ordinary_picture_is_still_checked(tmp_path: Path) -> None:
     assert report.errors == ()
     assert report.media is not None
     assert (report.media.width, report.media.height) == (640, 480)
+
+
+def test_marking_refuses_a_bomb_too(tmp_path: Path) -> None:
+    from provenance.errors import OversizedMediaError
+    from provenance.watermark.marking import mark_media
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_bomb("png"))
+    with pytest.raises(OversizedMediaError, match="900 megapixels"):
+        mark_media(path, tmp_path / "out.png", key="k" * 32)

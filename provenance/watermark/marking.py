@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance.errors import ArgumentError, MediaError
+from provenance.media.declared import IMAGE_HEADER_BYTES, declared_size, refuse_oversized
 from provenance.media.sniff import sniff_path
 from provenance.watermark import keyed
 
@@ -64,6 +65,10 @@ def mark_image(
             f"{', '.join(sorted(IMAGE_SUFFIXES))}"
         )
     keyed.marking_tile(key, identifier)  # validate before reading anything
+    with open(source, "rb") as stream:
+        declared = declared_size(stream.read(IMAGE_HEADER_BYTES))
+    if declared is not None:  # before OpenCV allocates what the header claims
+        refuse_oversized(source.name, *declared)
     image = cv2.imread(str(source), cv2.IMREAD_COLOR)
     if image is None:
         raise MediaError(f"{source.name}: not an image OpenCV can read (JPEG, PNG, WebP, ...)")
