@@ -20,6 +20,8 @@ import datetime as dt
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,9 @@ class ResultStore:
             ) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
+            # text that is not UTF-8 (a damaged or foreign row) reads with replacement
+            # characters, so the row fails as a report (a miss) instead of failing the scan
+            self._db.text_factory = lambda data: data.decode("utf-8", "replace")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
@@ -186,94 +191,133 @@ class ResultStore:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """SQLite's failures while the store is in use (a full disk, a read-only or immutable
+        file, a store damaged under us) as one :class:`ScanError` that says what to do."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise ScanError(
+                f"{self.path}: the results store cannot be written ({exc}); what it holds is "
+                "kept. Free disk space or make the file writable, then run the scan again "
+                "(with --resume if it was interrupted), or choose another --store (or "
+                "--no-store)"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise ScanError(
+                f"{self.path}: the results store is damaged ({exc}); choose another --store file"
+            ) from exc
+
     # ------------------------------------------------------------------ scans
 
     def start_scan(self, fingerprint: str, options: dict[str, Any], inputs: dict[str, Any]) -> int:
         """Record a new scan; returns its id."""
-        cursor = self._db.execute(
-            "INSERT INTO scans (started_at, settings, settings_public, inputs) VALUES (?,?,?,?)",
-            (_now(), fingerprint, json.dumps(options), json.dumps(inputs)),
-        )
-        assert cursor.lastrowid is not None
-        return int(cursor.lastrowid)
+        with self._guarded():
+            cursor = self._db.execute(
+                "INSERT INTO scans (started_at, settings, settings_public, inputs) VALUES (?,?,?,?)",
+                (_now(), fingerprint, json.dumps(options), json.dumps(inputs)),
+            )
+            assert cursor.lastrowid is not None
+            return int(cursor.lastrowid)
 
     def finish_scan(self, scan: int) -> None:
         """Mark a scan finished (every file has a result), and with it the earlier unfinished
         scans of the same paths, walk and options: it completed them (a resumed scan is
         recorded as a new one), so ``--resume`` must not offer them again."""
-        rows = self._db.execute(
-            "SELECT id, settings, inputs FROM scans WHERE finished_at IS NULL AND id <= ?",
-            (scan,),
-        ).fetchall()
-        ours = next(((settings, inputs) for id_, settings, inputs in rows if id_ == scan), None)
-        if ours is None:
-            return
-        same = [id_ for id_, settings, inputs in rows if _same_scan((settings, inputs), ours)]
-        with immediate_transaction(self._db):
-            now = _now()
-            for id_ in same:
-                self._db.execute("UPDATE scans SET finished_at=? WHERE id=?", (now, id_))
+        with self._guarded():
+            rows = self._db.execute(
+                "SELECT id, settings, inputs FROM scans WHERE finished_at IS NULL AND id <= ?",
+                (scan,),
+            ).fetchall()
+            ours = next(((settings, inputs) for id_, settings, inputs in rows if id_ == scan), None)
+            if ours is None:
+                return
+            same = [id_ for id_, settings, inputs in rows if _same_scan((settings, inputs), ours)]
+            with immediate_transaction(self._db):
+                now = _now()
+                for id_ in same:
+                    self._db.execute("UPDATE scans SET finished_at=? WHERE id=?", (now, id_))
 
     def last_unfinished(self) -> ScanRecord | None:
         """The most recent scan that did not finish, or None."""
-        row = self._db.execute(
-            "SELECT id, started_at, finished_at, settings, settings_public, inputs FROM scans "
-            "WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        return ScanRecord(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]))
+        with self._guarded():
+            row = self._db.execute(
+                "SELECT id, started_at, finished_at, settings, settings_public, inputs FROM scans "
+                "WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            return ScanRecord(
+                row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5])
+            )
 
     # ------------------------------------------------------------------ results
 
     def lookup(self, state: FileState, fingerprint: str) -> Report | None:
-        """The stored report for this file under these options if the file is unchanged."""
-        row = self._db.execute(
-            "SELECT r.report FROM files f JOIN results r ON r.content = f.content "
-            "WHERE f.path=? AND f.size=? AND f.mtime_ns=? AND f.inode=? AND r.settings=?",
-            (state.path, state.size, state.mtime_ns, state.inode, fingerprint),
-        ).fetchone()
-        if row is None:
+        """The stored report for this file under these options if the file is unchanged; a
+        row that no longer reads as a report (damaged, foreign, of another shape) is a miss,
+        so the file is checked again."""
+        with self._guarded():
             row = self._db.execute(
-                "SELECT report FROM results WHERE content=? AND settings=?",
-                (state.pseudo_content(), fingerprint),
+                "SELECT r.report FROM files f JOIN results r ON r.content = f.content "
+                "WHERE f.path=? AND f.size=? AND f.mtime_ns=? AND f.inode=? AND r.settings=?",
+                (state.path, state.size, state.mtime_ns, state.inode, fingerprint),
             ).fetchone()
-        return None if row is None else Report.from_json(row[0])
+            if row is None:
+                row = self._db.execute(
+                    "SELECT report FROM results WHERE content=? AND settings=?",
+                    (state.pseudo_content(), fingerprint),
+                ).fetchone()
+        if row is None:
+            return None
+        try:
+            return Report.from_json(row[0])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
 
     def put(
         self, scan: int, state: FileState | None, path: str, fingerprint: str, report: Report
     ) -> None:
         """Store one result, the file's state and its place in the scan, in one transaction."""
-        failed = is_failed(report)
-        if report.sha256 is not None:
-            content = report.sha256
-        elif state is not None:
-            content = state.pseudo_content()
-        else:
-            content = f"path:{os.path.abspath(path)}"
-        with immediate_transaction(self._db):
-            self._db.execute(
-                "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
-                (
-                    content,
-                    fingerprint,
-                    path,
-                    report.verdict.code.value,
-                    int(failed),
-                    report.to_json(),
-                    _now(),
-                ),
-            )
-            if state is not None and report.sha256 is not None and report.size_bytes == state.size:
+        with self._guarded():
+            failed = is_failed(report)
+            if report.sha256 is not None:
+                content = report.sha256
+            elif state is not None:
+                content = state.pseudo_content()
+            else:
+                content = f"path:{os.path.abspath(path)}"
+            with immediate_transaction(self._db):
                 self._db.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
-                    (state.path, state.size, state.mtime_ns, state.inode, content),
+                    "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
+                    (
+                        content,
+                        fingerprint,
+                        path,
+                        report.verdict.code.value,
+                        int(failed),
+                        report.to_json(),
+                        _now(),
+                    ),
                 )
-            self._db.execute(
-                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
-            )
+                if (
+                    state is not None
+                    and report.sha256 is not None
+                    and report.size_bytes == state.size
+                ):
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                        (state.path, state.size, state.mtime_ns, state.inode, content),
+                    )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+                )
 
     def add_to_scan(self, scan: int, path: str, state: FileState, stored: Report) -> None:
         """Record that a scan met an unchanged file whose ``stored`` report it reuses."""
-        content = stored.sha256 or state.pseudo_content()
-        self._db.execute("INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content))
+        with self._guarded():
+            content = stored.sha256 or state.pseudo_content()
+            self._db.execute(
+                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+            )

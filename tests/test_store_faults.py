@@ -1,0 +1,120 @@
+"""The results store under real faults: an immutable file, a full disk (a file-size limit on
+the scan's process), a file that is not a store, a truncated store, rows that no longer read.
+Each gives one clear message and exit 2 (or, for a bad row, a miss that checks the file
+again), never a traceback, and nothing already stored is lost."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance.testing.synth import write_clip
+
+
+def _scan(*args: str, limit_bytes: int | None = None) -> subprocess.CompletedProcess[str]:
+    def limited() -> None:
+        if limit_bytes is not None:  # a full disk, as the process meets it
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "provenance", "scan", "--no-progress", "--jobs", "1",
+         "--detector", "none", *args],
+        capture_output=True, text=True, timeout=300, preexec_fn=limited,
+    )  # fmt: skip
+
+
+def _results(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
+
+@pytest.fixture
+def clips(tmp_path: Path) -> Path:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for number in range(3):
+        write_clip(folder / f"clip_{number}.mp4", seconds=0.5, seed=number)
+    return folder
+
+
+def _clear_failure(done: subprocess.CompletedProcess[str], words: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert words in done.stderr
+
+
+def test_an_immutable_store_is_a_clear_error_and_keeps_its_results(
+    clips: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    assert _scan(str(clips), "--store", str(store)).returncode == 0
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(store)], capture_output=True).returncode
+    ):
+        pytest.skip("chattr +i is not available here (it needs root and a filesystem with it)")
+    try:
+        done = _scan(str(clips), "--store", str(store), "--rescan")
+    finally:
+        subprocess.run(["chattr", "-i", str(store)], check=True)
+    _clear_failure(done, "the results store cannot be written")
+    assert "make the file writable" in done.stderr
+    assert _results(store) == 3
+
+
+def test_a_full_disk_while_storing_is_a_clear_error_and_keeps_what_was_stored(
+    clips: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    assert _scan(str(clips / "clip_0.mp4"), "--store", str(store)).returncode == 0
+    before = _results(store)
+    for name in ("clip_1.mp4", "clip_2.mp4"):  # bigger files to store
+        write_clip(clips / f"big_{name}", seconds=2.0, seed=7)
+    sizes = [p.stat().st_size for p in tmp_path.glob("store.db*")]
+    done = _scan(str(clips), "--store", str(store), limit_bytes=max(sizes) + 512)
+    _clear_failure(done, "the results store cannot be written")
+    assert "Free disk space" in done.stderr
+    assert _results(store) >= before
+
+
+@pytest.mark.parametrize("damage", ["not a database", "truncated"])
+def test_a_file_that_is_not_a_store_is_a_clear_error(
+    damage: str, clips: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    if damage == "truncated":
+        assert _scan(str(clips), "--store", str(store)).returncode == 0
+        data = store.read_bytes()
+        for extra in tmp_path.glob("store.db-*"):
+            extra.unlink()
+        store.write_bytes(data[: len(data) // 3])
+    else:
+        store.write_text("a shopping list\n")
+    done = _scan(str(clips), "--store", str(store))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(store) in done.stderr
+    assert "choose another --store" in done.stderr
+
+
+def test_a_row_that_no_longer_reads_is_checked_again(clips: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store.db"
+    assert _scan(str(clips), "--store", str(store)).returncode == 0
+    with sqlite3.connect(store) as db:  # one undecodable, one of a foreign shape
+        db.execute("UPDATE results SET report = CAST(x'7bff22' AS TEXT) WHERE path LIKE '%0.mp4'")
+        db.execute("UPDATE results SET report = '{\"path\": 3}' WHERE path LIKE '%1.mp4'")
+    out = tmp_path / "out.jsonl"
+    done = _scan(str(clips), "--store", str(store), "--jsonl", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "3 files: 2 checked, 1 unchanged (from the store)" in done.stdout
+    assert len(out.read_text().splitlines()) == 3
+    assert os.path.getsize(store) > 0
