@@ -372,6 +372,23 @@ def _watermarks(
     return run.evidence, run.pictures
 
 
+#: The longest name an upload's temporary file gets, in bytes (file systems allow 255).
+_NAME_BYTES = 200
+
+
+def _file_name_for(name: str) -> str:
+    """A file name that any file system takes for an upload called ``name``: its last part,
+    without NUL, cut to :data:`_NAME_BYTES` bytes with its suffix kept (a name given by an
+    uploader can be anything)."""
+    base = Path(name.replace("\0", "")).name or "upload"
+    encoded = base.encode("utf-8", "surrogateescape")
+    if len(encoded) <= _NAME_BYTES:
+        return base
+    suffix = Path(base).suffix.encode("utf-8", "surrogateescape")[:16]
+    stem = encoded[: _NAME_BYTES - len(suffix)].decode("utf-8", "ignore")
+    return stem + suffix.decode("utf-8", "ignore")
+
+
 def check_bytes(
     data: bytes, *, name: str = "upload", options: CheckOptions | None = None
 ) -> Report:
@@ -382,7 +399,7 @@ def check_bytes(
     # a private folder (mode 0700) keeps the upload's own file name, so messages name it
     folder = Path(tempfile.mkdtemp(prefix="provenance-"))
     try:
-        temporary = folder / (Path(name).name or "upload")
+        temporary = folder / _file_name_for(name)
         temporary.write_bytes(data)
         report = check(temporary, options)
     finally:

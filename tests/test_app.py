@@ -259,3 +259,15 @@ def test_names_and_messages_from_the_file_are_never_markdown() -> None:
     tables = [str(table.value) for table in at.table]
     assert tables
     assert not any(unescaped_link.search(table) for table in tables)
+
+
+def test_an_upload_name_longer_than_a_file_system_allows_is_checked(demo_corpus: Path) -> None:
+    import provenance
+
+    name = "é" * 150 + ".mp4"  # 304 bytes: over the 255 a file name may have
+    data = (demo_corpus / "unsigned.mp4").read_bytes()
+    at = _page_after_upload(name, data)
+    assert "<code>no_signal</code>" in _banner(at)
+    report = provenance.check_bytes(data, name="x\0" + name)
+    assert report.path == "x\0" + name  # the report keeps the name it was given
+    assert report.errors == ()
