@@ -75,7 +75,19 @@ def _picture(uri: str | None) -> bytes | None:
     """The bytes of a ``data:`` URI picture from the report, or None."""
     if not uri or not uri.startswith("data:image/") or ";base64," not in uri:
         return None
-    return base64.b64decode(uri.split(";base64,", 1)[1])
+    try:
+        return base64.b64decode(uri.split(";base64,", 1)[1])
+    except ValueError:
+        return None
+
+
+def _image(picture: bytes | str, *, caption: str, width: int | str = "content") -> None:
+    """Show a picture from the report; one the browser-side library cannot read (a damaged
+    thumbnail from a file) becomes a caption saying so, never a traceback."""
+    try:
+        st.image(picture, caption=caption, width=width)  # type: ignore[arg-type]
+    except Exception:  # any decoder error: the page must go on
+        st.caption(f"{caption}: not a picture this page can show.")
 
 
 def _notices(report: Report) -> None:
@@ -99,19 +111,17 @@ def _picture_of_file(report: Report) -> None:
                 now_caption = "The file now" + (
                     " (first frame read)" if kind is MediaKind.VIDEO else ""
                 )
-                st.image(current, caption=now_caption, width=420)
+                _image(current, caption=now_caption, width=420)
             else:
                 st.caption("No frame of the file could be decoded to show.")
         with signed:
-            st.image(
-                thumbnail, caption="Thumbnail stored in the credentials when signed", width=420
-            )
+            _image(thumbnail, caption="Thumbnail stored in the credentials when signed", width=420)
         return
     if kind is MediaKind.IMAGE and pictures:
         st.subheader("The image")
         image = _picture(pictures[0].preview)
         if image is not None:
-            st.image(image, caption="The uploaded image, as checked", width=480)
+            _image(image, caption="The uploaded image, as checked", width=480)
         return
     if not pictures:
         if kind is MediaKind.VIDEO:
@@ -130,7 +140,7 @@ def _picture_of_file(report: Report) -> None:
             scores = " · ".join(f"{name} z {z:.1f}" for name, z in frame_scores(report, picture))
             caption = f"{when}{kind_of}" + (f" · {scores}" if scores else "")
             if image is not None:
-                st.image(image, caption=caption, width="stretch")
+                _image(image, caption=caption, width="stretch")
 
 
 def _credentials(report: Report) -> None:
@@ -146,7 +156,7 @@ def _credentials(report: Report) -> None:
             st.caption(_markdown_text(c.message))
     if picture is not None and thumbnail is not None:
         with picture:
-            st.image(thumbnail, caption="Thumbnail stored in the credentials")
+            _image(thumbnail, caption="Thumbnail stored in the credentials")
 
 
 def _recovered(report: Report) -> None:
@@ -195,7 +205,7 @@ def _watermark(report: Report, mark: WatermarkEvidence, number: int) -> None:
         st.table(_escaped(watermark_figures(mark)))
         chart = score_chart_svg(mark)  # the evidence report's chart: no chart library
         if chart:
-            st.image(chart, caption=CHART_CAPTION)
+            _image(chart, caption=CHART_CAPTION)
         strongest = mark.strongest_frame
         if strongest is None or report.media is None or report.media.kind is not MediaKind.VIDEO:
             return
@@ -208,7 +218,7 @@ def _watermark(report: Report, mark: WatermarkEvidence, number: int) -> None:
         picture = _picture(strongest.preview)
         caption = strongest_frame_caption(mark)
         if picture is not None:
-            st.image(picture, caption=caption, width=360)
+            _image(picture, caption=caption, width=360)
         else:
             st.caption(caption)
 

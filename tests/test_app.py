@@ -271,3 +271,25 @@ def test_an_upload_name_longer_than_a_file_system_allows_is_checked(demo_corpus:
     report = provenance.check_bytes(data, name="x\0" + name)
     assert report.path == "x\0" + name  # the report keeps the name it was given
     assert report.errors == ()
+
+
+@pytest.mark.parametrize("thumbnail", ["not_a_picture", "bomb"])
+def test_a_thumbnail_that_is_no_picture_or_a_bomb_is_left_out(
+    thumbnail: str, tmp_path: Path
+) -> None:
+    from provenance.testing.pki import generate_pki
+    from provenance.testing.signing import sign_file
+    from provenance.testing.synth import write_clip
+
+    picture = tmp_path / ("thumb.jpg" if thumbnail == "not_a_picture" else "thumb.png")
+    if thumbnail == "not_a_picture":
+        picture.write_bytes(b"<html>this is not a JPEG</html>" * 40)
+    else:  # a real PNG header claiming 30,000 x 30,000 pixels
+        header = b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR"
+        picture.write_bytes(header + (30_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]))
+    clip = write_clip(tmp_path / "clip.mp4", seconds=0.5)
+    signed = sign_file(clip, tmp_path / "signed.mp4", pki=generate_pki(tmp_path / "pki"),
+                       thumbnail=picture)  # fmt: skip
+    at = _page_after_upload(signed.name, signed.read_bytes())
+    assert "<code>ai_declared</code>" in _banner(at)
+    assert "Thumbnail stored in the credentials" not in _pictures(at)

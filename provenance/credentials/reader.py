@@ -49,6 +49,8 @@ RECORDED_SCOPE = "ingredient_recorded"
 _THUMBNAIL_LIMIT = 2 * 1024 * 1024
 #: The most pixels a thumbnail may declare before it is left out of the report.
 _THUMBNAIL_PIXELS = 4096 * 4096
+#: The MIME type of a thumbnail by its first bytes (for the common two).
+_PICTURE_TYPES = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png"}
 _REMOTE_URL = re.compile(r"(https?://\S+)")
 _contexts: dict[tuple[int, str, TrustSource | None, bool], Any] = {}
 _contexts_lock = threading.Lock()
@@ -415,8 +417,11 @@ def _thumbnail_data(reader: Any, reference: Mapping[str, Any]) -> str | None:
     if not data or len(data) > _THUMBNAIL_LIMIT:
         return None
     size = declared_size(data[:IMAGE_HEADER_BYTES])
-    if size is not None and size[0] * size[1] > _THUMBNAIL_PIXELS:
-        return None  # whatever shows it (a browser, the page) would decode a bomb
+    if size is None or not 0 < size[0] * size[1] <= _THUMBNAIL_PIXELS:
+        # not a JPEG, PNG, WebP, GIF or BMP picture, or a bomb whatever shows it (a browser,
+        # the page) would decode
+        return None
+    mime_type = _PICTURE_TYPES.get(data[:2], mime_type)  # what the bytes are, not the label
     return data_uri(data, mime_type)
 
 
