@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,37 @@ def test_a_row_that_no_longer_reads_is_checked_again(clips: Path, tmp_path: Path
     assert "3 files: 2 checked, 1 unchanged (from the store)" in done.stdout
     assert len(out.read_text().splitlines()) == 3
     assert os.path.getsize(store) > 0
+
+
+def test_two_scans_on_one_store_never_both_check_everything(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(8):
+        write_clip(folder / f"clip_{number}.mp4", seconds=1.0, seed=number)
+    store = tmp_path / "store.db"
+    command = [sys.executable, "-m", "provenance", "scan", "--no-progress", "--jobs", "1",
+               str(folder), "--store", str(store)]  # fmt: skip
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the second starts once the first has stored a result, while it has more to check
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if store.exists() and _results_or_zero(store) >= 1:
+            break
+        time.sleep(0.05)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    assert "8 files: 8 checked, 0 unchanged" in out
+    # the second waited for the first and checked nothing again
+    assert "8 files: 0 checked, 8 unchanged (from the store)" in second.stdout
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 8
+
+
+def _results_or_zero(store: Path) -> int:
+    try:
+        return _results(store)
+    except sqlite3.Error:
+        return 0

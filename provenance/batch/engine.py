@@ -57,6 +57,7 @@ def scan(
     run: ScanOptions | None = None,
     *,
     on_planned: Callable[[int], None] | None = None,
+    on_wait: Callable[[Path], None] | None = None,
 ) -> Iterator[ScanItem]:
     """Check every media file under ``paths``; yields one :class:`ScanItem` per file.
 
@@ -77,6 +78,9 @@ def scan(
         How to run (default :class:`ScanOptions`).
     on_planned
         Called once with the number of files, after the walk.
+    on_wait
+        Called with the store's path when another scan is using the store: this one waits
+        for it to finish, then reuses what it stored instead of checking those files again.
 
     Raises
     ------
@@ -112,6 +116,8 @@ def scan(
         )
     store = _open_store(how.store) if how.store is not None else None
     try:
+        if store is not None:  # one scan at a time per store: the next one reuses its work
+            store.take(on_wait)
         scan_id = 0
         todo: list[tuple[str, FileState | None]] = [(path, None) for path in files]
         cached: list[ScanItem] = []

@@ -20,11 +20,11 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from provenance._sqlite import immediate_transaction
 from provenance.errors import ScanError
@@ -135,8 +135,9 @@ def _now() -> str:
 
 
 class ResultStore:
-    """Scan results in an SQLite file (created if missing). Not shared between processes
-    that write: the scan driver is the only writer; readers may look at any time.
+    """Scan results in an SQLite file (created if missing). One scan writes at a time: a
+    scan takes the store (:meth:`take`) and the next one waits for it; readers may look at
+    any time.
 
     Raises
     ------
@@ -147,6 +148,7 @@ class ResultStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._lock: BinaryIO | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -181,9 +183,36 @@ class ResultStore:
                 f"{_SCHEMA_VERSION}; use a new --store file"
             )
 
+    def take(self, on_wait: Callable[[Path], None] | None = None) -> None:
+        """Take the store for one scan, waiting while another scan (another process) has it;
+        ``on_wait`` hears about the wait first. The lock is a ``flock`` on ``STORE.lock``,
+        released by :meth:`close` or when the process ends, however it ends."""
+        import fcntl
+
+        if self._lock is not None:
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            lock = open(lock_path, "a+b")  # noqa: SIM115 (held until close)
+        except OSError as exc:
+            raise ScanError(
+                f"{lock_path}: cannot make the store's lock file ({exc.strerror or exc}); "
+                "choose a --store in a folder you can write, or --no-store"
+            ) from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(self.path)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        self._lock = lock
+
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and give the store up, see :meth:`take`)."""
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> ResultStore:
         return self

@@ -295,7 +295,9 @@ def scan_command(
             if path is not None
         }
         with display.shown():
-            for item in scan(targets, options, how, on_planned=display.planned):
+            for item in scan(
+                targets, options, how, on_planned=display.planned, on_wait=_say_waiting
+            ):
                 if streaming:
                     sys.stdout.write(to_jsonl([item.report]))
                     sys.stdout.flush()
@@ -345,6 +347,15 @@ def _kinds(reports: ReportFiles) -> list[str]:
     """The kinds of report files named (for the Ctrl-C message)."""
     named = (("HTML", reports.html), ("CSV", reports.csv), ("JSON Lines", reports.jsonl))
     return [kind for kind, name in named if name is not None and name != "-"]
+
+
+def _say_waiting(store: Path) -> None:
+    stderr_console().print(
+        terminal_text(
+            f"Another scan is using the store {store}: waiting for it to finish (the files it "
+            "checks are not checked again)."
+        )
+    )
 
 
 def _listed(from_file: str | None) -> list[str]:
