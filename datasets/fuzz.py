@@ -85,8 +85,9 @@ class FuzzRun:
 
 
 def manifest_ranges(data: bytes) -> list[tuple[int, int]]:
-    """Where C2PA manifest stores sit in a JPEG (APP11 segments) or an ISO BMFF file (the
-    C2PA ``uuid`` box): bytes the content hash does not cover."""
+    """Bytes the content hash does not cover: the C2PA manifest store in a JPEG (its APP11
+    segments) or an ISO BMFF file (the C2PA ``uuid`` box), and a BMFF file's top-level
+    ``free``/``skip`` padding (which the usual BMFF hash exclusions leave out)."""
     ranges: list[tuple[int, int]] = []
     if data[:2] == b"\xff\xd8":
         position = 2
@@ -109,7 +110,9 @@ def manifest_ranges(data: bytes) -> list[tuple[int, int]]:
                 size = len(data) - position
             if size < 8:
                 break
-            if kind == b"uuid" and data[position + 8 : position + 24] == _C2PA_UUID:
+            store = kind == b"uuid" and data[position + 8 : position + 24] == _C2PA_UUID
+            padding = kind in (b"free", b"skip")  # the BMFF hash's usual exclusions
+            if store or padding:
                 ranges.append((position, position + size))
             position += size
     return ranges

@@ -18,12 +18,13 @@ def test_manifest_ranges_and_what_counts_as_content(tmp_path: Path) -> None:
     ranges = fuzz.manifest_ranges(data)  # the APP11 segments holding the store
     assert ranges
     assert all(data[start : start + 2] == b"\xff\xeb" for start, _ in ranges)
-    start, end = ranges[0]
+    start = ranges[0][0]
     assert fuzz._outside([(ranges[-1][1], ranges[-1][1] + 1)], ranges)
     assert not fuzz._outside([(start + 10, start + 11)], ranges)
     signed_clip = next(p for p in seeds if p.name == "signed.mp4")
-    ((box, _),) = fuzz.manifest_ranges(signed_clip.read_bytes())
-    assert signed_clip.read_bytes()[box + 4 : box + 8] == b"uuid"
+    boxes = [signed_clip.read_bytes()[a + 4 : a + 8] for a, _ in fuzz.manifest_ranges(
+        signed_clip.read_bytes())]  # fmt: skip
+    assert b"uuid" in boxes
     assert fuzz.manifest_ranges((tmp_path / "seeds" / "plain.png").read_bytes()) == []
 
 
@@ -43,6 +44,6 @@ def test_a_bounded_run_on_the_real_fixtures_never_crashes(tmp_path: Path) -> Non
     result = fuzz.run(tmp_path / "run", count=210, seed=3, shared=require_shared(), timeout=60)
     crashes = [f for f in result.findings if f.kind != "false intact"]
     assert crashes == []
-    # false intact on real files: only the SDK's duplicated-store and excluded-box cases,
-    # recorded in datasets/RESULTS.md (issue 15 tracks them)
-    assert all(f.mutation in ("duplicate-store", "length") for f in result.findings)
+    # false intact on real files: only a duplicated manifest store, which the SDK reads as
+    # valid (datasets/RESULTS.md; issue 15 tracks a defence against it)
+    assert all(f.mutation == "duplicate-store" for f in result.findings)
