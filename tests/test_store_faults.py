@@ -153,3 +153,68 @@ def _results_or_zero(store: Path) -> int:
         return _results(store)
     except sqlite3.Error:
         return 0
+
+
+def test_a_database_of_another_program_is_refused_and_left_as_it_was(
+    clips: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "other.db"
+    with sqlite3.connect(store) as db:
+        db.execute("CREATE TABLE results (a, b)")
+        db.execute("INSERT INTO results VALUES (1, 2)")
+    done = _scan(str(clips), "--store", str(store))
+    _clear_failure(
+        done, "not a provenance results store (its table 'results' has the columns a, b)"
+    )
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT * FROM results").fetchall() == [(1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("settings_public", "{not json", "the record of its interrupted scan"),
+        ("inputs", '{"paths": 3}', "recorded by another version"),
+    ],
+)
+def test_a_damaged_scan_record_is_a_clear_error_on_resume(
+    column: str, value: str, words: str, clips: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.db"
+    assert _scan(str(clips), "--store", str(store)).returncode == 0
+    with sqlite3.connect(store) as db:  # an interrupted scan whose record no longer reads
+        db.execute(f"UPDATE scans SET finished_at = NULL, {column} = ?", (value,))
+    done = _scan("--resume", "--store", str(store))
+    _clear_failure(done, words)
+    assert "without --resume" in done.stderr
+    assert _results(store) == 3
+
+
+@pytest.mark.parametrize("fault", ["full disk", "immutable folder"])
+def test_a_report_that_cannot_be_written_is_an_error_with_its_path_and_the_rest_is_kept(
+    fault: str, clips: Path, tmp_path: Path
+) -> None:
+    store, jsonl, csv = tmp_path / "store.db", tmp_path / "out.jsonl", tmp_path / "out.csv"
+    if fault == "full disk":  # the kernel's always-full device: every write gets ENOSPC
+        html = Path("/dev/full")
+        if not html.is_char_device():
+            pytest.skip("/dev/full is not available here")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
+            pytest.skip("chattr +i is not available here (it needs root and a filesystem with it)")
+        html = locked / "report.html"
+    try:
+        done = _scan(str(clips), "--store", str(store), "--jsonl", str(jsonl), "--csv", str(csv),
+                     "--html", str(html))  # fmt: skip
+    finally:
+        if fault != "full disk":
+            subprocess.run(["chattr", "-i", str(html.parent)], check=True)
+    _clear_failure(done, f"{html}: cannot write the HTML report")
+    assert "the results store and the other reports are kept" in done.stderr
+    assert _results(store) == 3  # the store and the other reports are whole
+    assert len(jsonl.read_text().splitlines()) == 3
+    assert len(csv.read_text().splitlines()) == 4
+    assert "3 files: 3 checked" in done.stdout  # the summary is still shown
+    assert Path("/dev/full").is_char_device()  # a device is written to, never replaced

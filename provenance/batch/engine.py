@@ -282,10 +282,10 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
         options = CheckOptions.from_dict({**public, "watermarks": {**watermarks, "keys": keys}})
         walk = WalkOptions.from_dict(record.inputs.get("walk", {}))
         reports = ReportFiles.from_dict(record.inputs.get("reports") or {})
+        paths = [str(path) for path in record.inputs.get("paths", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise ScanError(
             f"{location}: its interrupted scan was recorded by another version of "
             f"provenance-checker ({exc}); run that scan again without --resume"
         ) from exc
-    paths = list(record.inputs.get("paths", []))
     return Interrupted(paths, options, walk, record.started_at, reports)

@@ -72,6 +72,15 @@ CREATE TABLE IF NOT EXISTS scan_files (
 );
 """
 
+# each table's columns, in order, as _SCHEMA makes them
+_COLUMNS = {
+    "meta": ("name", "value"),
+    "results": ("content", "settings", "path", "verdict", "failed", "report", "stored_at"),
+    "files": ("path", "size", "mtime_ns", "inode", "content"),
+    "scans": ("id", "started_at", "finished_at", "settings", "settings_public", "inputs"),
+    "scan_files": ("scan", "path", "content"),
+}
+
 
 @dataclass(frozen=True)
 class FileState:
@@ -175,6 +184,7 @@ class ResultStore:
             raise ScanError(
                 f"{self.path}: not a provenance results store ({exc}); choose another --store file"
             ) from exc
+        self._check_shape()
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),))
         elif row[0] != str(_SCHEMA_VERSION):
@@ -182,6 +192,17 @@ class ResultStore:
                 f"{self.path}: results store of schema {row[0]}, this version reads "
                 f"{_SCHEMA_VERSION}; use a new --store file"
             )
+
+    def _check_shape(self) -> None:
+        """Refuse an SQLite file whose tables have other columns than a results store's (another
+        program's database, say): using it would fail later with a misleading message."""
+        for table, wanted in _COLUMNS.items():
+            found = [row[1] for row in self._db.execute(f"PRAGMA table_info({table})")]
+            if found != list(wanted):
+                raise ScanError(
+                    f"{self.path}: not a provenance results store (its table {table!r} has the "
+                    f"columns {', '.join(found)}); choose another --store file"
+                )
 
     def take(self, on_wait: Callable[[Path], None] | None = None) -> None:
         """Take the store for one scan, waiting while another scan (another process) has it;
@@ -277,9 +298,17 @@ class ResultStore:
             ).fetchone()
             if row is None:
                 return None
-            return ScanRecord(
-                row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5])
+        try:
+            options, inputs = json.loads(row[4]), json.loads(row[5])
+        except ValueError:
+            options = inputs = None
+        if not isinstance(options, dict) or not isinstance(inputs, dict):
+            raise ScanError(
+                f"{self.path}: the record of its interrupted scan {row[0]} is damaged (its "
+                "options or paths do not read); run that scan again without --resume (files "
+                "already checked are not checked again)"
             )
+        return ScanRecord(row[0], row[1], row[2], row[3], options, inputs)
 
     # ------------------------------------------------------------------ results
 

@@ -324,7 +324,7 @@ def scan_command(
         "seconds": round(time.monotonic() - started, 1),
         "engine": how.engine.value,
     }
-    written = _write_outputs(
+    written, unwritten = _write_outputs(
         reports,
         facts,
         targets,
@@ -335,6 +335,10 @@ def scan_command(
     summary = stderr if streaming else stdout_console()  # standard output holds the reports
     failed = [report for report in reports if report.verdict.code is VerdictCode.ERROR]
     print_summary(summary, display.counts, facts, stopped, written, failed)
+    for message in unwritten[:-1]:
+        stderr_console().print(terminal_text(f"error: {message}"))
+    if unwritten:
+        fail(unwritten[-1])
     raise typer.Exit(exit_code(reports, wanted))
 
 
@@ -391,13 +395,15 @@ def _write_outputs(
     jsonl: Path | None,
     csv: Path | None,
     html: Path | None,
-) -> list[str]:
-    """Write the report files asked for; returns what was written, for the summary.
+) -> tuple[list[str], list[str]]:
+    """Write the report files asked for; returns what was written, for the summary, and why
+    each file that could not be written was not (the others are written all the same).
     ``targets``: the paths the scan was given (the interrupted scan's with --resume); the HTML
     report shows file paths relative to them."""
     from provenance.render.files import write_csv, write_html, write_jsonl
 
-    written = []
+    written: list[str] = []
+    unwritten: list[str] = []
     for kind, destination in (("JSON Lines", jsonl), ("CSV", csv), ("HTML", html)):
         if destination is None:
             continue
@@ -409,6 +415,11 @@ def _write_outputs(
             else:
                 write_jsonl(destination, reports)
         except OSError as exc:
-            fail(f"{destination}: cannot write the {kind} report ({exc.strerror or exc})")
+            unwritten.append(
+                f"{destination}: cannot write the {kind} report ({exc.strerror or exc}); the "
+                "results store and the other reports are kept. Free disk space or choose a path "
+                "you can write, then run the same scan again: it reuses the stored results"
+            )
+            continue
         written.append(f"{kind} {destination}")
-    return written
+    return written, unwritten

@@ -2,7 +2,9 @@
 
 Each file is written to a temporary name beside the destination and renamed into place, so a
 reader never sees half a report, and an interrupted scan leaves the previous output intact.
-The file gets the permissions the user's umask gives (not the temporary file's 0600).
+The file gets the permissions the user's umask gives (not the temporary file's 0600). A
+destination that exists and is not a regular file (``/dev/stdout``, a named pipe, a device) is
+written in place: renaming onto it would replace the device with a file.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +33,16 @@ def _umask() -> int:
 
 
 def _atomic_write(destination: Path, text: str) -> None:
+    try:
+        mode = destination.stat().st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(21, "is a folder: name a file", str(destination))
+    if not stat.S_ISREG(mode):  # a device or a pipe: write to it, never replace it
+        with destination.open("w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        return
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
     try:
