@@ -1,8 +1,11 @@
 """provenance-checker for one upload: a clear answer, the evidence, a report to download.
 
 Run: ``make app`` or ``streamlit run app/streamlit_app.py`` from the repository root (see the
-README). Nothing persists: :func:`provenance.check_bytes` writes the upload to a private
-temporary folder, checks it offline and deletes it before the page renders. The upload limit is
+README). Nothing persists: :func:`provenance.check_bytes_isolated` writes the upload to a
+private temporary folder, checks it offline in a worker process with time and memory limits
+(``PROVENANCE_PAGE_TIMEOUT``, ``PROVENANCE_PAGE_MEMORY_LIMIT``) and deletes it before the page
+renders; at most ``PROVENANCE_PAGE_CHECKS`` checks run at once on the machine, later uploads
+wait in a queue (up to ``PROVENANCE_PAGE_WAIT`` seconds) and are told so. The upload limit is
 Streamlit's ``server.maxUploadSize`` (500 MB in the repository's ``.streamlit/config.toml``);
 ``PROVENANCE_TRUST_DIR`` chooses the trust lists and ``PROVENANCE_MARK_KEY`` a keyed-mark key.
 Stripped credentials are recovered by the identifier a keyed mark carries from
@@ -18,6 +21,7 @@ import base64
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -336,10 +340,96 @@ def main() -> None:
     if done is not None and done[0] == key:
         report = done[1]
     else:
-        with st.spinner(f"Checking {_markdown_text(upload.name)} ..."):
-            report = provenance.check_bytes(upload.getvalue(), name=upload.name, options=options)
+        try:
+            limits = _limits()
+        except ValueError as exc:
+            st.error(_markdown_text(str(exc)))
+            return
+        report = _check_upload(upload.getvalue(), upload.name, options, limits)
+        if report is None:
+            return
         st.session_state["checked"] = (key, report)
     show(report)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    checks: int
+    wait_seconds: float
+    timeout: float | None
+    memory_mb: int | None
+    slots: Path | None
+
+
+def _number(name: str, default: float, *, least: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise ValueError(f"{name}={text!r} is not a number of at least {least:g}: fix or unset it")
+    return value
+
+
+def _limits() -> _Limits:
+    """How many checks run at once, how long an upload waits for one, and each check's
+    limits, from the environment (README, "The web page")."""
+    from provenance.batch.scan_options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, usable_cpus
+
+    timeout = _number("PROVENANCE_PAGE_TIMEOUT", DEFAULT_TIMEOUT, least=0)
+    memory = int(_number("PROVENANCE_PAGE_MEMORY_LIMIT", DEFAULT_MEMORY_MB, least=0))
+    if 0 < memory < 64:
+        raise ValueError("PROVENANCE_PAGE_MEMORY_LIMIT must be 0 (no limit) or at least 64 MiB")
+    slots = os.environ.get("PROVENANCE_PAGE_SLOTS")
+    return _Limits(
+        checks=int(_number("PROVENANCE_PAGE_CHECKS", usable_cpus(), least=1)),
+        wait_seconds=_number("PROVENANCE_PAGE_WAIT", 600.0, least=0),
+        timeout=timeout or None,
+        memory_mb=memory or None,
+        slots=Path(slots) if slots else None,
+    )
+
+
+def _check_upload(
+    data: bytes, name: str, options: provenance.CheckOptions, limits: _Limits
+) -> Report | None:
+    """The upload checked in a worker process with limits, once one of the server's check
+    slots is free (a queue shared by every session): a bomb or a hang costs a worker, never
+    the page's server. None when the wait ran out (the page says so)."""
+    from provenance.batch.slots import BusyError, CheckSlots
+
+    waiting = st.empty()
+
+    def say_busy() -> None:
+        waiting.info(
+            f"The checker is busy with {limits.checks} other upload(s). Yours is queued and "
+            "starts when one finishes; keep this page open.",
+            icon=":material/hourglass_top:",
+        )
+
+    try:
+        with CheckSlots(limits.checks, limits.slots).take(
+            wait_seconds=limits.wait_seconds, on_wait=say_busy
+        ):
+            waiting.empty()
+            with st.spinner(f"Checking {_markdown_text(name)} ..."):
+                return provenance.check_bytes_isolated(
+                    data,
+                    name=name,
+                    options=options,
+                    timeout=limits.timeout,
+                    memory_mb=limits.memory_mb,
+                )
+    except BusyError as exc:
+        waiting.empty()
+        st.error(f"The checker is too busy: {exc}. Try again in a few minutes.")
+    except provenance.ProvenanceError as exc:  # the worker process could not start
+        waiting.empty()
+        st.error(f"The check could not run: {_markdown_text(str(exc))}")
+    return None
 
 
 main()

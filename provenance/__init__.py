@@ -47,6 +47,7 @@ from provenance.watermark.options import CropSearch, WatermarkOptions
 
 if TYPE_CHECKING:
     from provenance.batch.engine import ScanItem, scan
+    from provenance.batch.isolated import check_bytes_isolated, check_isolated
     from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
     from provenance.batch.walk import WalkOptions
 
@@ -55,6 +56,8 @@ _LAZY = {
     "Engine": "provenance.batch.scan_options",
     "ReportFiles": "provenance.batch.scan_options",
     "ScanItem": "provenance.batch.engine",
+    "check_bytes_isolated": "provenance.batch.isolated",
+    "check_isolated": "provenance.batch.isolated",
     "ScanOptions": "provenance.batch.scan_options",
     "scan": "provenance.batch.engine",
     "WalkOptions": "provenance.batch.walk",
@@ -98,6 +101,8 @@ __all__ = [
     "__version__",
     "check",
     "check_bytes",
+    "check_bytes_isolated",
+    "check_isolated",
     "load_trust",
     "scan",
 ]

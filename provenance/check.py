@@ -8,6 +8,7 @@ never raises for a bad file, so a batch always finishes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -17,7 +18,7 @@ import sqlite3
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from provenance._version import __version__, engine_versions
@@ -43,7 +44,7 @@ from provenance.report import (
 from provenance.verdict import derive_verdict
 from provenance.watermark.options import WatermarkOptions
 
-__all__ = ["check", "check_bytes", "failed_report"]
+__all__ = ["check", "check_bytes", "failed_report", "upload_file"]
 
 _CHUNK = 1 << 20
 
@@ -157,6 +158,12 @@ def failed_report(
 
 def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> Report:
     """Check one file and return its report. Never raises for a bad file.
+
+    The check runs in the calling process, with no time or memory limit: a hostile file
+    (a decompression bomb under the pixel budget, content that sends a native decoder into a
+    loop) can hold it for long or grow it large. For files from strangers use
+    :func:`provenance.check_isolated`, which runs this in a worker process with the limits
+    ``provenance check`` and ``provenance scan`` apply (900 s, 2048 MiB by default).
 
     Parameters
     ----------
@@ -389,19 +396,27 @@ def _file_name_for(name: str) -> str:
     return stem + suffix.decode("utf-8", "ignore")
 
 
+@contextlib.contextmanager
+def upload_file(data: bytes, name: str = "upload") -> Iterator[Path]:
+    """``data`` as a file in a private temporary folder (mode 0700), under the upload's own
+    file name so messages name it; the folder is removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="provenance-"))
+    try:
+        temporary = folder / _file_name_for(name)
+        temporary.write_bytes(data)
+        yield temporary
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_bytes(
     data: bytes, *, name: str = "upload", options: CheckOptions | None = None
 ) -> Report:
     """Check in-memory bytes. They are written to a private temporary file, removed afterwards.
 
-    The report's ``path`` is ``name``.
+    The report's ``path`` is ``name``. Like :func:`check`, this runs in the calling process:
+    for uploads from strangers use :func:`provenance.check_bytes_isolated`.
     """
-    # a private folder (mode 0700) keeps the upload's own file name, so messages name it
-    folder = Path(tempfile.mkdtemp(prefix="provenance-"))
-    try:
-        temporary = folder / _file_name_for(name)
-        temporary.write_bytes(data)
+    with upload_file(data, name) as temporary:
         report = check(temporary, options)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     return dataclasses.replace(report, path=name)

@@ -145,10 +145,14 @@ def test_rejected_file_type_says_what_is_accepted() -> None:
 def test_nothing_of_the_upload_persists(demo_corpus: Path) -> None:
     import tempfile
 
-    before = set(Path(tempfile.gettempdir()).glob("provenance-*"))
+    from provenance.batch.slots import default_slot_folder
+
+    slots = default_slot_folder()  # the queue's lock files, shared by every upload
+    before = set(Path(tempfile.gettempdir()).glob("provenance-*")) - {slots}
     at = _page_after_upload("unsigned.mp4", (demo_corpus / "unsigned.mp4").read_bytes())
     assert "<code>no_signal</code>" in _banner(at)
-    assert set(Path(tempfile.gettempdir()).glob("provenance-*")) == before
+    assert set(Path(tempfile.gettempdir()).glob("provenance-*")) - {slots} == before
+    assert all(p.name.startswith("slot-") and p.stat().st_size == 0 for p in slots.iterdir())
 
 
 def test_credentials_show_actions_history_and_validation_codes(demo_corpus: Path) -> None:

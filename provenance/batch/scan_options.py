@@ -17,7 +17,14 @@ from typing import Any
 from provenance.batch.walk import WalkOptions
 from provenance.errors import ArgumentError
 
-__all__ = ["Engine", "ReportFiles", "ScanOptions", "usable_cpus"]
+__all__ = [
+    "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT",
+    "Engine",
+    "ReportFiles",
+    "ScanOptions",
+    "usable_cpus",
+]
 
 
 class Engine(enum.StrEnum):
@@ -73,6 +80,12 @@ class ReportFiles:
         return cls(html=data.get("html"), csv=data.get("csv"), jsonl=data.get("jsonl"))
 
 
+#: The time (seconds) and memory (MiB) one file's check may take in a worker, by default: the
+#: limits of ``provenance scan``, ``provenance check`` and :func:`provenance.check_isolated`.
+DEFAULT_TIMEOUT = 900.0
+DEFAULT_MEMORY_MB = 2048
+
+
 def usable_cpus() -> int:
     """The CPUs this process may use (the default number of workers)."""
     try:
@@ -122,8 +135,8 @@ class ScanOptions:
     """
 
     jobs: int = dataclasses.field(default_factory=usable_cpus)
-    timeout: float | None = 900.0
-    memory_mb: int | None = 2048
+    timeout: float | None = DEFAULT_TIMEOUT
+    memory_mb: int | None = DEFAULT_MEMORY_MB
     store: Path | None = None
     retry_errors: bool = False
     rescan: bool = False

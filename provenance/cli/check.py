@@ -10,10 +10,23 @@ from typing import Annotated
 
 import typer
 
-from provenance.batch.scan_options import Engine, ScanOptions
+from provenance.batch.scan_options import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    Engine,
+    ScanOptions,
+)
 from provenance.cli.check_options import with_check_options
-from provenance.cli.common import FailOnOption, exit_code, fail, parse_fail_on, stdout_console
-from provenance.cli.help import OUTPUT
+from provenance.cli.common import (
+    FailOnOption,
+    MemoryLimitOption,
+    TimeoutOption,
+    exit_code,
+    fail,
+    parse_fail_on,
+    stdout_console,
+)
+from provenance.cli.help import LIMITS, OUTPUT
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render import render_details, render_table, to_json, to_jsonl
@@ -60,6 +73,16 @@ def check_command(
             dir_okay=False,
         ),
     ] = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    memory_limit: MemoryLimitOption = DEFAULT_MEMORY_MB,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            rich_help_panel=LIMITS,
+            help="No worker, no limits: faster start, for trusted files.",
+        ),
+    ] = False,
     *,
     options: CheckOptions,
 ) -> None:
@@ -67,18 +90,30 @@ def check_command(
 
     Watermarks: dwtdct finds the public SD, SDXL, SVD, FLUX and InvokeAI marks; keyed finds
     your own mark with its key (--key-file, --key or $PROVENANCE_MARK_KEY). --sampling auto
-    reads a short clip whole, a longer one's key frames plus 8 evenly spaced frames.
+    reads a short clip whole, a longer one's key frames plus 8 evenly spaced frames. Each
+    file is checked in a worker process, within the limits.
     """
     from provenance.batch.engine import scan
 
     wanted = parse_fail_on(fail_on)
     if evidence_html is not None:
         options = dataclasses.replace(options, previews=True)
-    # a folder of no media is a file with its own error here, not a refused scan
-    in_process = ScanOptions(jobs=1, engine=Engine.INLINE, store=None, nothing_is_error=False)
+    # each file in a worker process with limits, as a scan does (a hostile file cannot hang
+    # or exhaust this process); a folder of no media is a file with its own error here
+    try:
+        how = ScanOptions(
+            jobs=1,
+            engine=Engine.INLINE if in_process else Engine.LOCAL,
+            timeout=timeout or None,
+            memory_mb=memory_limit or None,
+            store=None,
+            nothing_is_error=False,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     reports: list[Report] = []
     try:
-        for item in scan(paths, options, in_process):
+        for item in scan(paths, options, how):
             reports.append(item.report)
             if output_format is OutputFormat.JSONL:
                 sys.stdout.write(to_jsonl([item.report]))

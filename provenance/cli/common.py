@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from provenance.cli.help import OUTPUT
+from provenance.cli.help import LIMITS, OUTPUT
 from provenance.report import Report, VerdictCode
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "FailOnOption",
+    "MemoryLimitOption",
+    "TimeoutOption",
     "exit_code",
     "fail",
     "parse_fail_on",
@@ -110,5 +112,30 @@ FailOnOption = Annotated[
             "Exit 1 on these verdict codes, comma-separated or repeated; 'ai' means "
             "ai_declared, ai_edited and ai_watermark."
         ),
+    ),
+]
+
+
+#: ``--timeout``, for every command that checks files in workers (``check``, ``scan``).
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        rich_help_panel=LIMITS,
+        help="Seconds per file, else an error record (0: no limit).",
+        min=0,
+    ),
+]
+
+#: ``--memory-limit``, with :data:`TimeoutOption`.
+MemoryLimitOption = Annotated[
+    int,
+    typer.Option(
+        "--memory-limit",
+        metavar="MIB",
+        rich_help_panel=LIMITS,
+        help="MiB per worker, else an error record (0: no limit).",
+        min=0,
     ),
 ]

@@ -12,19 +12,28 @@ from typing import Annotated, Any
 
 import typer
 
-from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions, usable_cpus
+from provenance.batch.scan_options import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    Engine,
+    ReportFiles,
+    ScanOptions,
+    usable_cpus,
+)
 from provenance.batch.walk import WalkOptions, read_path_list
 from provenance.cli.check_options import with_check_options
 from provenance.cli.common import (
     EXIT_INTERRUPTED,
     FailOnOption,
+    MemoryLimitOption,
+    TimeoutOption,
     exit_code,
     fail,
     parse_fail_on,
     stderr_console,
     stdout_console,
 )
-from provenance.cli.help import INPUT, LIMITS, OUTPUT, SCAN
+from provenance.cli.help import INPUT, OUTPUT, SCAN
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
 from provenance.render.machine import to_jsonl
@@ -97,26 +106,8 @@ def scan_command(
             min=1,
         ),
     ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            rich_help_panel=LIMITS,
-            help="Seconds a file may take, else it gets an error record (0: no limit).",
-            min=0,
-        ),
-    ] = 900.0,
-    memory_limit: Annotated[
-        int,
-        typer.Option(
-            "--memory-limit",
-            metavar="MIB",
-            rich_help_panel=LIMITS,
-            help="MiB a worker may use, else its file gets an error record (0: no limit).",
-            min=0,
-        ),
-    ] = 2048,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    memory_limit: MemoryLimitOption = DEFAULT_MEMORY_MB,
     store: Annotated[
         Path,
         typer.Option(

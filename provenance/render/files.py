@@ -37,9 +37,9 @@ def _atomic_write(destination: Path, text: str) -> None:
         mode = destination.stat().st_mode
     except FileNotFoundError:
         mode = stat.S_IFREG
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(21, "is a folder: name a file", str(destination))
-    if not stat.S_ISREG(mode):  # a device or a pipe: write to it, never replace it
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(
+        mode
+    ):  # a device or a pipe: write to it, never replace it
         with destination.open("w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         return
