@@ -125,7 +125,7 @@ def _report(
         elapsed_seconds=round(time.perf_counter() - started, 6),
         recovered=tuple(recovered),
         frame_pictures=tuple(pictures),
-    )
+    ).printable()  # a file name that is not UTF-8 shows escaped, so every output writes it
 
 
 def failed_report(

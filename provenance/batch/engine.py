@@ -26,7 +26,7 @@ from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
 from provenance.batch.walk import WalkOptions, iter_media_files
 from provenance.errors import ArgumentError, ScanError
 from provenance.options import CheckOptions
-from provenance.report import CheckError, Report
+from provenance.report import CheckError, Report, printable
 from provenance.watermark.keys import key_fingerprint
 
 if TYPE_CHECKING:
@@ -184,7 +184,9 @@ def _from_store(
             stored = store.lookup(state, fingerprint)
             if stored is not None and not (how.retry_errors and is_failed(stored)):
                 store.add_to_scan(scan_id, path, state, stored)
-                cached.append(ScanItem(path, dataclasses.replace(stored, path=path), cached=True))
+                cached.append(
+                    ScanItem(path, dataclasses.replace(stored, path=printable(path)), cached=True)
+                )
                 continue
         todo.append((path, state))
     return cached, todo

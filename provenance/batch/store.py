@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 from provenance._sqlite import immediate_transaction
 from provenance.errors import ScanError
-from provenance.report import Report, VerdictCode
+from provenance.report import Report, VerdictCode, printable
 
 __all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
 
@@ -78,6 +78,7 @@ class FileState:
     """What ``stat`` says about a file: enough to tell that it has not changed."""
 
     path: str
+    """The absolute path, :func:`~provenance.report.printable` (SQLite keeps UTF-8 only)."""
     size: int
     mtime_ns: int
     inode: int
@@ -99,7 +100,7 @@ def file_state(path: str | os.PathLike[str]) -> FileState | None:
         info = os.stat(absolute)
     except OSError:
         return None
-    return FileState(absolute, info.st_size, info.st_mtime_ns, info.st_ino)
+    return FileState(printable(absolute), info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 @dataclass(frozen=True)
@@ -316,14 +317,14 @@ class ResultStore:
             elif state is not None:
                 content = state.pseudo_content()
             else:
-                content = f"path:{os.path.abspath(path)}"
+                content = f"path:{printable(os.path.abspath(path))}"
             with immediate_transaction(self._db):
                 self._db.execute(
                     "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
                     (
                         content,
                         fingerprint,
-                        path,
+                        printable(path),
                         report.verdict.code.value,
                         int(failed),
                         report.to_json(),
@@ -340,7 +341,8 @@ class ResultStore:
                         (state.path, state.size, state.mtime_ns, state.inode, content),
                     )
                 self._db.execute(
-                    "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+                    "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)",
+                    (scan, printable(path), content),
                 )
 
     def add_to_scan(self, scan: int, path: str, state: FileState, stored: Report) -> None:
@@ -348,5 +350,6 @@ class ResultStore:
         with self._guarded():
             content = stored.sha256 or state.pseudo_content()
             self._db.execute(
-                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)",
+                (scan, printable(path), content),
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from provenance.render.html import render_evidence_html, render_html
 from provenance.render.machine import to_jsonl
 from provenance.render.rows import CSV_FIELDS, csv_row
-from provenance.report import Report
+from provenance.report import Report, printable
 
 __all__ = ["spreadsheet_safe", "write_csv", "write_evidence_html", "write_html", "write_jsonl"]
 
@@ -30,6 +31,19 @@ def _umask() -> int:
 
 
 def _atomic_write(destination: Path, text: str) -> None:
+    """Write ``text`` (any file name in it that is not UTF-8 escaped, see
+    :func:`~provenance.report.printable`) to a new file renamed over ``destination``; a
+    destination that is a device or a pipe (``/dev/stdout``) is written to as it is, never
+    replaced."""
+    text = printable(text)
+    try:
+        special = not stat.S_ISREG(os.stat(destination).st_mode)
+    except OSError:  # missing (the usual case), or not reachable: the rename below says why
+        special = False
+    if special:
+        with open(destination, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        return
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
     try:
