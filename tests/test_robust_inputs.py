@@ -12,9 +12,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from provenance.testing.synth import write_image
+from tests.support import REPO, skip_or_fail
 
 #: A file name that is not UTF-8 (``\xff`` never occurs in UTF-8) and how every output shows it.
 RAW_NAME = b"clip\xff.jpg"
@@ -103,3 +105,111 @@ def test_a_folder_named_in_bytes_that_are_not_utf8_is_scanned_with_its_reports(
     page = (tmp_path / "h.html").read_text("utf-8")
     assert "dir\\xfe" in page
     assert "dir\\xfe/ok.jpg" in (tmp_path / "c.csv").read_text("utf-8")
+
+
+# --------------------------------------------------------------------------- not files
+
+
+def test_named_pipes_in_a_folder_are_reported_not_opened_and_the_scan_finishes(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "ok.jpg")
+    os.mkfifo(folder / "pipe")  # no suffix: the walk used to sniff it, blocking for ever
+    os.mkfifo(folder / "pipe.mp4")  # a media suffix: yielded, and its check must not open it
+    # a hard timeout: a regression fails (TimeoutExpired) instead of hanging the tests
+    run = _provenance(
+        "scan", "in", "--jsonl", "o.jsonl", "--store", "s.db", cwd=tmp_path, timeout=30
+    )
+    assert run.returncode == 3, run.stderr.decode("utf-8", "replace")
+    reports = {
+        line["path"]: line
+        for line in map(json.loads, (tmp_path / "o.jsonl").read_text().splitlines())
+    }
+    assert sorted(reports) == ["in/ok.jpg", "in/pipe", "in/pipe.mp4"]
+    assert reports["in/ok.jpg"]["verdict"]["code"] == "no_signal"
+    for name in ("in/pipe", "in/pipe.mp4"):
+        assert reports[name]["verdict"]["code"] == "error"
+        (error,) = reports[name]["errors"]
+        assert error["code"] == "not_a_file"
+        assert "not a regular file" in error["message"]
+        assert "--exclude" in error["message"]
+    summary = run.stdout.decode("utf-8")
+    assert "Could not be checked (2)" in summary
+    assert "in/pipe: Not a regular file" in summary
+    # checked on its own, a pipe is reported the same way (and not opened either)
+    one = _provenance("check", "in/pipe", "-f", "jsonl", cwd=tmp_path, timeout=30)
+    assert one.returncode == 3
+    assert json.loads(one.stdout)["errors"][0]["code"] == "not_a_file"
+
+
+def _unprivileged_python() -> list[str]:
+    """A command that runs this Python's packages as the user nobody (the tests run as root,
+    for whom permission bits do not count). The interpreter must be one nobody may run:
+    the system's, of the same version, with this environment's packages on its path."""
+    system = Path("/usr/bin/python3")
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not system.is_file():
+        skip_or_fail("needs root, setpriv (util-linux) and /usr/bin/python3")
+    probe = subprocess.run(
+        [system, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+    )
+    if probe.stdout.strip() != str(sys.version_info[:2]):
+        skip_or_fail(f"/usr/bin/python3 is not Python {sys.version_info[:2]}")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(system)]
+
+
+def test_a_folder_that_cannot_be_read_is_reported_and_the_scan_finishes() -> None:
+    command = _unprivileged_python()
+    # a folder nobody may use (pytest's own are root's, mode 0700)
+    work = Path(tempfile.mkdtemp(prefix="provenance-unreadable-"))
+    try:
+        folder = work / "in"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "locked").mkdir()
+        write_image(folder / "ok.jpg")
+        shutil.copyfile(folder / "ok.jpg", folder / "sub" / "y.jpg")
+        shutil.copyfile(folder / "ok.jpg", folder / "locked" / "x.jpg")
+        for path in (work, folder, folder / "sub", folder / "locked"):
+            os.chown(path, 65534, 65534)
+        for path in (folder / "ok.jpg", folder / "sub" / "y.jpg"):
+            os.chmod(path, 0o644)
+        os.chmod(folder / "locked", 0)
+        site_packages = [p for p in sys.path if p.endswith("site-packages")]
+        env = {
+            **os.environ,
+            "HOME": str(work),
+            "COLUMNS": "200",
+            "PYTHONPATH": os.pathsep.join([str(REPO), *site_packages]),
+            "PROVENANCE_TRUST_DIR": str(work / "trust"),
+        }
+        outputs = ["--jsonl", "o.jsonl", "--csv", "o.csv", "--html", "o.html"]
+        run = subprocess.run(
+            [*command, "-m", "provenance", "scan", "in", *outputs, "--store", "s.db"],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+        assert run.returncode == 3, run.stdout + run.stderr
+        summary = run.stdout
+        assert "3 files: 3 checked" in summary
+        assert "in/locked: A folder that cannot be read (permission denied)" in summary
+        lines = [json.loads(line) for line in (work / "o.jsonl").read_text().splitlines()]
+        by_path = {line["path"]: line for line in lines}
+        assert sorted(by_path) == ["in/locked", "in/ok.jpg", "in/sub/y.jpg"]
+        (error,) = by_path["in/locked"]["errors"]
+        assert error["code"] == "unreadable_folder"
+        assert "Give read access" in error["message"]
+        rows = list(csv.DictReader(io.StringIO((work / "o.csv").read_text())))
+        assert [row["verdict"] for row in rows if row["path"] == "in/locked"] == ["error"]
+        assert "in/locked" in (work / "o.html").read_text()
+        with sqlite3.connect(work / "s.db") as db:
+            kept = {row[0] for row in db.execute("SELECT path FROM scan_files")}
+        assert "in/locked" in kept
+    finally:
+        os.chmod(work / "in" / "locked", 0o700)
+        shutil.rmtree(work)

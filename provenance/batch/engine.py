@@ -144,7 +144,7 @@ def _refuse_nothing_to_scan(given: Sequence[str], files: Sequence[str], walk: Wa
     """A folder with no media, or a walk that finds nothing, stops the scan before it starts:
     a nightly scan of an unmounted share or an emptied folder must not end "0 files, exit 0"
     (files named one by one still get their own error records)."""
-    empty = [path for path in files if os.path.isdir(path)]
+    empty = [path for path in files if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK)]
     if empty:
         where = ", ".join(empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
         raise ScanError(
