@@ -213,3 +213,58 @@ def test_a_folder_that_cannot_be_read_is_reported_and_the_scan_finishes() -> Non
     finally:
         os.chmod(work / "in" / "locked", 0o700)
         shutil.rmtree(work)
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def test_an_output_that_cannot_be_written_exits_2_with_a_message_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    write_image(tmp_path / "ok.jpg")
+    with open("/dev/full", "w") as full:  # every write: "No space left on device"
+        run = subprocess.run(
+            [sys.executable, "-m", "provenance", "check", "ok.jpg", "-f", "json"],
+            stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=60, check=False,
+        )  # fmt: skip
+    assert run.returncode == 2, run.stderr  # not 1, which means "matched --fail-on"
+    assert "Traceback" not in run.stderr
+    assert "error: the command stopped: No space left on device" in run.stderr
+    assert "Check the disk space" in run.stderr
+
+
+def test_an_internal_failure_exits_2_and_asks_for_a_bug_report(tmp_path: Path) -> None:
+    write_image(tmp_path / "ok.jpg")
+    # standard output closed (Python then has none): a failure the commands do not expect
+    command = [sys.executable, "-m", "provenance", "check", "ok.jpg", "-f", "json"]
+    run = subprocess.run(
+        command, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=60, check=False,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "error: internal error (AttributeError" in run.stderr
+    assert "This is a bug in provenance-checker" in run.stderr
+    assert "please report it" in run.stderr
+    shown = subprocess.run(
+        command, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=60, check=False,
+        preexec_fn=lambda: os.close(1), env={**os.environ, "PROVENANCE_TRACEBACK": "1"},
+    )  # fmt: skip
+    assert shown.returncode == 2
+    assert "Traceback (most recent call last)" in shown.stderr
+
+
+def test_resume_from_a_damaged_scan_record_says_so_and_exits_2(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_image(folder / "ok.jpg")
+    first = _provenance("scan", "in", "--store", "s.db", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr.decode("utf-8", "replace")
+    for damaged in ("{not json", "[1]", '{"paths": 5}', '{"paths": ["in"], "walk": 3}'):
+        with sqlite3.connect(tmp_path / "s.db") as db:
+            db.execute("UPDATE scans SET finished_at = NULL, inputs = ?", (damaged,))
+        run = _provenance("scan", "--resume", "--store", "s.db", cwd=tmp_path)
+        err = run.stderr.decode("utf-8")
+        assert run.returncode == 2, err
+        assert "Traceback" not in err
+        assert "run that scan again without --resume" in err

@@ -284,10 +284,15 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
         options = CheckOptions.from_dict({**public, "watermarks": {**watermarks, "keys": keys}})
         walk = WalkOptions.from_dict(record.inputs.get("walk", {}))
         reports = ReportFiles.from_dict(record.inputs.get("reports") or {})
-    except (KeyError, TypeError, ValueError) as exc:
+        paths = record.inputs.get("paths", [])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ScanError(
             f"{location}: its interrupted scan was recorded by another version of "
             f"provenance-checker ({exc}); run that scan again without --resume"
         ) from exc
-    paths = list(record.inputs.get("paths", []))
-    return Interrupted(paths, options, walk, record.started_at, reports)
+    if not (isinstance(paths, list) and all(isinstance(path, str) for path in paths)):
+        raise ScanError(
+            f"{location}: its interrupted scan's paths are damaged ({paths!r}); run that scan "
+            "again without --resume"
+        )
+    return Interrupted(list(paths), options, walk, record.started_at, reports)

@@ -278,9 +278,16 @@ class ResultStore:
             ).fetchone()
             if row is None:
                 return None
-            return ScanRecord(
-                row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5])
+        try:
+            options, inputs = json.loads(row[4]), json.loads(row[5])
+        except ValueError:
+            options = inputs = None
+        if not (isinstance(options, dict) and isinstance(inputs, dict)):
+            raise ScanError(
+                f"{self.path}: the record of its last interrupted scan is damaged (not the "
+                "JSON this version writes); run that scan again without --resume"
             )
+        return ScanRecord(row[0], row[1], row[2], row[3], options, inputs)
 
     # ------------------------------------------------------------------ results
 
