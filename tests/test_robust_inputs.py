@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from provenance.testing.synth import write_image
 from tests.support import REPO, skip_or_fail
 
@@ -268,3 +270,35 @@ def test_resume_from_a_damaged_scan_record_says_so_and_exits_2(tmp_path: Path) -
         assert run.returncode == 2, err
         assert "Traceback" not in err
         assert "run that scan again without --resume" in err
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_a_resumed_scan_of_relative_paths_finishes_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.batch.engine import scan
+    from provenance.batch.scan_options import Engine, ScanOptions
+
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    (first / "in").mkdir(parents=True)
+    elsewhere.mkdir()
+    for number in range(3):
+        write_image(first / "in" / f"{number}.png", seed=number)
+    store = tmp_path / "s.db"
+    monkeypatch.chdir(first)  # the scan is given a relative folder
+    items = scan(["in"], run=ScanOptions(engine=Engine.INLINE, store=store))
+    next(items)
+    items.close()  # type: ignore[attr-defined]  # interrupted after one file
+    # the command Ctrl-C prints runs anywhere: here, from another folder
+    resumed = _provenance("scan", "--resume", "--store", str(store), cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr.decode("utf-8", "replace")
+    assert "3 files: 2 checked, 1 unchanged" in resumed.stdout.decode("utf-8")
+    with sqlite3.connect(store) as db:
+        scans = db.execute("SELECT finished_at FROM scans ORDER BY id").fetchall()
+    assert len(scans) == 2
+    assert all(finished is not None for (finished,) in scans)  # both: nothing left to resume
+    again = _provenance("scan", "--resume", "--store", str(store), cwd=elsewhere)
+    assert again.returncode == 2
+    assert "nothing to resume" in again.stderr.decode("utf-8")

@@ -122,7 +122,12 @@ def scan(
         todo: list[tuple[str, FileState | None]] = [(path, None) for path in files]
         cached: list[ScanItem] = []
         if store is not None:
-            inputs = {"paths": given, "walk": how.walk.to_dict(), "reports": how.reports.to_dict()}
+            inputs = {
+                "paths": given,
+                "cwd": os.getcwd(),  # relative paths are resumed from any folder
+                "walk": how.walk.to_dict(),
+                "reports": how.reports.to_dict(),
+            }
             scan_id = store.start_scan(fingerprint, opts.public(), inputs)
             cached, todo = _from_store(store, scan_id, files, fingerprint, how)
         if on_planned is not None:
@@ -290,9 +295,15 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
             f"{location}: its interrupted scan was recorded by another version of "
             f"provenance-checker ({exc}); run that scan again without --resume"
         ) from exc
-    if not (isinstance(paths, list) and all(isinstance(path, str) for path in paths)):
+    cwd = record.inputs.get("cwd")
+    if not (isinstance(paths, list) and all(isinstance(path, str) for path in paths)) or not (
+        cwd is None or isinstance(cwd, str)
+    ):
         raise ScanError(
             f"{location}: its interrupted scan's paths are damaged ({paths!r}); run that scan "
             "again without --resume"
         )
-    return Interrupted(list(paths), options, walk, record.started_at, reports)
+    # relative paths as they were meant where the scan ran (stores from before the folder
+    # was recorded: from here)
+    paths = [os.path.join(cwd, path) for path in paths] if cwd else list(paths)
+    return Interrupted(paths, options, walk, record.started_at, reports)

@@ -115,8 +115,10 @@ class ScanRecord:
     options: dict[str, Any]
     """The scan's options as public plain data (keys by fingerprint)."""
     inputs: dict[str, Any]
-    """What the scan was given: ``paths``, ``walk`` (``WalkOptions.to_dict()``) and ``reports``
-    (``ReportFiles.to_dict()``; absent in scans recorded before report files were kept)."""
+    """What the scan was given: ``paths``, ``cwd`` (the folder it ran in, against which
+    relative paths are resumed; absent in scans recorded before), ``walk``
+    (``WalkOptions.to_dict()``) and ``reports`` (``ReportFiles.to_dict()``; absent in scans
+    recorded before report files were kept)."""
 
 
 def _same_scan(one: tuple[str, str], other: tuple[str, str]) -> bool:
@@ -126,9 +128,18 @@ def _same_scan(one: tuple[str, str], other: tuple[str, str]) -> bool:
         return False
     try:
         first, second = json.loads(one[1]), json.loads(other[1])
-    except ValueError:
+        if first.get("walk") != second.get("walk"):
+            return False
+        if first.get("cwd") and second.get("cwd"):  # paths as they were meant where each ran
+            return _absolute(first) == _absolute(second)
+        return bool(first.get("paths") == second.get("paths"))
+    except (ValueError, TypeError, AttributeError):  # a damaged record: not the same scan
         return False
-    return all(first.get(name) == second.get(name) for name in ("paths", "walk"))
+
+
+def _absolute(inputs: dict[str, Any]) -> list[str]:
+    """A recorded scan's paths, relative ones joined to the folder it ran in."""
+    return [os.path.normpath(os.path.join(inputs["cwd"], path)) for path in inputs["paths"]]
 
 
 def _now() -> str:
