@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["Serialisable", "from_plain", "to_plain"]
+__all__ = ["Serialisable", "from_plain", "printable", "printable_plain", "to_plain"]
 
 _T = TypeVar("_T")
 
@@ -77,4 +78,33 @@ def from_plain(annotation: Any, data: Any) -> Any:
         return annotation(**kwargs)
     if annotation is float and isinstance(data, int):
         return float(data)
+    return data
+
+
+#: A lone surrogate: what Python makes of a byte that is not UTF-8 in a file name
+#: (``surrogateescape``, U+DC80 to U+DCFF), or of a broken UTF-16 pair in JSON.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with its lone surrogates written as backslash escapes, so that it encodes as
+    UTF-8 anywhere (a terminal, a file, SQLite): the file name ``b"clip\\xff.jpg"`` (Python's
+    ``"clip\\udcff.jpg"``) reads ``clip\\xff.jpg``, as ``bytes.decode(errors="backslashreplace")``
+    shows it. Text without surrogates comes back unchanged."""
+    return _SURROGATE.sub(_escape, text) if _SURROGATE.search(text) else text
+
+
+def printable_plain(data: Any) -> Any:
+    """:func:`to_plain` data with :func:`printable` applied to every text in it."""
+    if isinstance(data, str):
+        return printable(data)
+    if isinstance(data, list):
+        return [printable_plain(item) for item in data]
+    if isinstance(data, dict):
+        return {printable(str(key)): printable_plain(item) for key, item in data.items()}
     return data

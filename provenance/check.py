@@ -63,6 +63,16 @@ def _digest_and_head(path: Path) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, head[:SNIFF_BYTES]
 
 
+def _listable(folder: Path) -> bool:
+    try:
+        with os.scandir(folder):
+            return True
+    except PermissionError:
+        return False
+    except OSError:  # anything else: the folder's own check says what it holds
+        return True
+
+
 def _input_error(path: Path) -> CheckError | None:
     """Why ``path`` cannot be checked at all, or None."""
     try:
@@ -75,6 +85,13 @@ def _input_error(path: Path) -> CheckError | None:
         )
     except OSError as exc:
         return CheckError("input", "unreadable", f"{path}: cannot access ({exc.strerror}).")
+    if stat.S_ISDIR(info.st_mode) and not _listable(path):
+        return CheckError(
+            "input",
+            "unreadable_folder",
+            f"{path}: a folder that cannot be read (permission denied), so the files in it "
+            "were not checked. Give read access to it, or leave it out with --exclude.",
+        )
     if stat.S_ISDIR(info.st_mode):
         return CheckError(
             "input",
@@ -83,7 +100,12 @@ def _input_error(path: Path) -> CheckError | None:
             "(folders are walked for files with media suffixes such as .mp4, .mov, .jpg).",
         )
     if not stat.S_ISREG(info.st_mode):
-        return CheckError("input", "not_a_file", f"{path}: not a regular file.")
+        return CheckError(
+            "input",
+            "not_a_file",
+            f"{path}: not a regular file (a named pipe, a socket or a device), so it was not "
+            "opened. Leave it out with --exclude, or check a copy saved as a file.",
+        )
     if info.st_size == 0:
         return CheckError(
             "input",
@@ -126,7 +148,7 @@ def _report(
         elapsed_seconds=round(time.perf_counter() - started, 6),
         recovered=tuple(recovered),
         frame_pictures=tuple(pictures),
-    )
+    ).printable()  # a file name that is not UTF-8 shows escaped, so every output writes it
 
 
 def failed_report(

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from provenance._plain import Serialisable as _Serialisable
-from provenance._plain import from_plain, to_plain
+from provenance._plain import from_plain, printable, printable_plain, to_plain
 from provenance.errors import ArgumentError
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "from_plain",
     "json_schema",
     "load_schema",
+    "printable",
     "to_plain",
 ]
 
@@ -555,6 +556,13 @@ class Report(_Serialisable):
     def from_json(cls, text: str) -> Report:
         """Parse JSON text produced by :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
+
+    def printable(self) -> Report:
+        """This report with every text valid Unicode (:func:`printable`: a file name that is
+        not UTF-8 shows its bytes as ``\\xNN``), so that every output can write it."""
+        plain = self.to_dict()
+        clean = printable_plain(plain)
+        return self if clean == plain else Report.from_dict(clean)
 
 
 # --------------------------------------------------------------------------- JSON Schema

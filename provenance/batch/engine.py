@@ -26,7 +26,7 @@ from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
 from provenance.batch.walk import WalkOptions, iter_media_files
 from provenance.errors import ArgumentError, ScanError
 from provenance.options import CheckOptions
-from provenance.report import CheckError, Report
+from provenance.report import CheckError, Report, printable
 from provenance.watermark.keys import key_fingerprint
 
 if TYPE_CHECKING:
@@ -122,7 +122,12 @@ def scan(
         todo: list[tuple[str, FileState | None]] = [(path, None) for path in files]
         cached: list[ScanItem] = []
         if store is not None:
-            inputs = {"paths": given, "walk": how.walk.to_dict(), "reports": how.reports.to_dict()}
+            inputs = {
+                "paths": given,
+                "cwd": os.getcwd(),  # relative paths are resumed from any folder
+                "walk": how.walk.to_dict(),
+                "reports": how.reports.to_dict(),
+            }
             scan_id = store.start_scan(fingerprint, opts.public(), inputs)
             cached, todo = _from_store(store, scan_id, files, fingerprint, how)
         if on_planned is not None:
@@ -144,7 +149,7 @@ def _refuse_nothing_to_scan(given: Sequence[str], files: Sequence[str], walk: Wa
     """A folder with no media, or a walk that finds nothing, stops the scan before it starts:
     a nightly scan of an unmounted share or an emptied folder must not end "0 files, exit 0"
     (files named one by one still get their own error records)."""
-    empty = [path for path in files if os.path.isdir(path)]
+    empty = [path for path in files if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK)]
     if empty:
         where = ", ".join(empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
         raise ScanError(
@@ -184,7 +189,9 @@ def _from_store(
             stored = store.lookup(state, fingerprint)
             if stored is not None and not (how.retry_errors and is_failed(stored)):
                 store.add_to_scan(scan_id, path, state, stored)
-                cached.append(ScanItem(path, dataclasses.replace(stored, path=path), cached=True))
+                cached.append(
+                    ScanItem(path, dataclasses.replace(stored, path=printable(path)), cached=True)
+                )
                 continue
         todo.append((path, state))
     return cached, todo
@@ -282,10 +289,21 @@ def interrupted_scan(store: str | os.PathLike[str], keys: Sequence[str] = ()) ->
         options = CheckOptions.from_dict({**public, "watermarks": {**watermarks, "keys": keys}})
         walk = WalkOptions.from_dict(record.inputs.get("walk", {}))
         reports = ReportFiles.from_dict(record.inputs.get("reports") or {})
-        paths = [str(path) for path in record.inputs.get("paths", [])]
-    except (KeyError, TypeError, ValueError) as exc:
+        paths = record.inputs.get("paths", [])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ScanError(
             f"{location}: its interrupted scan was recorded by another version of "
             f"provenance-checker ({exc}); run that scan again without --resume"
         ) from exc
+    cwd = record.inputs.get("cwd")
+    if not (isinstance(paths, list) and all(isinstance(path, str) for path in paths)) or not (
+        cwd is None or isinstance(cwd, str)
+    ):
+        raise ScanError(
+            f"{location}: its interrupted scan's paths are damaged ({paths!r}); run that scan "
+            "again without --resume"
+        )
+    # relative paths as they were meant where the scan ran (stores from before the folder
+    # was recorded: from here)
+    paths = [os.path.join(cwd, path) for path in paths] if cwd else list(paths)
     return Interrupted(paths, options, walk, record.started_at, reports)

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 from provenance._sqlite import immediate_transaction
 from provenance.errors import ScanError
-from provenance.report import Report, VerdictCode
+from provenance.report import Report, VerdictCode, printable
 
 __all__ = ["FileState", "ResultStore", "ScanRecord", "file_state", "is_failed"]
 
@@ -87,6 +87,7 @@ class FileState:
     """What ``stat`` says about a file: enough to tell that it has not changed."""
 
     path: str
+    """The absolute path, :func:`~provenance.report.printable` (SQLite keeps UTF-8 only)."""
     size: int
     mtime_ns: int
     inode: int
@@ -108,7 +109,7 @@ def file_state(path: str | os.PathLike[str]) -> FileState | None:
         info = os.stat(absolute)
     except OSError:
         return None
-    return FileState(absolute, info.st_size, info.st_mtime_ns, info.st_ino)
+    return FileState(printable(absolute), info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,10 @@ class ScanRecord:
     options: dict[str, Any]
     """The scan's options as public plain data (keys by fingerprint)."""
     inputs: dict[str, Any]
-    """What the scan was given: ``paths``, ``walk`` (``WalkOptions.to_dict()``) and ``reports``
-    (``ReportFiles.to_dict()``; absent in scans recorded before report files were kept)."""
+    """What the scan was given: ``paths``, ``cwd`` (the folder it ran in, against which
+    relative paths are resumed; absent in scans recorded before), ``walk``
+    (``WalkOptions.to_dict()``) and ``reports`` (``ReportFiles.to_dict()``; absent in scans
+    recorded before report files were kept)."""
 
 
 def _same_scan(one: tuple[str, str], other: tuple[str, str]) -> bool:
@@ -134,9 +137,18 @@ def _same_scan(one: tuple[str, str], other: tuple[str, str]) -> bool:
         return False
     try:
         first, second = json.loads(one[1]), json.loads(other[1])
-    except ValueError:
+        if first.get("walk") != second.get("walk"):
+            return False
+        if first.get("cwd") and second.get("cwd"):  # paths as they were meant where each ran
+            return _absolute(first) == _absolute(second)
+        return bool(first.get("paths") == second.get("paths"))
+    except (ValueError, TypeError, AttributeError):  # a damaged record: not the same scan
         return False
-    return all(first.get(name) == second.get(name) for name in ("paths", "walk"))
+
+
+def _absolute(inputs: dict[str, Any]) -> list[str]:
+    """A recorded scan's paths, relative ones joined to the folder it ran in."""
+    return [os.path.normpath(os.path.join(inputs["cwd"], path)) for path in inputs["paths"]]
 
 
 def _now() -> str:
@@ -345,14 +357,14 @@ class ResultStore:
             elif state is not None:
                 content = state.pseudo_content()
             else:
-                content = f"path:{os.path.abspath(path)}"
+                content = f"path:{printable(os.path.abspath(path))}"
             with immediate_transaction(self._db):
                 self._db.execute(
                     "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?)",
                     (
                         content,
                         fingerprint,
-                        path,
+                        printable(path),
                         report.verdict.code.value,
                         int(failed),
                         report.to_json(),
@@ -369,7 +381,8 @@ class ResultStore:
                         (state.path, state.size, state.mtime_ns, state.inode, content),
                     )
                 self._db.execute(
-                    "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+                    "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)",
+                    (scan, printable(path), content),
                 )
 
     def add_to_scan(self, scan: int, path: str, state: FileState, stored: Report) -> None:
@@ -377,5 +390,6 @@ class ResultStore:
         with self._guarded():
             content = stored.sha256 or state.pseudo_content()
             self._db.execute(
-                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)", (scan, path, content)
+                "INSERT OR REPLACE INTO scan_files VALUES (?,?,?)",
+                (scan, printable(path), content),
             )

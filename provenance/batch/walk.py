@@ -10,12 +10,18 @@ Files named on the command line, or in a list file, are always checked: a missin
 gets its own error record rather than vanishing. A folder that holds no media file is yielded
 itself, so that its check says so rather than silently checking nothing (unless ``include`` or
 ``exclude`` was given: then finding nothing is what the filters asked for).
+
+Nothing is opened that is not a regular file: a named pipe, a socket or a device met in a
+folder (whatever its suffix) is yielded without being sniffed, and so is a folder that cannot
+be read, so that each gets an error record saying why it was not checked (its check does not
+open it either) instead of blocking the walk or vanishing.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +80,16 @@ def _matches(relative: str, name: str, patterns: Sequence[str]) -> bool:
 
 
 def _is_media(path: Path, sniff: bool) -> bool:
+    """Whether the walk yields ``path``: a media suffix, or media content (``sniff``), or not a
+    regular file at all (its check reports it; opening a pipe to sniff it would block)."""
     if path.suffix.lower() in MEDIA_SUFFIXES:
         return True
     if not sniff:
+        return False
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return True
+    except OSError:  # a broken link, or gone since the folder was listed
         return False
     try:
         return sniff_path(path).family in MEDIA_FAMILIES
@@ -105,7 +118,15 @@ def iter_media_files(
 
 def _walk(top: Path, opts: WalkOptions) -> Iterator[Path]:
     seen: set[tuple[int, int]] = set()
-    for root, dirs, files in os.walk(top, followlinks=opts.follow_links):
+    unreadable: list[Path] = []  # folders os.walk could not list (their check says why)
+
+    def note(error: OSError) -> None:
+        if error.filename is not None:
+            unreadable.append(Path(os.fsdecode(error.filename)))
+
+    for root, dirs, files in os.walk(top, onerror=note, followlinks=opts.follow_links):
+        yield from unreadable
+        unreadable.clear()
         here = Path(root)
         try:
             info = here.stat()
@@ -135,6 +156,7 @@ def _walk(top: Path, opts: WalkOptions) -> Iterator[Path]:
             candidate = here / name
             if _is_media(candidate, opts.sniff):
                 yield candidate
+    yield from unreadable
 
 
 def read_path_list(stream: IO[str]) -> Iterator[str]:

@@ -6,7 +6,8 @@ Exit codes (also in the README; :mod:`.common` defines them):
 
 0  every file was checked and none matched ``--fail-on``
 1  at least one file matched ``--fail-on``
-2  usage error (bad option, unreadable trust anchors; a scan that cannot start)
+2  usage error (bad option, unreadable trust anchors; a scan that cannot start), or a
+   command stopped by an unexpected failure (an output it cannot write, an internal error)
 3  at least one file could not be (fully) checked: verdict error or unsupported, or an error
    recorded in its report. Takes precedence over 1.
 4  ``trust update`` could not download the lists (nothing was changed)
@@ -14,8 +15,11 @@ Exit codes (also in the README; :mod:`.common` defines them):
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+import traceback
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -28,6 +32,7 @@ from provenance.cli.repository import repository_app
 from provenance.cli.scan import scan_command
 from provenance.cli.sign import sign_command
 from provenance.cli.trust import trust_app
+from provenance.report import printable
 
 __all__ = ["app", "main"]
 
@@ -75,8 +80,17 @@ def main() -> None:
     """Console-script entry point.
 
     On a terminal, usage errors get typer's framed message; off a terminal (a pipe, a log, a
-    script) they are plain lines that nothing wraps, so a path or a URL stays whole.
+    script) they are plain lines that nothing wraps, so a path or a URL stays whole. An
+    unexpected exception never escapes as a traceback with exit 1 (which means "matched
+    --fail-on"): it is one ``error:`` line and exit 2 (:func:`_crashed`).
     """
+    try:
+        _run()
+    except Exception as exc:  # the last resort: any failure, said plainly
+        _crashed(exc)
+
+
+def _run() -> None:
     if sys.stderr.isatty():
         app()
         return
@@ -93,3 +107,30 @@ def main() -> None:
             sys.stderr.write(f"error: {exc}\n")
         sys.exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _crashed(exc: Exception) -> NoReturn:
+    """Say what failed and exit 2; the traceback only with ``PROVENANCE_TRACEBACK=1``."""
+    if os.environ.get("PROVENANCE_TRACEBACK", "").strip() in {"1", "true", "yes"}:
+        traceback.print_exc()
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f" ({printable(os.fsdecode(exc.filename))})" if exc.filename else ""
+        message = (
+            f"error: the command stopped: {exc.strerror or exc}{where}. Check the disk space and "
+            "that the outputs (standard output, report files, the store) can be written, then "
+            "run it again."
+        )
+    else:
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        place = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+        message = (
+            f"error: internal error ({type(exc).__name__}: {printable(str(exc))}{place}). This is "
+            f"a bug in provenance-checker {__version__}: please report it with the command you "
+            "ran and this message (PROVENANCE_TRACEBACK=1 shows the traceback)."
+        )
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # no usable standard error: the code says it
+        pass
+    os._exit(EXIT_USAGE)  # (sys.exit would flush a broken standard output again)

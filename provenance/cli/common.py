@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from provenance.cli.help import LIMITS, OUTPUT
-from provenance.report import Report, VerdictCode
+from provenance.report import Report, VerdictCode, printable
 
 __all__ = [
     "EXIT_FAILED_CHECK",
@@ -61,7 +61,7 @@ def stderr_console() -> Console:
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` on standard error (as plain text) and exit with ``code``."""
     text = Text("error:", style="bold red")
-    text.append(f" {message}")
+    text.append(f" {printable(message)}")  # a path that is not UTF-8 shows escaped
     stderr_console().print(text)
     raise typer.Exit(code)
 

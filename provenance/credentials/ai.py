@@ -32,6 +32,7 @@ from provenance.report import (
 __all__ = [
     "CATEGORY_ORDER",
     "SOURCE_TYPE_MEANINGS",
+    "UNKNOWN_ALGORITHM",
     "classify_store",
     "locate_manifests",
     "normalise_source_type",
@@ -65,6 +66,9 @@ _CAPTURE = {
     "print",
 }
 _INCEPTION_ACTIONS = {"c2pa.created", "c2pa.opened"}
+
+#: The algorithm of a soft binding whose ``alg`` is missing or not a string (never indexed).
+UNKNOWN_ALGORITHM = "unknown"
 
 #: Plain-language meaning of the IPTC digital source types (the term after the last ``/``).
 SOURCE_TYPE_MEANINGS = {
@@ -182,14 +186,27 @@ def locate_manifests(store: Mapping[str, Any]) -> dict[str, SignalLocation]:
     return locations
 
 
+def _assertions(manifest: Any, prefix: str) -> Iterator[Mapping[str, Any]]:
+    """The ``data`` of each of the manifest's assertions whose label starts with ``prefix``;
+    an assertion whose data is not a map (a list, a number, null: a signer can write any
+    shape under a custom label) gives an empty map, so its fields read as absent."""
+    if not isinstance(manifest, Mapping):
+        return
+    assertions = manifest.get("assertions")
+    for assertion in assertions if isinstance(assertions, list) else []:
+        if not isinstance(assertion, Mapping):
+            continue
+        if str(assertion.get("label", "")).startswith(prefix):
+            data = assertion.get("data")
+            yield data if isinstance(data, Mapping) else {}
+
+
 def _actions(manifest: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for assertion in manifest.get("assertions") or []:
-        label = str(assertion.get("label", ""))
-        if label.startswith("c2pa.actions"):
-            data = assertion.get("data") or {}
-            for action in data.get("actions") or []:
-                if isinstance(action, Mapping):
-                    yield action
+    for data in _assertions(manifest, "c2pa.actions"):
+        actions = data.get("actions")
+        for action in actions if isinstance(actions, list) else []:
+            if isinstance(action, Mapping):
+                yield action
 
 
 def _source_type_signal(
@@ -350,32 +367,43 @@ def summarise_manifests(
 
 
 def soft_bindings(store: Mapping[str, Any]) -> tuple[SoftBinding, ...]:
-    """Soft-binding (watermark / fingerprint) references declared in any manifest."""
+    """Soft-binding (watermark / fingerprint) references declared in any manifest.
+
+    Fields of another shape than the specification's (``alg`` a string, ``blocks`` a list of
+    maps, ``value`` a string) read as absent: the algorithm is then :data:`UNKNOWN_ALGORITHM`
+    and the value None, so a hostile assertion is listed but never indexed or looked up.
+    """
     found: list[SoftBinding] = []
-    for label, manifest in (store.get("manifests") or {}).items():
-        for assertion in manifest.get("assertions") or []:
-            if not str(assertion.get("label", "")).startswith("c2pa.soft-binding"):
-                continue
-            data = assertion.get("data") or {}
-            algorithm = str(data.get("alg", "unknown"))
-            blocks = data.get("blocks") or [{}]
+    manifests = store.get("manifests")
+    for label, manifest in (manifests if isinstance(manifests, Mapping) else {}).items():
+        for data in _assertions(manifest, "c2pa.soft-binding"):
+            alg = data.get("alg")
+            algorithm = alg if isinstance(alg, str) and alg.strip() else UNKNOWN_ALGORITHM
+            blocks = data.get("blocks")
+            if not isinstance(blocks, list) or not blocks:
+                blocks = [{}]
             for block in blocks:
                 scope = block.get("scope") if isinstance(block, Mapping) else None
                 value = block.get("value") if isinstance(block, Mapping) else None
                 found.append(
                     SoftBinding(
                         algorithm=algorithm,
-                        manifest_label=label,
+                        manifest_label=str(label),
                         scope=_compact(scope),
-                        value=str(value) if value is not None else None,
+                        value=value if isinstance(value, str) else None,
                     )
                 )
     return tuple(found)
 
 
-def _compact(value: Any) -> str | None:
+def _compact(value: Any, depth: int = 0) -> str | None:
+    """A short text for a scope of any shape (nesting past a few levels shows as ``...``)."""
     if value in (None, {}, []):
         return None
+    if depth >= 4:
+        return "..."
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_compact(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_compact(v, depth + 1)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(str(_compact(v, depth + 1)) for v in value) + "]"
     return str(value)

@@ -2,9 +2,7 @@
 
 Each file is written to a temporary name beside the destination and renamed into place, so a
 reader never sees half a report, and an interrupted scan leaves the previous output intact.
-The file gets the permissions the user's umask gives (not the temporary file's 0600). A
-destination that exists and is not a regular file (``/dev/stdout``, a named pipe, a device) is
-written in place: renaming onto it would replace the device with a file.
+The file gets the permissions the user's umask gives (not the temporary file's 0600).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from typing import Any
 from provenance.render.html import render_evidence_html, render_html
 from provenance.render.machine import to_jsonl
 from provenance.render.rows import CSV_FIELDS, csv_row
-from provenance.report import Report
+from provenance.report import Report, printable
 
 __all__ = ["spreadsheet_safe", "write_csv", "write_evidence_html", "write_html", "write_jsonl"]
 
@@ -33,14 +31,17 @@ def _umask() -> int:
 
 
 def _atomic_write(destination: Path, text: str) -> None:
+    """Write ``text`` (any file name in it that is not UTF-8 escaped, see
+    :func:`~provenance.report.printable`) to a new file renamed over ``destination``; a
+    destination that is a device or a pipe (``/dev/stdout``) is written to as it is, never
+    replaced."""
+    text = printable(text)
     try:
-        mode = destination.stat().st_mode
-    except FileNotFoundError:
-        mode = stat.S_IFREG
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(
-        mode
-    ):  # a device or a pipe: write to it, never replace it
-        with destination.open("w", encoding="utf-8", newline="") as stream:
+        special = not stat.S_ISREG(os.stat(destination).st_mode)
+    except OSError:  # missing (the usual case), or not reachable: the rename below says why
+        special = False
+    if special:
+        with open(destination, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         return
     destination.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from provenance.render.rows import (
     watermark_cell,
     without_file_name,
 )
-from provenance.report import Report, VerdictCode
+from provenance.report import Report, VerdictCode, printable
 from provenance.verdict import NO_SIGNAL_CAVEAT
 
 __all__ = ["render_html"]
@@ -124,7 +124,7 @@ def scanned_folders(paths: Sequence[str], roots: Sequence[str] | None) -> list[s
         return [common] if common else []
     folders: dict[str, None] = {}  # (ordered, without duplicates)
     for root in roots:
-        folder = os.path.normpath(root)
+        folder = os.path.normpath(printable(root))  # as the reports' paths show it
         if folder in normal:
             folder = os.path.dirname(folder)
         if folder and folder != ".":

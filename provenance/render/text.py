@@ -24,7 +24,7 @@ from provenance.render.rows import (
     signer_cell,
     watermark_cell,
 )
-from provenance.report import Report
+from provenance.report import Report, printable
 
 __all__ = ["render_details", "render_table", "terminal_text"]
 
@@ -38,8 +38,9 @@ def _visible(character: str) -> str:
 
 def terminal_text(value: str, style: str = "") -> Text:
     """``value`` as rich Text, never markup, control and format characters (escape sequences,
-    bidirectional overrides) written out as ``\\x1b`` / ``\\u202e``."""
-    return Text("".join(_visible(c) for c in value), style=style)
+    bidirectional overrides) written out as ``\\x1b`` / ``\\u202e``, and the bytes of a name
+    that is not UTF-8 as ``\\xff`` (:func:`~provenance.report.printable`)."""
+    return Text("".join(_visible(c) for c in printable(value)), style=style)
 
 
 #: Below this many columns a terminal gets one short block per file instead of the table,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance._sqlite import immediate_transaction
-from provenance.credentials.ai import soft_bindings
+from provenance.credentials.ai import UNKNOWN_ALGORITHM, soft_bindings
 from provenance.errors import ProvenanceError
 
 __all__ = [
@@ -211,7 +211,11 @@ class ManifestRepository:
         if not generator and isinstance(info, list) and info and isinstance(info[0], Mapping):
             generator = info[0].get("name")
         bindings = sorted(
-            {(b.algorithm, b.value) for b in soft_bindings(data) if b.value is not None}
+            {
+                (b.algorithm, b.value)
+                for b in soft_bindings(data)
+                if b.value is not None and b.algorithm != UNKNOWN_ALGORITHM
+            }
         )
         added_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with immediate_transaction(self._db):
