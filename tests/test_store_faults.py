@@ -174,7 +174,7 @@ def test_a_database_of_another_program_is_refused_and_left_as_it_was(
     ("column", "value", "words"),
     [
         ("settings_public", "{not json", "the record of its interrupted scan"),
-        ("inputs", '{"paths": 3}', "recorded by another version"),
+        ("inputs", '{"paths": 3}', "its interrupted scan's paths are damaged"),
     ],
 )
 def test_a_damaged_scan_record_is_a_clear_error_on_resume(
