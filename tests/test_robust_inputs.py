@@ -302,3 +302,26 @@ def test_a_resumed_scan_of_relative_paths_finishes_from_any_folder(
     again = _provenance("scan", "--resume", "--store", str(store), cwd=elsewhere)
     assert again.returncode == 2
     assert "nothing to resume" in again.stderr.decode("utf-8")
+
+
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_a_reader_that_closes_the_pipe_stops_the_command_with_141_not_1(
+    command: str, tmp_path: Path
+) -> None:
+    for number in range(4):
+        write_image(tmp_path / f"image_{number}.png", seed=number)
+    streaming = (
+        ["scan", "--no-store", "--no-progress", "--jobs", "1", "--jsonl", "-"]
+        if command == "scan"
+        else ["check", "--format", "jsonl", "--in-process"]
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "provenance", *streaming, "--detector", "none", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert reader.stdout is not None and reader.stderr is not None
+    assert json.loads(reader.stdout.readline())["path"].endswith(".png")
+    reader.stdout.close()  # as `| head -n 1` does
+    error = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141  # never 1, which means "matched --fail-on"
+    assert "Traceback" not in error

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from provenance.cli.common import stop_on_closed_pipe
 from provenance.cli.help import INPUT, LIMITS, RECOVERY, TRUST, WATERMARKS
 from provenance.errors import InputError
 from provenance.media.sampling import Sampling
@@ -395,7 +396,10 @@ def with_check_options(command: _Command) -> _Command:
     @functools.wraps(command)
     def run(**values: Any) -> Any:
         shared = {name: values.pop(name) for name in _NAMES}
-        return command(**values, options=build_options(shared))
+        try:
+            return command(**values, options=build_options(shared))
+        except BrokenPipeError:  # both commands stream to standard output
+            stop_on_closed_pipe()
 
     run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}

@@ -22,6 +22,7 @@ __all__ = [
     "EXIT_MATCHED",
     "EXIT_NETWORK",
     "EXIT_OK",
+    "EXIT_PIPE_CLOSED",
     "EXIT_USAGE",
     "FailOnOption",
     "MemoryLimitOption",
@@ -40,6 +41,9 @@ EXIT_FAILED_CHECK = 3
 EXIT_NETWORK = 4
 #: A scan stopped by Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+#: Standard output closed by its reader (``| head``): 128 + SIGPIPE, as shells report a
+#: command killed by it; never 1, which means "matched --fail-on".
+EXIT_PIPE_CLOSED = 141
 
 #: Width of the table on a pipe: wide enough that no cell is folded, however long the path.
 _PIPE_WIDTH = 100_000
@@ -139,3 +143,15 @@ MemoryLimitOption = Annotated[
         min=0,
     ),
 ]
+
+
+def stop_on_closed_pipe() -> NoReturn:
+    """The reader of standard output went away (``provenance scan --jsonl - | head``): stop
+    quietly with :data:`EXIT_PIPE_CLOSED`. Standard output is pointed at ``/dev/null`` first,
+    so that flushing it at exit cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise typer.Exit(EXIT_PIPE_CLOSED)
