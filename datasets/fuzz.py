@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provenance.media.jpeg_stores import jpeg_app11_ranges
+
 __all__ = ["Finding", "FuzzRun", "make_seeds", "mutate", "run"]
 
 #: The C2PA manifest store's box in ISO BMFF files (a ``uuid`` box with this user type).
@@ -90,15 +92,7 @@ def manifest_ranges(data: bytes) -> list[tuple[int, int]]:
     ``free``/``skip`` padding (which the usual BMFF hash exclusions leave out)."""
     ranges: list[tuple[int, int]] = []
     if data[:2] == b"\xff\xd8":
-        position = 2
-        while position + 4 <= len(data) and data[position] == 0xFF:
-            marker = data[position + 1]
-            length = int.from_bytes(data[position + 2 : position + 4], "big")
-            if marker == 0xDA:
-                break
-            if marker == 0xEB:
-                ranges.append((position, position + 2 + length))
-            position += 2 + length
+        ranges.extend(jpeg_app11_ranges(data))
     elif data[4:8] == b"ftyp":
         position = 0
         while position + 8 <= len(data):

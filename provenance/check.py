@@ -228,7 +228,11 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
     file_type = sniff(head)
 
     media: MediaInfo | None = None
-    if not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):
+    if file_type.family == "pdf" and not opts.credentials_only:
+        # a documented Content Credentials format: a document, not a failed media file; it
+        # simply has no frames for the watermark detectors
+        media = MediaInfo(kind=MediaKind.OTHER, container="pdf", size_bytes=size)
+    elif not opts.credentials_only and file_type.family not in ("c2pa", "fmp4_fragment"):
         try:
             media = probe(source, size_bytes=size)
         except MediaError as exc:
@@ -365,7 +369,8 @@ def _watermarks(
     if media is None:
         return options.not_checked("the file's frames could not be read (see the errors)."), ()
     if media.kind not in (MediaKind.VIDEO, MediaKind.IMAGE):
-        return options.not_checked(f"an {media.kind.value} file has no frames to look at."), ()
+        what = "a PDF document" if media.container == "pdf" else f"an {media.kind.value} file"
+        return options.not_checked(f"{what} has no frames to look at."), ()
     from provenance.watermark.detect import detect_watermarks  # numpy and OpenCV: on first use
 
     try:

@@ -64,7 +64,7 @@ __all__ = [
     "to_plain",
 ]
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 _T = TypeVar("_T")
 
@@ -142,6 +142,9 @@ class AIDeclaration(enum.StrEnum):
     CAPTURE = "capture"
     OTHER = "other"
     NONE = "none"
+    UNKNOWN = "unknown"
+    """The manifest could not be read here (a remote manifest not fetched), so whether it
+    declares AI is not known: never "none". Since schema 1.6."""
 
 
 class SignalLocation(enum.StrEnum):

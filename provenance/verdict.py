@@ -399,6 +399,21 @@ def derive_verdict(
             "An ingredient in this file's history was already failing validation when it was "
             f"used ({', '.join(recorded)}), as recorded by the signer."
         )
+    ingredient_failures = sorted(
+        {
+            c.code
+            for c in credentials.validation_codes
+            if c.scope == "ingredient"
+            and c.kind is StatusKind.FAILURE
+            and "untrusted" not in c.code  # an unlisted ingredient signer is ordinary
+        }
+    )
+    if ingredient_failures:
+        caveats.append(
+            "An ingredient's own credentials fail validation "
+            f"({', '.join(ingredient_failures)}): that is this file's history, not its "
+            "integrity or its signer's trust."
+        )
     snapshot = credentials.trust_snapshot
     if credentials.state is CredentialsState.PRESENT and snapshot is not None:
         if not snapshot.lists:

@@ -51,7 +51,8 @@ NO_LISTS: dict[str, tuple[VerdictCode, CredentialsState, Integrity, TrustStatus,
     "C.jpg": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.OTHER),
     "C_with_CAWG_data.jpg": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.CAPTURE),
     "DALL-E_cloud_surfing_puppy.webp": (V.AI_DECLARED, P, OK, UT, A.GENERATIVE_AI),
-    "PTS_INVALID_INGREDIENT.mp4": (V.CREDENTIALS_INVALID, P, OK, SI, A.NONE),
+    # the ingredient's certificate expired, the active signer's did not (issue 15)
+    "PTS_INVALID_INGREDIENT.mp4": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.NONE),
     "PTS_NO_CRs_c2pa_ebu_eurovox.mp4": (V.NO_SIGNAL, AB, NA, TNA, A.NONE),
     "PTS_TRUSTED_sony_official_cawg_wdr.mp4": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.CAPTURE),
     "adobe-20220124-A.jpg": (V.NO_SIGNAL, AB, NA, TNA, A.NONE),
@@ -63,7 +64,7 @@ NO_LISTS: dict[str, tuple[VerdictCode, CredentialsState, Integrity, TrustStatus,
     "c.mov": (V.NO_SIGNAL, AB, NA, TNA, A.NONE),
     "cards_trusted.mp4": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.NONE),
     "cicadas_trusted.mp3": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.NONE),
-    "cloud.jpg": (V.CREDENTIALS_REMOTE, RE, NA, TNA, A.NONE),
+    "cloud.jpg": (V.CREDENTIALS_REMOTE, RE, NA, TNA, A.UNKNOWN),  # not fetched: unknown
     "cloud_manifest.c2pa": (V.UNSUPPORTED, P, IN, UT, A.NONE),
     "dash1.m4s": (V.UNSUPPORTED, UN, NA, TNA, A.NONE),
     "dashinit.mp4": (V.UNSUPPORTED, P, IN, UT, A.NONE),
@@ -88,7 +89,9 @@ WITH_LISTS: dict[str, tuple[VerdictCode, TrustStatus, TrustSource]] = {
     "ingredient-with-data-types.jpg": (V.AI_DECLARED, TR, TrustSource.INTERIM),
     "ocsp.jpg": (V.AI_EDITED, TR, TrustSource.INTERIM),
     "prmiere-firefly.mp4": (V.AI_EDITED, TR, TrustSource.INTERIM),
-    "testv2.jpg": (V.CREDENTIALS_INVALID, UT, TrustSource.NONE),
+    # the SDK trusts the signer (interim list) although the claim is malformed (issue 15)
+    "testv2.jpg": (V.CREDENTIALS_INVALID, TR, TrustSource.INTERIM),
+    "PTS_INVALID_INGREDIENT.mp4": (V.CREDENTIALS_VALID_NO_AI, TR, TrustSource.INTERIM),
 }
 
 AI_FILES = {
@@ -197,10 +200,19 @@ def test_invalid_sdk_state_is_never_reported_as_intact_and_clean(
 ) -> None:
     for name, report in reports_with_lists.items():
         c = report.credentials
-        if c.validation_state == "Invalid":
+        if c.validation_state != "Invalid":
+            continue
+        active_failures = [
+            v.code
+            for v in c.validation_codes
+            if v.scope == "active_manifest" and v.kind.value == "failure"
+        ]
+        if active_failures:
             assert c.integrity is not Integrity.INTACT or c.trust is TrustStatus.SIGNER_INVALID, (
                 name
             )
+        else:  # invalid only through an ingredient (PTS_INVALID_INGREDIENT): said in a caveat
+            assert any("An ingredient's own credentials fail" in x for x in report.verdict.caveats)
 
 
 def test_where_the_ai_signal_was_found(reports_with_lists: dict[str, Report]) -> None:

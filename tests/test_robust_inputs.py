@@ -319,7 +319,8 @@ def test_a_reader_that_closes_the_pipe_stops_the_command_with_141_not_1(
         [sys.executable, "-m", "provenance", *streaming, "--detector", "none", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout is not None
+    assert reader.stderr is not None
     assert json.loads(reader.stdout.readline())["path"].endswith(".png")
     reader.stdout.close()  # as `| head -n 1` does
     error = reader.stderr.read().decode()

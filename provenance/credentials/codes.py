@@ -8,6 +8,7 @@ explanation built from their family, never dropped.
 from __future__ import annotations
 
 __all__ = [
+    "EXTRA_STORE_CODE",
     "INCOMPLETE_CODES",
     "MALFORMED_CODES",
     "SIGNER_INVALID_CODES",
@@ -15,6 +16,9 @@ __all__ = [
     "TRUST_ONLY_CODES",
     "explain",
 ]
+
+#: Our own failure code (not the SDK's): a JPEG with more than one manifest store.
+EXTRA_STORE_CODE = "provenance.manifestStore.extra"
 
 _EXPLANATIONS: dict[str, str] = {
     # signature and signer
@@ -57,6 +61,12 @@ _EXPLANATIONS: dict[str, str] = {
     "timeStamp.outsideValidity": "The timestamp lies outside its certificate's validity period.",
     # hard bindings
     "assertion.dataHash.match": "The file's bytes match the signed content hash.",
+    EXTRA_STORE_CODE: (
+        "This JPEG carries more than one C2PA manifest store, or a part of one twice (checked "
+        "by provenance-checker, not the C2PA library, which validates the first store only): a "
+        "signer writes one, so the file was altered after signing and the extra bytes were "
+        "never checked. Treated as tampered."
+    ),
     "assertion.dataHash.mismatch": (
         "The file's bytes do not match the signed content hash: the content was changed after "
         "signing (edited or re-encoded)."
@@ -152,6 +162,7 @@ _FAMILY_FALLBACK: dict[str, str] = {
 #: Failure codes that mean the content or the credentials changed after signing.
 TAMPER_CODES = frozenset(
     {
+        EXTRA_STORE_CODE,
         "assertion.dataHash.mismatch",
         "assertion.bmffHash.mismatch",
         "assertion.boxesHash.mismatch",

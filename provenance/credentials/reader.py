@@ -185,6 +185,36 @@ def _integrity(
     return Integrity.INTACT, None
 
 
+def _extra_stores(path: Path) -> tuple[ValidationCode, ...]:
+    """Our failure code for a JPEG with more than one manifest store (defence in depth: the
+    SDK validates the first and ignores the rest)."""
+    from provenance.media.jpeg_stores import jpeg_stores
+
+    found = jpeg_stores(path)
+    if not found.extra:
+        return ()
+    return (
+        ValidationCode(
+            code=codes.EXTRA_STORE_CODE,
+            kind=StatusKind.FAILURE,
+            explanation=codes.explain(codes.EXTRA_STORE_CODE),
+            detail=f"{found.stores} store(s), {found.repeated_packets} repeated JUMBF packet(s)",
+        ),
+    )
+
+
+def _signer_trusted(reader: Any) -> bool:
+    """Whether the SDK trusts the active manifest's signer (its ``signingCredential.trusted``
+    success), whatever happened to the content's hashes."""
+    if reader.get_validation_state() == "Trusted":
+        return True
+    results = json.loads(reader.json()).get("validation_results") or {}
+    active = (results.get("activeManifest") or {}).get("success") or []
+    return any(
+        isinstance(c, Mapping) and c.get("code") == "signingCredential.trusted" for c in active
+    )
+
+
 def _attribute_trust(
     path: Path,
     mime_type: str | None,
@@ -225,7 +255,7 @@ def _attribute_trust(
     for source in candidates[:-1]:
         context = _context(trust, source, False)
         with _open_reader(path, mime_type, context, sidecar=sidecar, fragments=fragments) as reader:
-            if reader is not None and reader.get_validation_state() == "Trusted":
+            if reader is not None and _signer_trusted(reader):
                 found = source
                 break
     if signer is not None and signer.serial_number:
@@ -333,6 +363,8 @@ def read_credentials(
     validation = _codes(results, store.get("validation_status")) + _recorded_ingredient_failures(
         store
     )
+    if family == "jpeg" and sidecar is None:
+        validation += _extra_stores(path)
     failures = {
         c.code for c in validation if c.kind is StatusKind.FAILURE and c.scope != RECORDED_SCOPE
     }
@@ -349,10 +381,15 @@ def read_credentials(
     declaration, signals = ai.classify_store(store, locations)
     history = ai.summarise_manifests(store, locations)
     active_summary = next((m for m in history if m.label == active_label), None)
-    if failures & codes.SIGNER_INVALID_CODES:
+    # the active signer's own codes decide its trust: an ingredient's expired certificate is
+    # history, and a failed content hash does not make a trusted signer untrusted
+    active_codes = {(c.code, c.kind) for c in validation if c.scope == "active_manifest"}
+    if {code for code, kind in active_codes if kind is StatusKind.FAILURE} & (
+        codes.SIGNER_INVALID_CODES
+    ):
         trust_status = TrustStatus.SIGNER_INVALID
         source = TrustSource.NONE
-    elif state == "Trusted":
+    elif state == "Trusted" or ("signingCredential.trusted", StatusKind.SUCCESS) in active_codes:
         trust_status = TrustStatus.TRUSTED
         source = _attribute_trust(
             path,
@@ -442,6 +479,7 @@ def _from_error(exc: Exception, snapshot: Any, fetch_remote: bool) -> Credential
             )
         return CredentialsEvidence(
             state=CredentialsState.REMOTE,
+            ai_declaration=AIDeclaration.UNKNOWN,  # the manifest is elsewhere, unread
             remote_manifest_url=url,
             embedded=False,
             trust_snapshot=snapshot,
