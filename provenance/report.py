@@ -6,23 +6,20 @@ result, never an exception, and "could not check" is an explicit state with a re
 
 Every class converts to plain JSON-ready data with ``to_dict()`` and back with ``from_dict()``;
 the JSON Schema shipped in ``provenance/schema/report.schema.json`` describes that data and is
-generated from these classes (see :func:`json_schema`).
+generated from these classes (see :func:`provenance.report_schema.json_schema`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar
 
 from provenance._plain import Serialisable as _Serialisable
 from provenance._plain import from_plain, printable, printable_plain, to_plain
-from provenance.errors import ArgumentError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -58,7 +55,6 @@ __all__ = [
     "WatermarkSegment",
     "WatermarkState",
     "from_plain",
-    "json_schema",
     "load_schema",
     "printable",
     "to_plain",
@@ -569,54 +565,6 @@ class Report(_Serialisable):
 
 
 # --------------------------------------------------------------------------- JSON Schema
-
-
-def _schema_for(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        inner = _schema_for(members[0], definitions)
-        return {"anyOf": [inner, {"type": "null"}]}
-    if origin is tuple:
-        return {"type": "array", "items": _schema_for(get_args(annotation)[0], definitions)}
-    if origin in (dict, Mapping):
-        value_type = get_args(annotation)[1]
-        return {"type": "object", "additionalProperties": _schema_for(value_type, definitions)}
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        definitions.setdefault(
-            annotation.__name__, {"type": "string", "enum": [m.value for m in annotation]}
-        )
-        return {"$ref": f"#/$defs/{annotation.__name__}"}
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        if annotation.__name__ not in definitions:
-            definitions[annotation.__name__] = {}  # placeholder against recursion
-            hints = get_type_hints(annotation)
-            fields = dataclasses.fields(annotation)
-            definitions[annotation.__name__] = {
-                "type": "object",
-                "description": (annotation.__doc__ or "").strip().splitlines()[0],
-                "properties": {f.name: _schema_for(hints[f.name], definitions) for f in fields},
-                "required": [f.name for f in fields],
-                "additionalProperties": False,
-            }
-        return {"$ref": f"#/$defs/{annotation.__name__}"}
-    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
-    if annotation in simple:
-        return {"type": simple[annotation]}
-    raise ArgumentError(f"no JSON Schema mapping for {annotation!r}")
-
-
-def json_schema() -> dict[str, Any]:
-    """Build the JSON Schema of :class:`Report` from the dataclasses (the shipped file's source)."""
-    definitions: dict[str, Any] = {}
-    root = _schema_for(Report, definitions)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://provenance-checker.invalid/schema/report-{SCHEMA_VERSION}.json",
-        "title": "provenance-checker report",
-        **root,
-        "$defs": dict(sorted(definitions.items())),
-    }
 
 
 def load_schema() -> dict[str, Any]:

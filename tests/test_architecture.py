@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "errors": set(),
     "report": {"errors", "_plain"},
+    "report_schema": {"errors", "report"},
     "media": {"errors", "report", "_lazy"},
     "verdict": {"report"},
     "credentials": {"errors", "report", "media", "_version"},

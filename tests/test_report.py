@@ -22,9 +22,9 @@ from provenance.report import (
     WatermarkEvidence,
     WatermarkSegment,
     WatermarkState,
-    json_schema,
     load_schema,
 )
+from provenance.report_schema import json_schema
 from provenance.testing.synth import write_clip, write_image
 
 
@@ -51,7 +51,7 @@ def test_errors_also_inherit_builtins() -> None:
 
 
 def test_shipped_schema_is_generated_from_the_dataclasses() -> None:
-    # regenerate with: python -c "import json,provenance.report as r; print(json.dumps(r.json_schema(), indent=2))"
+    # regenerate with: python -c "import json,provenance.report_schema as r; print(json.dumps(r.json_schema(), indent=2))"
     assert load_schema() == json_schema()
 
 
