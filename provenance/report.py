@@ -370,6 +370,10 @@ class CredentialsEvidence(_Serialisable):
     trust_snapshot: TrustSnapshot | None = None
     message: str | None = None
     """Plain-language note: why the state is what it is, or the SDK's error message."""
+    certificate_expired_at: str | None = None
+    """When the active signer's certificate has expired (its notAfter, ISO 8601) and the
+    signature stands only because a timestamp proves it was made while the certificate was
+    valid; None otherwise. Since schema 1.6."""
 
 
 # --------------------------------------------------------------------------- watermarks

@@ -399,6 +399,14 @@ def derive_verdict(
             "An ingredient in this file's history was already failing validation when it was "
             f"used ({', '.join(recorded)}), as recorded by the signer."
         )
+    if speaking.state is CredentialsState.PRESENT and speaking.certificate_expired_at:
+        when = speaking.signer.signing_time if speaking.signer else None
+        made = f" ({when})" if when else ""
+        caveats.append(
+            f"The signing certificate expired on {speaking.certificate_expired_at}; the "
+            f"signature stands only because its timestamp{made} proves it was made while the "
+            "certificate was valid."
+        )
     ingredient_failures = sorted(
         {
             c.code

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from provenance import CheckOptions, check
+from provenance.credentials.trust import load_trust
 from provenance.media.jpeg_stores import jpeg_app11_ranges, jpeg_stores
 from provenance.report import (
     AIDeclaration,
@@ -22,7 +23,7 @@ from provenance.report import (
     VerdictCode,
     WatermarkState,
 )
-from provenance.testing.pki import generate_pki
+from provenance.testing.pki import PKIFiles, generate_pki
 from provenance.testing.signing import sign_file
 from provenance.testing.synth import write_image
 from tests.conftest import require_shared
@@ -33,6 +34,22 @@ PDF = (
     b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
+
+
+_MICROSOFT_SIGNING = "1.3.6.1.4.1.311.76.59.1.9"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
+    return generate_pki(tmp_path_factory.mktemp("pki"))
+
+
+def _lists(shared_dir: Path) -> CheckOptions:
+    return CheckOptions(trust_dir=shared_dir / "trust", credentials_only=True)
+
+
+def _no_lists(tmp_path: Path) -> CheckOptions:
+    return CheckOptions(trust_dir=tmp_path / "no-trust", credentials_only=True)
 
 
 def _fixture(name: str) -> Path:
@@ -143,3 +160,106 @@ def test_a_jpeg_with_its_store_twice_is_altered(source: str, tmp_path: Path) -> 
     extra = [c for c in report.credentials.validation_codes if c.code.startswith("provenance.")]
     assert [c.code for c in extra] == ["provenance.manifestStore.extra"]
     assert "more than one C2PA manifest store" in extra[0].explanation
+
+
+def _sign_unchecked(source: Path, destination: Path, pki: PKIFiles) -> Path:
+    """Sign with c2pa directly, without its check after signing (which refuses a certificate
+    outside its own EKU profile), to make a file a real signer with that certificate makes."""
+    import c2pa
+
+    manifest = {
+        "claim_generator": "provenance-checker tests",
+        "title": destination.name,
+        "assertions": [
+            {
+                "label": "c2pa.actions",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": "http://cv.iptc.org/newscodes/"
+                            "digitalsourcetype/digitalCapture",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    signer = c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(
+            c2pa.C2paSigningAlg.ES256, pki.chain_pem.read_bytes(), pki.key_pem.read_bytes(), None
+        )
+    )
+    context = c2pa.Context.from_dict({"verify": {"verify_after_sign": False}})
+    with (
+        c2pa.Builder(manifest, context=context) as builder,
+        source.open("rb") as stream,
+        destination.open("w+b") as output,
+    ):
+        builder.sign(signer, "image/jpeg", stream, output)
+    return destination
+
+
+def test_no_trust_list_applies_no_eku_configuration(tmp_path: Path, pki: PKIFiles) -> None:
+    """A certificate whose only EKU is Microsoft's signing OID: the SDK's own profile rejects
+    it ("certificate missing required EKU"); the interim EKU configuration accepts it. With no
+    trust list loaded that configuration is not applied (it was: the file read Valid)."""
+    picture = write_image(tmp_path / "plain.jpg", width=64, height=48)
+    microsoft = generate_pki(tmp_path / "ms", signer_ekus=[_MICROSOFT_SIGNING])
+    unusual = _sign_unchecked(picture, tmp_path / "ms.jpg", microsoft)
+    conforming = sign_file(picture, tmp_path / "ok.jpg", pki=pki)
+
+    c = check(unusual, _no_lists(tmp_path)).credentials
+    assert c.validation_state == "Invalid"
+    assert c.trust is TrustStatus.SIGNER_INVALID
+    invalid = [v for v in c.validation_codes if v.code == "signingCredential.invalid"]
+    assert invalid
+    assert "EKU" in (invalid[0].detail or "")
+    assert "trust_config" not in load_trust(tmp_path / "no-trust").c2pa_settings()["trust"]
+    # the conforming certificate is unaffected: intact, untrusted
+    ok = check(conforming, _no_lists(tmp_path)).credentials
+    assert (ok.validation_state, ok.integrity, ok.trust) == (
+        "Valid",
+        Integrity.INTACT,
+        TrustStatus.UNTRUSTED,
+    )
+    # with a trust list loaded the EKU configuration applies: the same file is trusted
+    anchored = CheckOptions(
+        trust_dir=tmp_path / "no-trust", extra_anchors=(microsoft.root_pem,), credentials_only=True
+    )
+    c = check(unusual, anchored).credentials
+    assert (c.validation_state, c.trust, c.trust_source) == (
+        "Trusted",
+        TrustStatus.TRUSTED,
+        TrustSource.USER,
+    )
+
+
+def test_a_certificate_valid_only_through_its_timestamp_says_so(shared_dir: Path) -> None:
+    """testv2.jpg's signer certificate expired on 2025-10-15; with the lists its timestamp is
+    trusted and the SDK accepts the signature (claimSignature.insideValidity)."""
+    from provenance.render.html import render_evidence_html
+    from provenance.render.rows import credentials_rows, detail_lines
+
+    report = check(_fixture("testv2.jpg"), _lists(shared_dir))
+    c = report.credentials
+    assert c.certificate_expired_at == "2025-10-15T23:59:59+00:00"
+    assert "signingCredential.expired" not in {v.code for v in c.validation_codes}
+    caveat = next(x for x in report.verdict.caveats if "expired on 2025-10-15" in x)
+    assert "timestamp (2025-04-01T20:59:27+00:00)" in caveat
+    assert ("note", f"note: {caveat}") in detail_lines(report)  # terminal and the page
+    assert "valid through its timestamp" in dict(credentials_rows(report))["Certificate"]
+    assert "expired on 2025-10-15" in render_evidence_html([report])
+    # a certificate still valid (C.jpg's runs to 2030): nothing to say
+    valid = check(_fixture("C.jpg"), _lists(shared_dir))
+    assert valid.credentials.certificate_expired_at is None
+    assert not any("expired on" in x for x in valid.verdict.caveats)
+
+
+def test_an_untrusted_timestamp_leaves_the_certificate_expired(
+    shared_dir: Path, tmp_path: Path
+) -> None:
+    c = check(_fixture("testv2.jpg"), _no_lists(tmp_path)).credentials
+    assert "signingCredential.expired" in {v.code for v in c.validation_codes}
+    assert c.trust is TrustStatus.SIGNER_INVALID
+    assert c.certificate_expired_at is None

@@ -60,10 +60,11 @@ NO_LISTS: dict[str, tuple[VerdictCode, CredentialsState, Integrity, TrustStatus,
     "adobe-20220124-E-dat-CA.jpg": (V.CREDENTIALS_TAMPERED, P, TA, UT, A.NONE),
     "adobe-20220124-E-sig-CA.jpg": (V.CREDENTIALS_TAMPERED, P, TA, UT, A.NONE),
     "adobe-20220124-E-uri-CA.jpg": (V.CREDENTIALS_TAMPERED, P, TA, UT, A.NONE),
-    "bing_creator_cloud_surfing_puppy.jpg": (V.AI_DECLARED, P, OK, UT, A.GENERATIVE_AI),
+    # Microsoft's signing EKU is accepted only with the lists' EKU configuration (issue 15)
+    "bing_creator_cloud_surfing_puppy.jpg": (V.AI_DECLARED, P, OK, SI, A.GENERATIVE_AI),
     "c.mov": (V.NO_SIGNAL, AB, NA, TNA, A.NONE),
-    "cards_trusted.mp4": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.NONE),
-    "cicadas_trusted.mp3": (V.CREDENTIALS_UNTRUSTED, P, OK, UT, A.NONE),
+    "cards_trusted.mp4": (V.CREDENTIALS_INVALID, P, OK, SI, A.NONE),  # the same EKU
+    "cicadas_trusted.mp3": (V.CREDENTIALS_INVALID, P, OK, SI, A.NONE),
     "cloud.jpg": (V.CREDENTIALS_REMOTE, RE, NA, TNA, A.UNKNOWN),  # not fetched: unknown
     "cloud_manifest.c2pa": (V.UNSUPPORTED, P, IN, UT, A.NONE),
     "dash1.m4s": (V.UNSUPPORTED, UN, NA, TNA, A.NONE),
@@ -85,13 +86,16 @@ NO_LISTS: dict[str, tuple[VerdictCode, CredentialsState, Integrity, TrustStatus,
 # What changes once the shared lists are loaded: (verdict, trust, trust source)
 WITH_LISTS: dict[str, tuple[VerdictCode, TrustStatus, TrustSource]] = {
     "DALL-E_cloud_surfing_puppy.webp": (V.AI_DECLARED, TR, TrustSource.INTERIM),
-    "bing_creator_cloud_surfing_puppy.jpg": (V.AI_DECLARED, TR, TrustSource.INTERIM),
     "ingredient-with-data-types.jpg": (V.AI_DECLARED, TR, TrustSource.INTERIM),
     "ocsp.jpg": (V.AI_EDITED, TR, TrustSource.INTERIM),
     "prmiere-firefly.mp4": (V.AI_EDITED, TR, TrustSource.INTERIM),
     # the SDK trusts the signer (interim list) although the claim is malformed (issue 15)
     "testv2.jpg": (V.CREDENTIALS_INVALID, TR, TrustSource.INTERIM),
     "PTS_INVALID_INGREDIENT.mp4": (V.CREDENTIALS_VALID_NO_AI, TR, TrustSource.INTERIM),
+    "bing_creator_cloud_surfing_puppy.jpg": (V.AI_DECLARED, TR, TrustSource.INTERIM),
+    # valid under the lists' EKU configuration, but their signer is on no list
+    "cards_trusted.mp4": (V.CREDENTIALS_UNTRUSTED, UT, TrustSource.NONE),
+    "cicadas_trusted.mp3": (V.CREDENTIALS_UNTRUSTED, UT, TrustSource.NONE),
 }
 
 AI_FILES = {

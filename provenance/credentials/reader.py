@@ -9,6 +9,7 @@ with the SDK's message.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -185,6 +186,43 @@ def _integrity(
     return Integrity.INTACT, None
 
 
+def _expired_but_timestamped(
+    reader: Any, active_label: str | None, results: Mapping[str, Any] | None
+) -> str | None:
+    """The active signer certificate's notAfter when it has expired and the SDK accepted the
+    signature through its timestamp (``claimSignature.insideValidity`` with
+    ``timeStamp.validated``, no ``signingCredential.expired``); None otherwise."""
+    active = (results or {}).get("activeManifest") or {}
+    passed = {str(e.get("code")) for e in active.get("success") or []}
+    failed = {str(e.get("code")) for e in active.get("failure") or []}
+    if not {"claimSignature.insideValidity", "timeStamp.validated"} <= passed:
+        return None
+    if failed & codes.SIGNER_INVALID_CODES:
+        return None
+    try:
+        document = json.loads(reader.crjson())
+    except Exception:  # the certificate dates are a detail: never fail a check for them
+        return None
+    manifests = document.get("manifests") if isinstance(document, Mapping) else None
+    if not isinstance(manifests, list):
+        return None
+    manifest = next(
+        (m for m in manifests if isinstance(m, Mapping) and m.get("label") == active_label), None
+    )
+    signature = (manifest or {}).get("signature") or {}
+    validity = ((signature.get("certificateInfo") or {}).get("validity")) or {}
+    not_after = validity.get("notAfter")
+    if not isinstance(not_after, str):
+        return None
+    try:
+        expires = dt.datetime.fromisoformat(not_after.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.UTC)
+    return not_after if expires < dt.datetime.now(dt.UTC) else None
+
+
 def _extra_stores(path: Path) -> tuple[ValidationCode, ...]:
     """Our failure code for a JPEG with more than one manifest store (defence in depth: the
     SDK validates the first and ignores the rest)."""
@@ -351,6 +389,7 @@ def read_credentials(
             thumbnail_data = (
                 _thumbnail_data(reader, thumbnail_ref) if thumbnail and thumbnail_ref else None
             )
+            expired_at = _expired_but_timestamped(reader, active_label, results)
     except c2pa.C2paError as exc:
         return _from_error(exc, snapshot, fetch_remote)
     except OSError as exc:
@@ -426,6 +465,7 @@ def read_credentials(
         thumbnail_data=thumbnail_data,
         trust_snapshot=snapshot,
         message=note,
+        certificate_expired_at=expired_at,
     )
 
 

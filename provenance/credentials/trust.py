@@ -70,8 +70,9 @@ DEFAULT_SOURCES: dict[str, str] = {
     EKU_CONFIG_FILE: "https://contentcredentials.org/trust/store.cfg",
 }
 
-# Extended key usages the C2PA certificate profile accepts for claim signing. Used when the
-# trust directory has no EKU file; without a list, real Microsoft signers fail the profile.
+# Extended key usages the C2PA certificate profile accepts for claim signing. Used when trust
+# lists are loaded from a directory without an EKU file; without a list, real Microsoft signers
+# fail the profile. Never applied when no trust list is loaded (see c2pa_settings).
 _DEFAULT_EKUS = (
     "1.3.6.1.5.5.7.3.4",  # id-kp-emailProtection
     "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning
@@ -166,7 +167,13 @@ class TrustMaterial:
     ) -> dict[str, Any]:
         """Build the c2pa ``Context`` settings for all loaded sources, or for ``only`` one."""
         chosen = [only] if only is not None else list(self.sources)
-        trust: dict[str, Any] = {"trust_config": self.eku_config}
+        trust: dict[str, Any] = {}
+        if self.anchors:
+            # The EKU list (interim-store.cfg, or the same OIDs built in) widens the C2PA
+            # certificate profile the way the trust lists' owners do (Microsoft's signing OID);
+            # with no list loaded it would relax the profile for nothing, so the SDK's own
+            # profile applies: a certificate without a C2PA EKU is then invalid.
+            trust["trust_config"] = self.eku_config
         # The official list goes to the SDK's "system" anchors and the others to its "user"
         # anchors: the SDK names the set that matched, which attributes trust without re-reading.
         if TrustSource.OFFICIAL in chosen and TrustSource.OFFICIAL in self.anchors:

@@ -378,6 +378,10 @@ def credentials_rows(report: Report) -> list[tuple[str, str]]:
         ]
         if c.signer.algorithm:
             rows.append(("Algorithm", c.signer.algorithm))
+    if c.certificate_expired_at:
+        rows.append(
+            ("Certificate", f"expired {c.certificate_expired_at}; valid through its timestamp")
+        )
     if c.claim_generator:
         rows.append(("Claim generator", c.claim_generator))
     if c.title:

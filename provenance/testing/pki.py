@@ -26,6 +26,7 @@ The root certificate (``root_pem``) is what a verifier passes as a user trust an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def generate_pki(
     valid_days: int = 365,
     valid_for: dt.timedelta | None = None,
     now: dt.datetime | None = None,
+    signer_ekus: Sequence[str] | None = None,
 ) -> PKIFiles:
     """Generate a demo/test root CA -> intermediate CA -> signing certificate. Never for production.
 
@@ -119,6 +121,9 @@ def generate_pki(
     now
         Reference time (timezone-aware; default: the current UTC time). Certificates start one
         hour before it so that small clock differences do not make them "not yet valid".
+    signer_ekus
+        Dotted OIDs of the signing certificate's ExtendedKeyUsage instead of the conforming
+        three (tests of the EKU profile); an empty sequence leaves the extension out.
 
     Returns
     -------
@@ -138,6 +143,7 @@ def generate_pki(
         not_before=reference - dt.timedelta(hours=1),
         not_after=reference + lifetime,
         ca_not_after=reference + dt.timedelta(days=10 * valid_days),
+        signer_ekus=signer_ekus,
     )
 
 
@@ -193,6 +199,7 @@ def _generate(
     not_before: dt.datetime,
     not_after: dt.datetime,
     ca_not_after: dt.datetime,
+    signer_ekus: Sequence[str] | None = None,
 ) -> PKIFiles:
     algorithm = algorithm.lower()
     if algorithm not in SUPPORTED_ALGORITHMS:
@@ -229,7 +236,12 @@ def _generate(
 
     signer_key = _new_key(algorithm)
     signer_public = signer_key.public_key()
-    signer_cert = (
+    usages = (
+        [ExtendedKeyUsageOID.EMAIL_PROTECTION, _DOCUMENT_SIGNING, _C2PA_SIGNING]
+        if signer_ekus is None
+        else [ObjectIdentifier(oid) for oid in signer_ekus]
+    )
+    builder = (
         x509.CertificateBuilder()
         .subject_name(_subject(name, f"{name} Signer"))
         .issuer_name(intermediate_cert.subject)
@@ -239,13 +251,13 @@ def _generate(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.EMAIL_PROTECTION, _DOCUMENT_SIGNING, _C2PA_SIGNING]
-            ),
-            critical=False,
+    )
+    if usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    signer_cert = (
+        builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(signer_public), critical=False
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_public), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(intermediate_key.public_key()),
             critical=False,
