@@ -178,6 +178,8 @@ def _length(data: bytes, rng: random.Random, _other: bytes) -> tuple[bytes, list
         return _bitflips(data, rng, b"")
     offset, width = rng.choice(fields)
     value = rng.choice((0, 1, 7, 8, 2 ** (8 * width) - 1, rng.randrange(2 ** (8 * width))))
+    if value == int.from_bytes(data[offset : offset + width], "big"):
+        value ^= 1  # a rewrite to the same length (a 64-bit box's 1) would change nothing
     out = bytearray(data)
     out[offset : offset + width] = value.to_bytes(width, "big")
     return bytes(out), [(offset, offset + width)]
@@ -292,6 +294,7 @@ def run(
             mutant.seed in signed
             and credentials.integrity.value == "intact"
             and _outside(mutant.changed, manifest_ranges(Path(mutant.seed).read_bytes()))
+            and Path(item.path).read_bytes() != Path(mutant.seed).read_bytes()  # really changed
         ):
             findings.append(
                 Finding(
