@@ -405,8 +405,9 @@ def _check_upload(
 
     def say_busy() -> None:
         waiting.info(
-            f"The checker is busy with {limits.checks} other upload(s). Yours is queued and "
-            "starts when one finishes; keep this page open.",
+            f"The checker is busy: {limits.checks} check{'s' if limits.checks != 1 else ''} "
+            "at a time, all running. Yours is queued and starts when one finishes; keep this "
+            "page open.",
             icon=":material/hourglass_top:",
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.test_app_browser import _Server, _start, browser  # noqa: F401 (the fixture)
+from tests.test_app_browser import ARTIFACTS, _Server, _start, browser  # noqa: F401 (the fixture)
 
 UPLOAD_SECONDS = 180_000  # ms: time for a result to show
 
@@ -101,8 +101,12 @@ def test_an_upload_waits_for_a_free_check_and_says_so(
         fcntl.flock(held, fcntl.LOCK_EX)  # another check has the machine's only slot
         page = _upload(browser, server, clip)
         try:
-            page.get_by_text("The checker is busy with 1 other upload(s)").wait_for(timeout=60_000)
+            page.get_by_text("The checker is busy: 1 check at a time, all running.").wait_for(
+                timeout=60_000
+            )
             assert page.locator(".verdict-banner").count() == 0
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "app_busy.png"))
             fcntl.flock(held, fcntl.LOCK_UN)  # it finishes: the queued upload runs
             page.locator(".verdict-banner").wait_for(timeout=UPLOAD_SECONDS)
             assert "No provenance signal found" in page.locator(".verdict-banner").inner_text()
