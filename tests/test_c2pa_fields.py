@@ -263,3 +263,18 @@ def test_an_untrusted_timestamp_leaves_the_certificate_expired(
     assert "signingCredential.expired" in {v.code for v in c.validation_codes}
     assert c.trust is TrustStatus.SIGNER_INVALID
     assert c.certificate_expired_at is None
+
+
+def test_store_counting_reads_damaged_jpegs_without_failing(tmp_path: Path) -> None:
+    data = _fixture("C.jpg").read_bytes()
+    ranges = jpeg_app11_ranges(data)
+    cases = {
+        "cut inside the store": data[: ranges[0][0] + 20],
+        "zero length": data[:2] + b"\xff\xeb\x00\x00" + data[2:],
+        "not a jpeg": b"GIF89a" + data[6:],
+        "empty": b"",
+    }
+    for name, content in cases.items():
+        path = tmp_path / "damaged.jpg"
+        path.write_bytes(content)
+        assert jpeg_stores(path).extra is False, name

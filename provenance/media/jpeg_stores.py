@@ -58,18 +58,30 @@ class JpegStores:
         return self.stores > 1 or self.repeated_packets > 0
 
 
-def jpeg_stores(path: str | os.PathLike[str], limit: int = 64 << 20) -> JpegStores:
-    """Count the C2PA stores and repeated JUMBF packets of a JPEG file (reads its headers,
-    at most ``limit`` bytes)."""
-    with open(path, "rb") as stream:
-        data = stream.read(limit)
+def jpeg_stores(path: str | os.PathLike[str]) -> JpegStores:
+    """Count the C2PA stores and repeated JUMBF packets of a JPEG file. Reads the segment
+    headers only (a few dozen bytes of each APP11 segment), seeking past everything else."""
     stores = 0
     packets: Counter[bytes] = Counter()
-    for _start, _end, payload in _app11_segments(data):
-        if payload[:2] != b"JP" or len(payload) < 8:
-            continue
-        packets[payload[2:8]] += 1  # box instance (2 bytes) and sequence number (4 bytes)
-        box = payload[8:]  # a store's first packet opens a 'jumb' box whose 'jumd' says c2pa
-        if box[4:8] == b"jumb" and box[12:16] == b"jumd" and box[16:20] == b"c2pa":
-            stores += 1
+    with open(path, "rb") as stream:
+        if stream.read(2) != b"\xff\xd8":
+            return JpegStores(0, 0)
+        while True:
+            header = stream.read(4)
+            if len(header) < 4 or header[0] != 0xFF or header[1] == _SOS:
+                break
+            length = int.from_bytes(header[2:4], "big")
+            if length < 2:
+                break
+            if header[1] != _APP11:
+                stream.seek(length - 2, os.SEEK_CUR)
+                continue
+            head = stream.read(min(length - 2, 32))
+            stream.seek(length - 2 - len(head), os.SEEK_CUR)
+            if head[:2] != b"JP" or len(head) < 8:
+                continue
+            packets[head[2:8]] += 1  # box instance (2 bytes) and sequence number (4 bytes)
+            box = head[8:]  # a store's first packet opens a 'jumb' box whose 'jumd' says c2pa
+            if box[4:8] == b"jumb" and box[12:16] == b"jumd" and box[16:20] == b"c2pa":
+                stores += 1
     return JpegStores(stores, sum(count - 1 for count in packets.values() if count > 1))
