@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from provenance.credentials import ai, codes
-from provenance.credentials.trust import TrustMaterial
+from provenance.credentials.trust import TrustMaterial, parse_utc
 from provenance.media.bmff import is_fragmented_init
 from provenance.report import (
     AIDeclaration,
@@ -187,21 +187,20 @@ def _integrity(
 
 
 def _expired_but_timestamped(
-    reader: Any, active_label: str | None, results: Mapping[str, Any] | None
+    reader: Any, active_label: str | None, validation: Sequence[ValidationCode]
 ) -> str | None:
     """The active signer certificate's notAfter when it has expired and the SDK accepted the
     signature through its timestamp (``claimSignature.insideValidity`` with
-    ``timeStamp.validated``, no ``signingCredential.expired``); None otherwise."""
-    active = (results or {}).get("activeManifest") or {}
-    passed = {str(e.get("code")) for e in active.get("success") or []}
-    failed = {str(e.get("code")) for e in active.get("failure") or []}
-    if not {"claimSignature.insideValidity", "timeStamp.validated"} <= passed:
+    ``timeStamp.validated``, no signer-invalid failure); None otherwise."""
+    active = {(c.code, c.kind) for c in validation if c.scope == "active_manifest"}
+    wanted = {"claimSignature.insideValidity", "timeStamp.validated"}
+    if not {(code, StatusKind.SUCCESS) for code in wanted} <= active:
         return None
-    if failed & codes.SIGNER_INVALID_CODES:
+    if any((code, StatusKind.FAILURE) in active for code in codes.SIGNER_INVALID_CODES):
         return None
-    try:
+    try:  # the certificate's dates are only in the SDK's crJSON
         document = json.loads(reader.crjson())
-    except Exception:  # the certificate dates are a detail: never fail a check for them
+    except Exception:  # a detail: never fail a check for it
         return None
     manifests = document.get("manifests") if isinstance(document, Mapping) else None
     if not isinstance(manifests, list):
@@ -210,17 +209,9 @@ def _expired_but_timestamped(
         (m for m in manifests if isinstance(m, Mapping) and m.get("label") == active_label), None
     )
     signature = (manifest or {}).get("signature") or {}
-    validity = ((signature.get("certificateInfo") or {}).get("validity")) or {}
-    not_after = validity.get("notAfter")
-    if not isinstance(not_after, str):
-        return None
-    try:
-        expires = dt.datetime.fromisoformat(not_after.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
-    return not_after if expires < dt.datetime.now(dt.UTC) else None
+    not_after = ((signature.get("certificateInfo") or {}).get("validity") or {}).get("notAfter")
+    expires = parse_utc(not_after) if isinstance(not_after, str) else None
+    return not_after if expires is not None and expires < dt.datetime.now(dt.UTC) else None
 
 
 def _extra_stores(path: Path) -> tuple[ValidationCode, ...]:
@@ -241,15 +232,15 @@ def _extra_stores(path: Path) -> tuple[ValidationCode, ...]:
     )
 
 
-def _signer_trusted(reader: Any) -> bool:
-    """Whether the SDK trusts the active manifest's signer (its ``signingCredential.trusted``
-    success), whatever happened to the content's hashes."""
-    if reader.get_validation_state() == "Trusted":
-        return True
-    results = json.loads(reader.json()).get("validation_results") or {}
-    active = (results.get("activeManifest") or {}).get("success") or []
+def _signer_trusted(validation: Sequence[ValidationCode]) -> bool:
+    """Whether the SDK found the active manifest's signer on a loaded trust list (its
+    ``signingCredential.trusted`` success), whatever happened to the content's hashes: the
+    state says "Trusted" only when everything validates."""
     return any(
-        isinstance(c, Mapping) and c.get("code") == "signingCredential.trusted" for c in active
+        c.code == "signingCredential.trusted"
+        and c.kind is StatusKind.SUCCESS
+        and c.scope == "active_manifest"
+        for c in validation
     )
 
 
@@ -293,7 +284,9 @@ def _attribute_trust(
     for source in candidates[:-1]:
         context = _context(trust, source, False)
         with _open_reader(path, mime_type, context, sidecar=sidecar, fragments=fragments) as reader:
-            if reader is not None and _signer_trusted(reader):
+            if reader is not None and _signer_trusted(
+                _codes(reader.get_validation_results(), None)
+            ):
                 found = source
                 break
     if signer is not None and signer.serial_number:
@@ -389,7 +382,8 @@ def read_credentials(
             thumbnail_data = (
                 _thumbnail_data(reader, thumbnail_ref) if thumbnail and thumbnail_ref else None
             )
-            expired_at = _expired_but_timestamped(reader, active_label, results)
+            validation = _codes(results, store.get("validation_status"))
+            expired_at = _expired_but_timestamped(reader, active_label, validation)
     except c2pa.C2paError as exc:
         return _from_error(exc, snapshot, fetch_remote)
     except OSError as exc:
@@ -399,9 +393,7 @@ def read_credentials(
             message=f"Could not read the file for the credentials check ({exc.strerror or exc}).",
         )
 
-    validation = _codes(results, store.get("validation_status")) + _recorded_ingredient_failures(
-        store
-    )
+    validation += _recorded_ingredient_failures(store)
     if family == "jpeg" and sidecar is None:
         validation += _extra_stores(path)
     failures = {
@@ -422,13 +414,13 @@ def read_credentials(
     active_summary = next((m for m in history if m.label == active_label), None)
     # the active signer's own codes decide its trust: an ingredient's expired certificate is
     # history, and a failed content hash does not make a trusted signer untrusted
-    active_codes = {(c.code, c.kind) for c in validation if c.scope == "active_manifest"}
-    if {code for code, kind in active_codes if kind is StatusKind.FAILURE} & (
-        codes.SIGNER_INVALID_CODES
-    ):
+    signer_failures = {
+        c.code for c in validation if c.scope == "active_manifest" and c.kind is StatusKind.FAILURE
+    }
+    if signer_failures & codes.SIGNER_INVALID_CODES:
         trust_status = TrustStatus.SIGNER_INVALID
         source = TrustSource.NONE
-    elif state == "Trusted" or ("signingCredential.trusted", StatusKind.SUCCESS) in active_codes:
+    elif state == "Trusted" or _signer_trusted(validation):
         trust_status = TrustStatus.TRUSTED
         source = _attribute_trust(
             path,

@@ -222,16 +222,21 @@ def _snapshot_date(directory: Path, files: list[Path]) -> tuple[str | None, str]
     return None, "none"
 
 
-def _age_days(date: str | None, now: dt.datetime) -> int | None:
-    if date is None:
+def parse_utc(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time (``Z`` allowed; naive means UTC) as an aware datetime, or None when
+    missing or unreadable."""
+    if text is None:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return max(0, (now - parsed).days)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def _age_days(date: str | None, now: dt.datetime) -> int | None:
+    parsed = parse_utc(date)
+    return None if parsed is None else max(0, (now - parsed).days)
 
 
 def holds_trust_lists(directory: Path) -> bool:

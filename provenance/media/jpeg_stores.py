@@ -9,38 +9,43 @@ as altered (defence in depth), and gives the fuzzer the byte ranges of the store
 
 from __future__ import annotations
 
+import io
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 __all__ = ["JpegStores", "jpeg_app11_ranges", "jpeg_stores"]
 
 _APP11 = 0xEB
 _SOS = 0xDA
+_HEAD_BYTES = 32  # "JP", instance, sequence, and the opening of a JUMBF box
 
 
 def jpeg_app11_ranges(data: bytes) -> list[tuple[int, int]]:
     """Byte ranges (marker included) of the APP11 segments before the image data."""
-    return [(start, end) for start, end, _payload in _app11_segments(data)]
+    return [(start, end) for start, end, _head in _app11_heads(io.BytesIO(data))]
 
 
-def _app11_segments(data: bytes) -> list[tuple[int, int, bytes]]:
-    found: list[tuple[int, int, bytes]] = []
-    if data[:2] != b"\xff\xd8":
-        return found
-    position = 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == _SOS:
-            break
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
+def _app11_heads(stream: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, first bytes of the payload) of each APP11 segment before the image data,
+    reading segment headers only and seeking past the rest."""
+    if stream.read(2) != b"\xff\xd8":
+        return
+    while True:
+        start = stream.tell()
+        header = stream.read(4)
+        if len(header) < 4 or header[0] != 0xFF or header[1] == _SOS:
+            return
+        length = int.from_bytes(header[2:4], "big")
         if length < 2:
-            break
-        end = position + 2 + length
-        if marker == _APP11:
-            found.append((position, end, data[position + 4 : end]))
-        position = end
-    return found
+            return
+        end = start + 2 + length
+        head = stream.read(min(length - 2, _HEAD_BYTES)) if header[1] == _APP11 else b""
+        stream.seek(end)
+        if header[1] == _APP11:
+            yield start, end, head
 
 
 @dataclass(frozen=True)
@@ -59,25 +64,11 @@ class JpegStores:
 
 
 def jpeg_stores(path: str | os.PathLike[str]) -> JpegStores:
-    """Count the C2PA stores and repeated JUMBF packets of a JPEG file. Reads the segment
-    headers only (a few dozen bytes of each APP11 segment), seeking past everything else."""
+    """Count the C2PA stores and repeated JUMBF packets of a JPEG file (segment headers only)."""
     stores = 0
     packets: Counter[bytes] = Counter()
     with open(path, "rb") as stream:
-        if stream.read(2) != b"\xff\xd8":
-            return JpegStores(0, 0)
-        while True:
-            header = stream.read(4)
-            if len(header) < 4 or header[0] != 0xFF or header[1] == _SOS:
-                break
-            length = int.from_bytes(header[2:4], "big")
-            if length < 2:
-                break
-            if header[1] != _APP11:
-                stream.seek(length - 2, os.SEEK_CUR)
-                continue
-            head = stream.read(min(length - 2, 32))
-            stream.seek(length - 2 - len(head), os.SEEK_CUR)
+        for _start, _end, head in _app11_heads(stream):
             if head[:2] != b"JP" or len(head) < 8:
                 continue
             packets[head[2:8]] += 1  # box instance (2 bytes) and sequence number (4 bytes)
