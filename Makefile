@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,cluster,app,serve]"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps invisible-watermark==0.2.0
+	$(BIN)/python -m compileall -q provenance >/dev/null  # as a regular install does: each start reads bytecode
 	touch $(STAMP)
 
 # Build the sample corpus (signed, tampered, unsigned and watermarked clips and images) and

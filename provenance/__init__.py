@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 
 from provenance._lazy import lazy_dir, lazy_getattr
 from provenance._version import __version__
-from provenance.check import check, check_bytes
-from provenance.credentials.trust import TrustMaterial, load_trust
 from provenance.errors import (
     ArgumentError,
     InputError,
@@ -26,41 +24,69 @@ from provenance.errors import (
     ScanError,
     TrustListError,
 )
-from provenance.media.sampling import Sampling, SamplingMode
-from provenance.options import CheckOptions
-from provenance.report import (
-    AIDeclaration,
-    CredentialsEvidence,
-    CredentialsState,
-    Detector,
-    Integrity,
-    MediaInfo,
-    Report,
-    TrustSource,
-    TrustStatus,
-    Verdict,
-    VerdictCode,
-    WatermarkEvidence,
-    WatermarkState,
-)
-from provenance.watermark.options import CropSearch, WatermarkOptions
 
 if TYPE_CHECKING:
     from provenance.batch.engine import ScanItem, scan
     from provenance.batch.isolated import check_bytes_isolated, check_isolated
     from provenance.batch.scan_options import Engine, ReportFiles, ScanOptions
     from provenance.batch.walk import WalkOptions
+    from provenance.check import check, check_bytes
+    from provenance.credentials.trust import TrustMaterial, load_trust
+    from provenance.media.sampling import Sampling, SamplingMode
+    from provenance.options import CheckOptions
+    from provenance.report import (
+        AIDeclaration,
+        CredentialsEvidence,
+        CredentialsState,
+        Detector,
+        Integrity,
+        MediaInfo,
+        Report,
+        TrustSource,
+        TrustStatus,
+        Verdict,
+        VerdictCode,
+        WatermarkEvidence,
+        WatermarkState,
+    )
+    from provenance.watermark.options import CropSearch, WatermarkOptions
 
-# Batch-scan names load on first use: ``import provenance`` stays light for single checks.
+# Everything but the version and the errors loads on first use (PEP 562): ``import
+# provenance`` and ``provenance --version`` stay light, and a command loads only what it runs.
+_REPORT_NAMES = (
+    "AIDeclaration",
+    "CredentialsEvidence",
+    "CredentialsState",
+    "Detector",
+    "Integrity",
+    "MediaInfo",
+    "Report",
+    "TrustSource",
+    "TrustStatus",
+    "Verdict",
+    "VerdictCode",
+    "WatermarkEvidence",
+    "WatermarkState",
+)
 _LAZY = {
+    "CheckOptions": "provenance.options",
+    "CropSearch": "provenance.watermark.options",
     "Engine": "provenance.batch.scan_options",
     "ReportFiles": "provenance.batch.scan_options",
+    "Sampling": "provenance.media.sampling",
+    "SamplingMode": "provenance.media.sampling",
     "ScanItem": "provenance.batch.engine",
+    "ScanOptions": "provenance.batch.scan_options",
+    "TrustMaterial": "provenance.credentials.trust",
+    "WalkOptions": "provenance.batch.walk",
+    "WatermarkOptions": "provenance.watermark.options",
+    "check": "provenance.check",
+    "check_bytes": "provenance.check",
     "check_bytes_isolated": "provenance.batch.isolated",
     "check_isolated": "provenance.batch.isolated",
-    "ScanOptions": "provenance.batch.scan_options",
+    "load_trust": "provenance.credentials.trust",
     "scan": "provenance.batch.engine",
-    "WalkOptions": "provenance.batch.walk",
+    **dict.fromkeys(_REPORT_NAMES, "provenance.report"),
 }
 
 

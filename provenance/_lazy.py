@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -20,7 +21,25 @@ def lazy_getattr(package: str, table: Mapping[str, str]) -> Callable[[str], Any]
         setattr(sys.modules[package], name, value)
         return value
 
+    sys.modules[package].__class__ = _keeping(frozenset(table))
     return load
+
+
+def _keeping(names: frozenset[str]) -> type[types.ModuleType]:
+    """A module class whose lazy ``names`` a submodule of the same name cannot replace.
+
+    Importing a submodule sets it as an attribute of its package: ``import provenance.check``
+    would make ``provenance.check`` the module instead of the function :func:`lazy_getattr`
+    loads on first use. Such an assignment is dropped, so the name stays lazy.
+    """
+
+    class Package(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in names and isinstance(value, types.ModuleType):
+                return
+            super().__setattr__(name, value)
+
+    return Package
 
 
 def lazy_dir(public: Iterable[str]) -> Callable[[], list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import types
 import typing
@@ -49,6 +50,12 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved type hints, once per class (resolving them is slow)."""
+    return get_type_hints(cls)
+
+
 def from_plain(annotation: Any, data: Any) -> Any:
     """Rebuild a value of type ``annotation`` from :func:`to_plain` data (missing dataclass
     fields take their defaults)."""
@@ -70,7 +77,7 @@ def from_plain(annotation: Any, data: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, PurePath):
         return annotation(data)
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        hints = get_type_hints(annotation)
+        hints = _hints(annotation)
         kwargs = {}
         for f in dataclasses.fields(annotation):
             if f.name in data:

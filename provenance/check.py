@@ -14,9 +14,9 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-import sqlite3
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -49,18 +49,53 @@ __all__ = ["check", "check_bytes", "failed_report", "upload_file"]
 _CHUNK = 1 << 20
 
 
-def _digest_and_head(path: Path) -> tuple[str, int, bytes]:
-    """sha256 and size of the file, and its first bytes for sniffing, in one streaming pass."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        head = stream.read(_CHUNK)
-        chunk = head
-        while chunk:
-            digest.update(chunk)
-            size += len(chunk)
-            chunk = stream.read(_CHUNK)
-    return digest.hexdigest(), size, head[:SNIFF_BYTES]
+#: Files at least this big are hashed in a thread, beside the decoding and the detectors.
+_HASH_BESIDE_BYTES = 32 << 20
+
+
+class _Digest:
+    """The file's sha256 and size, and its first bytes for sniffing, in one streaming pass.
+
+    A big file is hashed in a thread while the check goes on: hashlib leaves the interpreter
+    lock for large blocks, and the decoder reads exact quantisers on one core, so on two cores
+    the hash of a 30-minute clip costs no wall time. Opening the file happens here, so an
+    unreadable file fails at once.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._stream = path.open("rb")
+        self.head = self._stream.read(_CHUNK)
+        self.stated_size = os.fstat(self._stream.fileno()).st_size
+        self._digest = hashlib.sha256(self.head)
+        self._size = len(self.head)
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+        if self.stated_size >= _HASH_BESIDE_BYTES:
+            self._thread = threading.Thread(target=self._rest, name="provenance-hash")
+            self._thread.start()
+        else:
+            self._rest()
+
+    def _rest(self) -> None:
+        try:
+            with self._stream:
+                while chunk := self._stream.read(_CHUNK):
+                    self._digest.update(chunk)
+                    self._size += len(chunk)
+        except OSError as exc:  # re-raised by result()
+            self._error = exc
+
+    def result(self) -> tuple[str, int]:
+        """(sha256, size) of what was read; raises the read's :class:`OSError`."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest(), self._size
+
+
+def _unreadable(source: Path, exc: OSError) -> CheckError:
+    return CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
 
 
 def _listable(folder: Path) -> bool:
@@ -132,6 +167,7 @@ def _report(
     watermarks: Sequence[WatermarkEvidence] = (),
     recovered: Sequence[RecoveredCredentials] = (),
     pictures: Sequence[FramePicture] = (),
+    frames: bool = False,
 ) -> Report:
     return Report(
         path=str(path),
@@ -143,7 +179,7 @@ def _report(
         verdict=derive_verdict(credentials, watermarks, errors, recovered),
         errors=tuple(errors),
         tool_version=__version__,
-        engine_versions=engine_versions(),
+        engine_versions=engine_versions(frames=frames),
         checked_at=checked_at,
         elapsed_seconds=round(time.perf_counter() - started, 6),
         recovered=tuple(recovered),
@@ -216,16 +252,18 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         return not_checked(problem, "The file could not be opened, so nothing was checked.")
 
     try:
-        sha256, size, head = _digest_and_head(source)
+        digest = _Digest(source)
     except PermissionError:
         error = CheckError(
             "input", "permission", f"{source}: permission denied. Check the file's permissions."
         )
         return not_checked(error, "The file could not be opened, so nothing was checked.")
     except OSError as exc:
-        error = CheckError("input", "unreadable", f"{source}: read failed ({exc.strerror or exc}).")
-        return not_checked(error, "The file could not be read, so nothing was checked.")
-    file_type = sniff(head)
+        return not_checked(
+            _unreadable(source, exc), "The file could not be read, so nothing was checked."
+        )
+    size = digest.stated_size
+    file_type = sniff(digest.head[:SNIFF_BYTES])
 
     media: MediaInfo | None = None
     if file_type.family == "pdf" and not opts.credentials_only:
@@ -291,6 +329,12 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
                 "stands. Check the repository file or the resolution service.",
             )
         )
+    try:
+        sha256, size = digest.result()
+    except OSError as exc:
+        return not_checked(
+            _unreadable(source, exc), "The file could not be read, so nothing was checked."
+        )
     return _report(
         source,
         started=started,
@@ -303,6 +347,7 @@ def check(path: str | os.PathLike[str], options: CheckOptions | None = None) -> 
         watermarks=watermarks,
         recovered=recovered,
         pictures=pictures,
+        frames=not opts.credentials_only,
     )
 
 
@@ -312,6 +357,8 @@ def _known_identifiers(options: CheckOptions) -> tuple[int, ...]:
     then says why)."""
     if options.repository is None or not options.watermarks.keys:
         return ()
+    import sqlite3
+
     from provenance.repository import ManifestRepository, RepositoryError
     from provenance.watermark import identifier as ids
 

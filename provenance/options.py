@@ -179,7 +179,7 @@ class CheckOptions:
         )
         material = {
             "options": options,
-            "versions": engine_versions(),
+            "versions": engine_versions(frames=not self.credentials_only),
             "trust": {
                 "anchors": {str(source): pem for source, pem in sorted(trust.anchors.items())},
                 "allowed": trust.allowed_pem,

@@ -6,9 +6,10 @@ on it. What runs is a :class:`Job`: a function named ``module:function`` that ea
 once with the job's setup data and that returns the handler for the tasks; tasks and results
 are plain JSON data.
 
-Each worker is a fresh ``python -m provenance.batch.worker`` process (not a fork: a fork
-inherits the parent's threads and locks). The parent hands a worker one task, waits for its
-result, and hands it the next. A worker that runs past the time limit, or whose resident
+Each worker is a fork of the parent when the parent has a single thread (a fork starts at
+once; see :mod:`provenance.batch.forked`), else a fresh ``python -m provenance.batch.worker``
+process (a fork would inherit other threads' locks). The parent hands a worker one task,
+waits for its result, and hands it the next. A worker that runs past the time limit, or whose resident
 memory passes the memory limit, is killed; one that dies (a crash inside FFmpeg, OpenCV or the
 C2PA library) is noticed when its pipe closes. Either way its task gets an :class:`Outcome`
 saying what happened, a fresh worker takes its place, and the run goes on: nothing else is
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provenance.batch.forked import ForkedProcess, can_fork
 from provenance.errors import ArgumentError, ScanError
 
 __all__ = ["Job", "Outcome", "Stopped", "Task", "WorkerPool", "child_environment"]
@@ -83,7 +85,7 @@ class Outcome:
 
 @dataclass
 class _Worker:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[str] | ForkedProcess
     task: Task | None = None
     started: float = 0.0
 
@@ -155,6 +157,9 @@ class WorkerPool:
     show_errors
         Let the workers' standard error through (warnings, tracebacks of a native crash);
         off by default, for a scan whose own output must stay readable.
+    fork
+        Start workers by forking this process (True), as fresh interpreters (False), or by
+        forking whenever this process has a single thread (None, the default).
 
     Raises
     ------
@@ -171,6 +176,7 @@ class WorkerPool:
         memory_mb: int | None = None,
         python_path: Sequence[str | os.PathLike[str]] = (),
         show_errors: bool = False,
+        fork: bool | None = None,
     ) -> None:
         if jobs < 1:
             raise ArgumentError(f"jobs must be at least 1, got {jobs}")
@@ -179,7 +185,9 @@ class WorkerPool:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.show_errors = show_errors
+        self.fork = fork
         self.restarts = 0
+        self._python_path = [str(entry) for entry in python_path]
         self._env = child_environment(python_path)
         self._env.setdefault("OMP_NUM_THREADS", "1")  # one task per process: no thread pools
         self._hello = json.dumps(
@@ -204,16 +212,17 @@ class WorkerPool:
         self._selector.close()
 
     def _spawn(self) -> _Worker:
+        process: subprocess.Popen[str] | ForkedProcess
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "provenance.batch.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=None if self.show_errors else subprocess.DEVNULL,
-                text=True,
-                encoding="utf-8",
-                env=self._env,
-            )
+            if self.fork or (self.fork is None and can_fork()):
+                process = ForkedProcess(
+                    environment=self._env,
+                    python_path=self._python_path,
+                    show_errors=self.show_errors,
+                    close=self._descriptors(),
+                )
+            else:
+                process = self._fresh()
         except OSError as exc:  # no such interpreter, too many processes, out of memory
             raise ScanError(
                 f"cannot start a worker process ({exc.strerror or exc}); check the system's "
@@ -226,6 +235,26 @@ class WorkerPool:
         worker = _Worker(process)
         self._selector.register(process.stdout, selectors.EVENT_READ, worker)
         return worker
+
+    def _descriptors(self) -> list[int]:
+        """The pool's own descriptors: the workers' pipes and the selector's."""
+        streams = [(w.process.stdin, w.process.stdout) for w in self._workers]
+        found = [s.fileno() for pair in streams for s in pair if s is not None and not s.closed]
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            found.append(self._selector.fileno())
+        return found
+
+    def _fresh(self) -> subprocess.Popen[str]:
+        """A worker in a fresh interpreter."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "provenance.batch.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None if self.show_errors else subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            env=self._env,
+        )
 
     def _await_ready(self, worker: _Worker) -> None:
         stdout = worker.process.stdout
@@ -274,7 +303,8 @@ class WorkerPool:
     def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
         """Run every task; yields one :class:`Outcome` per task, as they finish."""
         if not self._workers:
-            self._workers = [self._spawn() for _ in range(self.jobs)]
+            for _ in range(self.jobs):  # one by one: each fork closes the earlier pipes
+                self._workers.append(self._spawn())
             for worker in self._workers:
                 self._await_ready(worker)
         pending = iter(tasks)
@@ -308,11 +338,11 @@ class WorkerPool:
                 outcome = self._receive(key.data)
                 if outcome is None:
                     continue
+                feed_idle()  # the worker's next task first: it checks while the caller stores
                 yield outcome
-                feed_idle()
             for outcome in self._enforce_limits():
-                yield outcome
                 feed_idle()
+                yield outcome
 
     def _receive(self, worker: _Worker) -> Outcome | None:
         assert worker.process.stdout is not None

@@ -80,10 +80,9 @@ def _send(stream: IO[str], message: Mapping[str, Any]) -> None:
     stream.flush()
 
 
-def main() -> int:
-    """Serve task requests until stdin closes."""
-    out = protocol_stream()
-    first = sys.stdin.readline()
+def serve(requests: IO[str], out: IO[str]) -> int:
+    """Answer the protocol: the hello line, then one reply per task until ``requests`` ends."""
+    first = requests.readline()
     if not first:
         return 0
     hello = json.loads(first)
@@ -94,7 +93,7 @@ def main() -> int:
         _send(out, {"fatal": f"{type(exc).__name__}: {exc}"})
         return 1
     _send(out, {"ready": True})
-    for line in sys.stdin:
+    for line in requests:
         request = json.loads(line)
         try:
             result = handler(request["payload"])
@@ -106,6 +105,11 @@ def main() -> int:
             continue
         _send(out, {"id": request["id"], "result": result})
     return 0
+
+
+def main() -> int:
+    """Serve task requests from standard input until it closes."""
+    return serve(sys.stdin, protocol_stream())
 
 
 if __name__ == "__main__":

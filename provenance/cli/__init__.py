@@ -19,61 +19,27 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn
-
-import typer
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from provenance._version import __version__
-from provenance.cli.check import check_command
-from provenance.cli.common import EXIT_OK, EXIT_USAGE
-from provenance.cli.help import HelpCommand, HelpGroup
-from provenance.cli.mark import mark_command
-from provenance.cli.repository import repository_app
-from provenance.cli.scan import scan_command
-from provenance.cli.sign import sign_command
-from provenance.cli.trust import trust_app
-from provenance.report import printable
+
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="provenance",
-    help=(
-        "Check video clips and images for evidence of AI generation: Content Credentials "
-        "(C2PA) and invisible watermarks. Offline by default. Absence of a "
-        "signal never means authentic."
-    ),
-    cls=HelpGroup,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+EXIT_OK, EXIT_USAGE = 0, 2  # (:mod:`.common` holds them all; it loads typer and rich)
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"provenance-checker {__version__}")
-        raise typer.Exit(EXIT_OK)
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command line as a Typer app, built on first use (for tests and
+    tools that drive it; :func:`main` builds only the command it runs)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from provenance.cli.app import build_app
 
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Check media for evidence of AI generation."""
-
-
-app.command("check", cls=HelpCommand)(check_command)
-app.command("scan", cls=HelpCommand)(scan_command)
-app.command("mark", cls=HelpCommand)(mark_command)
-app.command("sign", cls=HelpCommand)(sign_command)
-app.add_typer(trust_app, name="trust")
-app.add_typer(repository_app, name="repository")
+    globals()["app"] = whole = build_app()
+    return whole
 
 
 def main() -> None:
@@ -84,13 +50,23 @@ def main() -> None:
     unexpected exception never escapes as a traceback with exit 1 (which means "matched
     --fail-on"): it is one ``error:`` line and exit 2 (:func:`_crashed`).
     """
+    arguments = sys.argv[1:]
+    if arguments == ["--version"]:  # answered before any command is loaded
+        print(f"provenance-checker {__version__}")
+        sys.exit(EXIT_OK)
     try:
-        _run()
+        _run(arguments)
     except Exception as exc:  # the last resort: any failure, said plainly
         _crashed(exc)
 
 
-def _run() -> None:
+def _run(arguments: list[str]) -> None:
+    import typer
+
+    from provenance.cli.app import build_app
+
+    # only the command that runs is loaded (each command's module loads what it needs)
+    app: typer.Typer = build_app(arguments[0] if arguments else None)
     if sys.stderr.isatty():
         app()
         return
@@ -111,6 +87,8 @@ def _run() -> None:
 
 def _crashed(exc: Exception) -> NoReturn:
     """Say what failed and exit 2; the traceback only with ``PROVENANCE_TRACEBACK=1``."""
+    from provenance.report import printable
+
     if os.environ.get("PROVENANCE_TRACEBACK", "").strip() in {"1", "true", "yes"}:
         traceback.print_exc()
     if isinstance(exc, OSError) and exc.errno is not None:

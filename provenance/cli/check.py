@@ -29,7 +29,6 @@ from provenance.cli.common import (
 from provenance.cli.help import LIMITS, OUTPUT
 from provenance.errors import ProvenanceError
 from provenance.options import CheckOptions
-from provenance.render import render_details, render_table, to_json, to_jsonl
 from provenance.report import Report
 
 __all__ = ["OutputFormat", "check_command"]
@@ -94,6 +93,7 @@ def check_command(
     file is checked in a worker process, within the limits.
     """
     from provenance.batch.engine import scan
+    from provenance.render.machine import to_json, to_jsonl
 
     wanted = parse_fail_on(fail_on)
     if evidence_html is not None:
@@ -130,6 +130,8 @@ def check_command(
     if output_format is OutputFormat.JSON:
         sys.stdout.write(to_json(reports) + "\n")
     elif output_format is OutputFormat.TABLE:
+        from provenance.render.text import render_details, render_table
+
         console = stdout_console()
         render_table(reports, console)
         if len(reports) == 1:

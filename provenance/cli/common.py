@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from provenance.cli.help import LIMITS, OUTPUT
 from provenance.report import Report, VerdictCode, printable
+
+if TYPE_CHECKING:  # rich loads when a command first prints
+    from rich.console import Console
 
 __all__ = [
     "EXIT_FAILED_CHECK",
@@ -52,6 +53,8 @@ _PIPE_WIDTH = 100_000
 def stdout_console() -> Console:
     """Standard output: word-wrapped to the terminal on a terminal; on a pipe or in a log,
     lines as long as their content (nothing folded, wrapped or cut)."""
+    from rich.console import Console
+
     tty = sys.stdout.isatty()
     return Console(width=None if tty else _PIPE_WIDTH, soft_wrap=not tty, highlight=False)
 
@@ -59,11 +62,15 @@ def stdout_console() -> Console:
 def stderr_console() -> Console:
     """Standard error, for progress and messages: word-wrapped on a terminal, never wrapped
     on a pipe or in a log."""
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: message`` on standard error (as plain text) and exit with ``code``."""
+    from rich.text import Text
+
     text = Text("error:", style="bold red")
     text.append(f" {printable(message)}")  # a path that is not UTF-8 shows escaped
     stderr_console().print(text)

@@ -16,9 +16,10 @@ Options take a ``metavar`` saying what to write (``FILE``, ``DIR``, ``N``, ``SEC
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 __all__ = [
     "INPUT",
@@ -55,25 +56,31 @@ class _Argument(TyperArgument):
             name = f"[{name}]"
         return [name + ("..." if self.nargs != 1 else "")]
 
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None if self.metavar else super().display_type_rich(ctx)
+
+_UNTYPED: dict[type, type] = {}
 
 
-class _Option(TyperOption):
-    """An option whose flags show no ``<bool>`` type."""
+def _untyped(base: type) -> type:
+    """``base`` (a parameter type) showing no type in the help: its ``get_metavar`` says
+    nothing, where typer would show ``<path>``. Parsing is the base type's own."""
 
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None if self.is_flag and self.metavar is None else super().display_type_rich(ctx)
+    def get_metavar(self: Any, param: Any, ctx: Any = None) -> str:
+        return ""
+
+    if base not in _UNTYPED:
+        _UNTYPED[base] = type(f"Untyped{base.__name__}", (base,), {"get_metavar": get_metavar})
+    return _UNTYPED[base]
 
 
 def _as_users_write(params: list[Any]) -> None:
-    """Give typer's parameters the help display of :class:`_Argument` and :class:`_Option`
-    (their parsing is typer's own, untouched)."""
+    """Give typer's arguments the usage and help display of :class:`_Argument` (typer shows no
+    type for flags itself); their parsing is typer's own, untouched."""
     for param in params:
         if type(param) is TyperArgument:
             param.__class__ = _Argument
-        elif type(param) is TyperOption:
-            param.__class__ = _Option
+            if param.metavar:
+                param.type = copy.copy(param.type)
+                param.type.__class__ = _untyped(type(param.type))
 
 
 def _panel_rank(param: Any) -> int:

@@ -135,6 +135,7 @@ class TargetedReads:
     _start: int
     _time_base: Fraction | None
     _reached_end: bool
+    _index_memo: tuple[int, tuple[list[float], float]] | None = None
 
     if TYPE_CHECKING:  # provided by FrameSampler
 
@@ -148,6 +149,14 @@ class TargetedReads:
 
         def _sample(self, frame: VideoFrame, index: int) -> SampledFrame: ...
 
+    def _keyframe_index(self, stream: VideoStream) -> tuple[list[float], float]:
+        """:func:`keyframe_index`, read again only when the index has grown (Matroska loads
+        its cues as seeks reach them; an MP4 index is whole from the start)."""
+        size = len(stream.index_entries)
+        if self._index_memo is None or self._index_memo[0] != size:
+            self._index_memo = (size, keyframe_index(stream, self._start, self._time_base))
+        return self._index_memo[1]
+
     def _evenly_targets(self) -> tuple[int, ...]:
         total = self.expected_frames
         if total is None:
@@ -158,7 +167,7 @@ class TargetedReads:
     def _auto_targets(self, stream: VideoStream) -> tuple[int, ...] | None:
         """AUTO's frame indices, or None to read the whole clip."""
         total = self.expected_frames
-        times, indexed_until = keyframe_index(stream, self._start, self._time_base)
+        times, indexed_until = self._keyframe_index(stream)
         duration = total / self.fps if total is not None and self.fps else None
         if total is None or duration is None or indexed_until + 1.0 < duration:
             packets, times = keyframe_survey(self.path)  # no index, or a partial one
@@ -175,7 +184,7 @@ class TargetedReads:
         self.target_indices = targets
         pending = deque(targets)
         fps = self.fps if self._time_base is not None else None
-        keyframes = keyframe_index(stream, self._start, self._time_base)
+        keyframes = self._keyframe_index(stream)
         frames = self._decoded(container, stream)
         try:
             counting = True  # indices are counted while decoding from the start
@@ -193,9 +202,7 @@ class TargetedReads:
                 ):
                     last_seek_target, retry = target, (target, 0.0)
                     frames = self._restart(frames, container, stream, target / fps)
-                    keyframes = keyframe_index(
-                        stream, self._start, self._time_base
-                    )  # seeking may load more index
+                    keyframes = self._keyframe_index(stream)  # seeking may load more index
                     counting, held = False, None
                 frame = next(frames, None)
                 index: int | None = None
