@@ -671,6 +671,29 @@ def test_quantisers_are_read_exactly_every_time(tmp_path: Path) -> None:
     assert plain == [None] * 8  # not asked for: not read
 
 
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_the_mean_quantiser_is_the_mean_of_the_qp_map(tmp_path: Path, codec: str) -> None:
+    # the mean is read from the side data's block table (fast); it must equal PyAV's qp_map
+    from av.sidedata.sidedata import Type
+
+    from provenance.media.frame import frame_mean_qp
+
+    clip = write_clip(tmp_path / "qp.mp4", seconds=1.0, seed=4, codec=codec, width=328, height=248)
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"
+        stream.codec_context.options = {"export_side_data": "venc_params"}
+        checked = 0
+        for frame in container.decode(stream):
+            params = frame.side_data.get(Type.VIDEO_ENC_PARAMS)  # type: ignore[call-overload]
+            expected = float(np.mean(params.qp_map()))
+            if codec == "mpeg4":  # the MPEG-2 family is converted to the H.264 scale
+                expected = 12.0 + 6.0 * np.log2(max(expected, 1.0) / 1.7)
+            assert frame_mean_qp(frame) == pytest.approx(expected, abs=1e-9)
+            checked += 1
+    assert checked == 24
+
+
 # --------------------------------------------------------------------------- auto (the default)
 
 
