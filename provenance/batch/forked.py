@@ -140,7 +140,8 @@ def _serve_in_child(
         os.dup2(null, 2)
     os.dup2(2, 1)  # whatever else prints (a native library) goes to standard error
     os.close(null)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the worker, as a fresh one
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the parent's handlers
+        signal.signal(number, signal.SIG_DFL)  # are not the worker's: a signal ends it
     os.environ.clear()
     os.environ.update(environment)
     sys.path[:0] = [entry for entry in python_path if entry not in sys.path]
