@@ -154,9 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats, median (3)")
     parser.add_argument("--quick", action="store_true", help="1080p only, no memory rows")
+    parser.add_argument("--memory-only", action="store_true", help="the memory rows alone")
     parser.add_argument("--output", default="-", help="'-' to print, or a Markdown file")
     args = parser.parse_args(argv)
-    heights = (1080,) if args.quick else HEIGHTS
+    heights = () if args.memory_only else (1080,) if args.quick else HEIGHTS
     rows: list[tuple[int, int, int, float, float]] = []
     for height in heights:
         for seconds in LENGTHS:
@@ -180,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{clip.name} (worker memory) ...", flush=True)
             peak, took = worker_peak(clip)
             memory.append((f"4K (3840x2160) H.264, {seconds // 60} min", peak, took))
-        write_plot(rows, PLOT)
+        if rows:
+            write_plot(rows, PLOT)
 
     lines = [
         *section_head(

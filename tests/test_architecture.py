@@ -49,7 +49,7 @@ ALLOWED: dict[str, set[str]] = {
         "_version",
     },
     "batch": {"errors", "report", "media", "watermark", "options", "check", "_sqlite"},
-    "render": {"errors", "report", "verdict", "credentials"},
+    "render": {"errors", "report", "verdict", "credentials", "_lazy"},
     "testing": {"errors", "media", "credentials", "_version"},
     "repository": {"errors", "report", "credentials", "_sqlite"},
     "durable": {"errors", "credentials", "watermark", "repository"},
