@@ -72,19 +72,27 @@ def test_three_bombs_at_once_cost_workers_not_the_server(
         pages.append(_upload(browser, server, bomb))  # a first upload: the server warmed up
         pages[0].locator(".verdict-banner").wait_for(timeout=UPLOAD_SECONDS)
         baseline = _memory_mib(server.process.pid)["VmRSS"]
-        pages += [_upload(browser, server, bomb) for _ in range(3)]
-        for page in pages:
-            page.locator(".verdict-banner").wait_for(timeout=UPLOAD_SECONDS)
-            banner = page.locator(".verdict-banner").inner_text()
-            assert "Could not be checked" in banner
-            assert "over the 400 MiB limit" in page.locator("body").inner_text()
+        # Two rounds of three at once: the page's modules load lazily, some only on later
+        # uploads (about 100 MiB of libraries), so what the server keeps is measured between
+        # the rounds. One decoded bomb is 108 MB: keeping even one would pass the bound.
+        settled = 0.0
+        for round_number in range(2):
+            if round_number:
+                settled = _memory_mib(server.process.pid)["VmRSS"]
+            batch = [_upload(browser, server, bomb) for _ in range(3)]
+            pages += batch
+            for page in batch:
+                page.locator(".verdict-banner").wait_for(timeout=UPLOAD_SECONDS)
+                banner = page.locator(".verdict-banner").inner_text()
+                assert "Could not be checked" in banner
+                assert "over the 400 MiB limit" in page.locator("body").inner_text()
         memory = _memory_mib(server.process.pid)
     finally:
         for page in pages:
             page.close()
     # the server's peak over the whole run (the first upload included) and after it
     assert memory["VmHWM"] < baseline + 250, (baseline, memory)
-    assert memory["VmRSS"] < baseline + 100, (baseline, memory)
+    assert memory["VmRSS"] < settled + 100, (settled, memory)
 
 
 @pytest.mark.parametrize("server", [{"PROVENANCE_PAGE_CHECKS": "1"}], indirect=True)
