@@ -24,13 +24,14 @@ import argparse
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 from _clips import long_clip  # sibling modules of the benchmark scripts
 from _results import emit_section, section_head
+from bench_check import timed  # one timing loop for the benchmarks
 
 from provenance import CheckOptions, check
 from provenance._version import __version__
@@ -91,15 +92,6 @@ def bare_decode(path: Path, targets: Sequence[int], keyframes: Sequence[int]) ->
                     converted += 1
                     break
     return converted
-
-
-def timed(function: Callable[[], object], repeats: int) -> list[float]:
-    runs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - started)
-    return runs
 
 
 def worker_peak(path: Path) -> tuple[float, float]:
