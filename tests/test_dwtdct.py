@@ -881,3 +881,31 @@ def test_public_surface() -> None:
         "float32-rgb",
         "uint8-rgb",
     ]
+
+
+@pytest.mark.parametrize("hypothesis", list(ALL_HYPOTHESES), ids=str)
+@pytest.mark.parametrize("full_range", [False, True])
+def test_the_chroma_band_made_in_slabs_equals_the_whole_band(
+    hypothesis: Hypothesis, full_range: bool
+) -> None:
+    # made a slab of block rows at a time (memory), the bits and the spread must be those
+    # of the whole band; 300 rows is two whole slabs and a part one
+    from provenance.watermark import dwtdct_frame
+    from provenance.watermark.dwtdct_frame import _SLAB_ROWS, _chroma_band_bits
+    from provenance.watermark.dwtdct_scheme import bits_from_ll
+
+    rng = np.random.default_rng(7)
+    cb, cr = (rng.integers(16, 241, (300, 200), dtype=np.uint8) for _ in range(2))
+    assert _SLAB_ROWS < 300
+    assert 300 % _SLAB_ROWS
+    bits, spread = _chroma_band_bits((cb, cr), hypothesis, full_range)
+    whole_b = cb.astype(np.float32) - np.float32(128)
+    whole_r = cr.astype(np.float32) - np.float32(128)
+    if hypothesis.channel_order == "bgr":
+        u = np.float32(2 * dwtdct_frame._CB_SCALE[full_range]) * whole_b
+    else:
+        from_cr, from_cb = dwtdct_frame._SWAPPED[full_range]
+        u = np.float32(2 * from_cr) * whole_r - np.float32(2 * from_cb) * whole_b
+    u += np.float32(2 * (128.0 if hypothesis.domain == "uint8" else 0.5))
+    assert np.array_equal(bits, bits_from_ll(u))
+    assert spread == pytest.approx(float(np.std(u, dtype=np.float64)), rel=1e-9)

@@ -80,6 +80,25 @@ def test_i_frames_are_also_combined_apart() -> None:
     assert ClipCombiner([SDXL]).best() == []
 
 
+def test_payloads_share_one_summed_grid_per_hypothesis() -> None:
+    # the summed grid of centred bits depends on the hypothesis and the frames, not the
+    # payload: one grid per (frames, hypothesis) is kept (memory), equal to the frames' sum
+    combiner = ClipCombiner(PAYLOADS)
+    frames = [aligned(weakly_marked(seed, 0.1, size=(288, 512)), PAYLOADS) for seed in range(4)]
+    for number, results in enumerate(frames):
+        combiner.add(results, key_frame=number % 2 == 0)
+    sums = combiner._sums
+    for (only_key, _payload, hypothesis, *_rest), entry in sums.items():
+        used = frames[::2] if only_key else frames
+        own = [r for results in used for r in results if r.hypothesis == hypothesis]
+        expected = sum(r.tallies.centred for r in own if r.payload == PAYLOADS[0].name)
+        assert entry.tallies.centred is not None
+        assert np.allclose(entry.tallies.centred, expected)
+        assert entry.tallies.frames == len(used)
+    grids = {id(entry.tallies.centred) for entry in sums.values()}
+    assert len(grids) == 2 * len(ALL_HYPOTHESES) < len(sums)
+
+
 def test_a_clip_too_weak_in_every_frame_is_found_by_combining(tmp_path: Path) -> None:
     path = tmp_path / "weak.mkv"
     unmarked = tmp_path / "plain.mkv"

@@ -694,6 +694,43 @@ def test_the_mean_quantiser_is_the_mean_of_the_qp_map(tmp_path: Path, codec: str
     assert checked == 24
 
 
+def test_reading_the_quantisers_leaves_no_frame_to_the_garbage_collector(tmp_path: Path) -> None:
+    # PyAV's frame.side_data ties the frame and its side data in a reference cycle, so each
+    # frame read that way (and the decoder picture it holds) waited for a full collection:
+    # the decoder's pool grew by a picture per frame. Read our way, frames go with their
+    # last reference.
+    import gc
+
+    from provenance.media.frame import frame_mean_qp
+
+    clip = write_clip(tmp_path / "qp.mp4", seconds=1.0, seed=5)
+
+    def live_frames() -> int:
+        return sum(isinstance(o, av.VideoFrame) for o in gc.get_objects())
+
+    def left_after(read: typing.Callable[[av.VideoFrame], object]) -> tuple[list[object], int]:
+        gc.collect()
+        gc.disable()
+        try:
+            before = live_frames()
+            container = av.open(str(clip))
+            stream = container.streams.video[0]
+            stream.codec_context.options = {"export_side_data": "venc_params"}
+            readings = [read(frame) for frame in container.decode(stream)]
+            container.close()
+            del container, stream  # the decoder keeps its last frame until it goes
+            return readings, live_frames() - before
+        finally:
+            gc.enable()
+
+    readings, left = left_after(frame_mean_qp)
+    assert len(readings) == 24
+    assert all(qp is not None for qp in readings)
+    assert left == 0
+    _, held = left_after(lambda frame: frame.side_data)  # PyAV's own way: the cycle
+    assert held == 24
+
+
 # --------------------------------------------------------------------------- auto (the default)
 
 

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from provenance.errors import ArgumentError, MediaError
+from provenance.media.frame import side_data_of
 
 if TYPE_CHECKING:
     from av.packet import Packet
@@ -219,11 +220,10 @@ class _Timing:
 
 def _presentation_of(frame: VideoFrame, stream_tags: dict[str, str]) -> _Presentation:
     """The first frame's colour tags and display matrix (a ``rotate`` tag when it has none)."""
-    from av.sidedata.sidedata import SideDataContainer, Type
+    from av.sidedata.sidedata import Type
 
     matrix: tuple[int, ...] | None = None
-    # PyAV's stub types side_data as a TypedDict; it is a container of SideData.
-    for side in cast("SideDataContainer", frame.side_data):
+    for side in side_data_of(frame):
         if side.type is Type.DISPLAYMATRIX and len(bytes(side)) == 36:
             matrix = struct.unpack("=9i", bytes(side))
     rotate_tag: float | None = None

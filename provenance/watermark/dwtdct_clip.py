@@ -28,6 +28,7 @@ clips through the same writers combine to between -1.7 and 0.9.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -103,7 +104,15 @@ class ClipCombiner:
 
     def add(self, results: Iterable[SearchResult], *, key_frame: bool = False) -> None:
         """Add one frame's own-alignment results (single-test results only); ``key_frame``:
-        the frame is an I-frame."""
+        the frame is an I-frame.
+
+        The summed grid of centred bits depends on the hypothesis and the frames, not on the
+        payload: sums that held the same grid and add the same frame's grid share the result
+        (a 4K grid is 1 MiB of float64; one per payload would be tens of MiB per clip).
+        """
+        # (id of a sum's grid, id of the frame's grid) -> (both, kept alive so that no id is
+        # reused while this frame is added, and their sum)
+        shared: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for result in results:
             tallies = result.tallies
             if not result.decoded or result.tests != 1 or tallies is None:
@@ -122,7 +131,14 @@ class ClipCombiner:
                 if found is None:
                     self._sums[key] = found = _Sum(tallies)
                 else:
-                    found.tallies = found.tallies + tallies
+                    held = found.tallies.centred
+                    assert held is not None  # sums are made from tallies with a grid
+                    pair = (id(held), id(tallies.centred))
+                    if pair not in shared:
+                        shared[pair] = (held, tallies.centred, held + tallies.centred)
+                    grid = shared[pair][2]
+                    summed = found.tallies + dataclasses.replace(tallies, centred=None)
+                    found.tallies = dataclasses.replace(summed, centred=grid)
                 found.inflations.append(result.inflation or 1.0)
 
     @property

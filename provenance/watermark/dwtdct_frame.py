@@ -38,7 +38,7 @@ Only numpy and OpenCV are used at run time (OpenCV is imported lazily).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import numpy as np
@@ -106,32 +106,38 @@ def aligned(
             image.shape, chosen_payloads, chosen_hypotheses, statistic, limits
         )
         return [results[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
-    lls = {
-        hypothesis: block_ll(
-            image,
-            domain=hypothesis.domain,
-            channel_order=hypothesis.channel_order,
-            caller="aligned",
-        )
-        for hypothesis in chosen_hypotheses
-    }
-    return _aligned_results(lls, block_grid(image.shape), chosen_payloads, statistic, limits)
+
+    def bands() -> Iterator[tuple[Hypothesis, np.ndarray, str]]:
+        for hypothesis in chosen_hypotheses:
+            ll = block_ll(
+                image,
+                domain=hypothesis.domain,
+                channel_order=hypothesis.channel_order,
+                caller="aligned",
+            )
+            bits = bits_from_ll(ll)
+            yield hypothesis, bits, flatness_reason(ll, bits, limits)
+
+    return _aligned_results(bands(), block_grid(image.shape), chosen_payloads, statistic)
 
 
 def _aligned_results(
-    lls: dict[Hypothesis, np.ndarray],
+    bands: Iterable[tuple[Hypothesis, np.ndarray, str]],
     grid_shape: tuple[int, int],
     payloads: tuple[Payload, ...],
     statistic: Statistic,
-    limits: CarrierLimits,
 ) -> list[SearchResult]:
-    """Score each hypothesis's LL band (whole blocks only) at its own alignment."""
+    """Score each hypothesis's band at its own alignment, from its block bits (whole blocks
+    only, raster order) and why it is too flat to test ("" when it is not).
+
+    ``bands`` is consumed one at a time, so a lazy one holds one band's work at a time.
+    """
     block_rows, block_cols = grid_shape
     count = block_rows * block_cols
     output: dict[tuple[str, Hypothesis], SearchResult] = {}
-    for hypothesis, ll in lls.items():
-        bits = bits_from_ll(ll)
-        flat_reason = flatness_reason(ll, bits, limits)
+    hypotheses: list[Hypothesis] = []
+    for hypothesis, bits, flat_reason in bands:
+        hypotheses.append(hypothesis)
         grid = bits.reshape(block_rows, block_cols)
         centred = centred_grid(grid, statistic) if count and not flat_reason else None
         for payload in payloads:
@@ -167,7 +173,7 @@ def _aligned_results(
                 **score.result_fields(),
                 **common,
             )
-    return [output[p.name, h] for p in payloads for h in lls]
+    return [output[p.name, h] for p in payloads for h in hypotheses]
 
 
 # BT.601 chroma -> OpenCV's analog U (0.492 (B - Y)), for limited and full range: U of a BGR
@@ -220,19 +226,59 @@ def aligned_chroma(
         return [results[p.name, h] for p in chosen_payloads for h in chosen_hypotheses]
     block_rows, block_cols = block_grid(shape)
     rows, cols = block_rows * LL_BLOCK, block_cols * LL_BLOCK
-    centred_b = cb[:rows, :cols].astype(np.float32) - np.float32(128)
-    centred_r = cr[:rows, :cols].astype(np.float32) - np.float32(128)
-    lls: dict[Hypothesis, np.ndarray] = {}
-    for hypothesis in chosen_hypotheses:
+    planes = (cb[:rows, :cols], cr[:rows, :cols])
+
+    def bands() -> Iterator[tuple[Hypothesis, np.ndarray, str]]:
+        for hypothesis in chosen_hypotheses:
+            bits, spread = _chroma_band_bits(planes, hypothesis, full_range)
+            yield hypothesis, bits, flatness_reason(np.empty(0), bits, limits, spread=spread)
+
+    return _aligned_results(bands(), (block_rows, block_cols), chosen_payloads, statistic)
+
+
+#: Block rows of LL (chroma rows) made at a time by :func:`_chroma_band_bits`.
+_SLAB_ROWS = 32 * LL_BLOCK
+
+
+def _chroma_band_bits(
+    planes: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]],
+    hypothesis: Hypothesis,
+    full_range: bool,
+) -> tuple[np.ndarray, float]:
+    """(block bits in raster order, standard deviation) of the hypothesis's LL band of U,
+    made from the (Cb, Cr) planes (whole blocks only) a slab of block rows at a time.
+
+    Blocks never straddle slabs, and each sample goes through the same float32 operations
+    as a whole-plane pass would, so the bits are the same; only a slab's working arrays are
+    held (a 4K frame's whole band, with its temporaries, took about 40 MiB).
+    """
+    cb, cr = planes
+    offset = np.float32(2 * (128.0 if hypothesis.domain == "uint8" else 0.5))
+    parts: list[np.ndarray] = []
+    shift: float | None = None  # the first slab's mean: sums about it lose no precision
+    total = squares = 0.0
+    for start in range(0, cb.shape[0], _SLAB_ROWS):
+        centred_b = cb[start : start + _SLAB_ROWS].astype(np.float32) - np.float32(128)
         if hypothesis.channel_order == "bgr":
             u = np.float32(2 * _CB_SCALE[full_range]) * centred_b
         else:
             from_cr, from_cb = _SWAPPED[full_range]
+            centred_r = cr[start : start + _SLAB_ROWS].astype(np.float32) - np.float32(128)
             u = np.float32(2 * from_cr) * centred_r - np.float32(2 * from_cb) * centred_b
-        offset = 128.0 if hypothesis.domain == "uint8" else 0.5
-        u += np.float32(2 * offset)
-        lls[hypothesis] = u
-    return _aligned_results(lls, (block_rows, block_cols), chosen_payloads, statistic, limits)
+        u += offset
+        parts.append(bits_from_ll(u))
+        wide = u.astype(np.float64)
+        if shift is None:
+            shift = float(wide.mean())
+        wide -= shift
+        total += float(wide.sum())
+        squares += float(np.vdot(wide, wide))
+    count = cb.size
+    bits = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    if not count:
+        return bits, 0.0
+    mean = total / count
+    return bits, math.sqrt(max(squares / count - mean * mean, 0.0))
 
 
 def resize_chroma(

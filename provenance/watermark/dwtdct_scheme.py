@@ -37,6 +37,7 @@ used at run time (OpenCV is imported lazily).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
@@ -414,10 +415,30 @@ def as_hypotheses(hypotheses: Iterable[Hypothesis]) -> tuple[Hypothesis, ...]:
     return chosen
 
 
-def flatness_reason(ll: np.ndarray, bits: np.ndarray, limits: CarrierLimits) -> str:
+def _std(values: np.ndarray, rows: int = 256) -> float:
+    """Standard deviation in float64, a slab of ``rows`` at a time: ``np.std(dtype=float64)``
+    makes a float64 copy of the whole array (16 MiB for a 4K frame's band)."""
+    count = values.size
+    if count == 0:
+        return float("nan")
+    mean = float(np.mean(values, dtype=np.float64))
+    total = 0.0
+    for start in range(0, values.shape[0], rows):
+        slab = values[start : start + rows].astype(np.float64)
+        slab -= mean
+        total += float(np.vdot(slab, slab))
+    return math.sqrt(total / count)
+
+
+def flatness_reason(
+    ll: np.ndarray, bits: np.ndarray, limits: CarrierLimits, *, spread: float | None = None
+) -> str:
+    """Why the band cannot be tested ("" when it can); ``spread`` is the band's standard
+    deviation when the caller has it (then ``ll`` is not read)."""
     if bits.size == 0:
         return ""
-    spread = float(np.std(ll, dtype=np.float64))
+    if spread is None:
+        spread = _std(ll)
     if spread < limits.min_ll_std:
         return (
             f"the U (chroma) plane is flat: LL standard deviation {spread:.3g} is below "
