@@ -272,7 +272,9 @@ def _chroma_band_bits(
             shift = float(wide.mean())
         wide -= shift
         total += float(wide.sum())
-        squares += float(np.vdot(wide, wide))
+        squares += float(
+            np.square(wide, out=wide).sum()
+        )  # not BLAS: its threads would fight the decoder
     count = cb.size
     bits = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
     if not count:
