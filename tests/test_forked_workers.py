@@ -35,7 +35,9 @@ _SCRIPT = textwrap.dedent(
     started = time.monotonic()
     with WorkerPool(job, jobs=2, timeout=3, memory_mb=250, python_path=[sys.argv[2]]) as pool:
         workers = list(pool._workers)
-        outcomes = {o.task.id: o for o in pool.run(tasks)}
+        calls = []  # on_started: once, with the workers running (then threads are allowed)
+        on_started = lambda: calls.append([type(w.process).__name__ for w in pool._workers])
+        outcomes = {o.task.id: o for o in pool.run(tasks, on_started=on_started)}
         kinds = [type(w.process).__name__ for w in pool._workers]
         live = list(pool._workers)
     codes = [w.process.returncode for w in live]
@@ -48,6 +50,7 @@ _SCRIPT = textwrap.dedent(
         "restarts": pool.restarts,
         "exit_codes": codes,
         "parent": os.getpid(),
+        "on_started": calls,
     }))
     """
 )
@@ -85,6 +88,7 @@ def test_a_single_threaded_parent_forks_its_workers() -> None:
     data = _run("plain")
     assert data["can_fork"] is True
     assert data["kinds"] == ["ForkedProcess", "ForkedProcess"]
+    assert data["on_started"] == [["ForkedProcess", "ForkedProcess"]]
     results = data["results"]
     assert isinstance(results, dict)
     assert results["0"]["ppid"] == data["parent"]
@@ -95,4 +99,5 @@ def test_a_parent_with_threads_starts_fresh_interpreters() -> None:
     data = _run("threaded")
     assert data["can_fork"] is False
     assert data["kinds"] == ["Popen", "Popen"]
+    assert data["on_started"] == [["Popen", "Popen"]]
     _expect_the_protocol_and_the_limits(data)

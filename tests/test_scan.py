@@ -688,3 +688,20 @@ def test_resume_writes_its_own_reports_or_none_when_told(tmp_path: Path, case: s
     )  # fmt: skip
     assert both.returncode == 2
     assert "either --no-reports or report files" in " ".join(both.stderr.split())
+
+
+@pytest.mark.parametrize("engine", [Engine.INLINE, Engine.LOCAL])
+def test_on_started_is_called_once_before_the_first_result(tmp_path: Path, engine: Engine) -> None:
+    # the command line loads its renderer in a thread from then on (after the fork)
+    for number in range(2):
+        cv2.imwrite(str(tmp_path / f"p{number}.png"), np.full((64, 64, 3), 90, np.uint8))
+    events: list[str] = []
+    items = scan(
+        [tmp_path],
+        CheckOptions(trust_sources=()),
+        ScanOptions(jobs=1, engine=engine, store=None),
+        on_started=lambda: events.append("started"),
+    )
+    for item in items:
+        events.append(Path(item.path).name)
+    assert events == ["started", "p0.png", "p1.png"]

@@ -58,6 +58,7 @@ def scan(
     *,
     on_planned: Callable[[int], None] | None = None,
     on_wait: Callable[[Path], None] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Iterator[ScanItem]:
     """Check every media file under ``paths``; yields one :class:`ScanItem` per file.
 
@@ -81,6 +82,11 @@ def scan(
     on_wait
         Called with the store's path when another scan is using the store: this one waits
         for it to finish, then reuses what it stored instead of checking those files again.
+    on_started
+        Called once the engine has started on the files to check (the local engine's
+        workers are running: forking them needs this process to have one thread until
+        then). A caller can then prepare its output, in a thread, while they check: the
+        command line loads its renderer this way.
 
     Raises
     ------
@@ -134,7 +140,7 @@ def scan(
             on_planned(len(files))
         yield from cached
         states = dict(todo)
-        for path, report, stopped in _run(opts, how, [path for path, _ in todo]):
+        for path, report, stopped in _run(opts, how, [path for path, _ in todo], on_started):
             if store is not None:
                 store.put(scan_id, states.get(path), path, fingerprint, report)
             yield ScanItem(path, report, stopped=stopped)
@@ -198,12 +204,17 @@ def _from_store(
 
 
 def _run(
-    options: CheckOptions, how: ScanOptions, paths: list[str]
+    options: CheckOptions,
+    how: ScanOptions,
+    paths: list[str],
+    on_started: Callable[[], None] | None = None,
 ) -> Iterator[tuple[str, Report, str | None]]:
     """(path, report, stopped) for every path, as the engine finishes them."""
     if not paths:
         return
     if how.engine is Engine.INLINE:
+        if on_started is not None:
+            on_started()
         yield from _run_inline(options, paths)
         return
     from provenance.batch.check_job import check_job, report_of
@@ -215,6 +226,8 @@ def _run(
         from provenance.batch.dask_engine import run_dask
 
         outcomes = run_dask(options, how, tasks)
+        if on_started is not None:
+            on_started()
     else:
         pool = WorkerPool(
             check_job(options),
@@ -222,15 +235,17 @@ def _run(
             timeout=how.timeout,
             memory_mb=how.memory_mb,
         )
-        outcomes = _closing(pool, tasks)
+        outcomes = _closing(pool, tasks, on_started)
     for outcome in outcomes:
         path = str(outcome.task.payload["path"])
         yield path, report_of(outcome, path), outcome.stopped
 
 
-def _closing(pool: WorkerPool, tasks: Iterable[Task]) -> Iterator[Outcome]:
+def _closing(
+    pool: WorkerPool, tasks: Iterable[Task], on_started: Callable[[], None] | None
+) -> Iterator[Outcome]:
     with pool:
-        yield from pool.run(tasks)
+        yield from pool.run(tasks, on_started=on_started)
 
 
 def _run_inline(options: CheckOptions, paths: Sequence[str]) -> Iterator[tuple[str, Report, None]]:

@@ -30,7 +30,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,11 +300,21 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:
-        """Run every task; yields one :class:`Outcome` per task, as they finish."""
-        if not self._workers:
+    def run(
+        self, tasks: Iterable[Task], *, on_started: Callable[[], None] | None = None
+    ) -> Iterator[Outcome]:
+        """Run every task; yields one :class:`Outcome` per task, as they finish.
+
+        ``on_started`` is called once the workers run (before their set-up is awaited):
+        from then on this process may start threads of its own.
+        """
+        spawned = not self._workers
+        if spawned:
             for _ in range(self.jobs):  # one by one: each fork closes the earlier pipes
                 self._workers.append(self._spawn())
+        if on_started is not None:
+            on_started()
+        if spawned:
             for worker in self._workers:
                 self._await_ready(worker)
         pending = iter(tasks)
