@@ -6,7 +6,6 @@ import dataclasses
 import enum
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -115,7 +114,8 @@ def check_command(
         raise typer.BadParameter(str(exc)) from None
     reports: list[Report] = []
     try:
-        for item in scan(paths, options, how, on_started=_prepare_output(output_format)):
+        warm = _load_renderer_meanwhile if output_format is OutputFormat.TABLE else None
+        for item in scan(paths, options, how, on_started=warm):
             reports.append(item.report)
             if output_format is OutputFormat.JSONL:
                 sys.stdout.write(to_jsonl([item.report]))
@@ -141,16 +141,12 @@ def check_command(
     raise typer.Exit(exit_code(reports, wanted))
 
 
-def _prepare_output(output_format: OutputFormat) -> Callable[[], None]:
-    """What to run once the worker checks: load the table's renderer (rich, about 25 ms) in
-    a thread meanwhile, rather than after the result comes back. (Not before: the worker is
-    forked, which needs this process to have one thread.)"""
+def _load_renderer_meanwhile() -> None:
+    """Load the table's renderer (rich, about 25 ms) in a thread while the worker checks,
+    rather than after the result comes back. (Not before: the worker is forked, which needs
+    this process to have one thread.)"""
 
     def load() -> None:
         import provenance.render.text  # noqa: F401  # loaded for its side effect: warm
 
-    def start() -> None:
-        if output_format is OutputFormat.TABLE:
-            threading.Thread(target=load, name="provenance-warm", daemon=True).start()
-
-    return start
+    threading.Thread(target=load, name="provenance-warm", daemon=True).start()

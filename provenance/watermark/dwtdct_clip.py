@@ -28,7 +28,6 @@ clips through the same writers combine to between -1.7 and 0.9.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -136,9 +135,7 @@ class ClipCombiner:
                     pair = (id(held), id(tallies.centred))
                     if pair not in shared:
                         shared[pair] = (held, tallies.centred, held + tallies.centred)
-                    grid = shared[pair][2]
-                    summed = found.tallies + dataclasses.replace(tallies, centred=None)
-                    found.tallies = dataclasses.replace(summed, centred=grid)
+                    found.tallies = found.tallies.combined(tallies, shared[pair][2])
                 found.inflations.append(result.inflation or 1.0)
 
     @property

@@ -52,12 +52,13 @@ from provenance.watermark.dwtdct_scheme import (
     CarrierLimits,
     DecodeStatus,
     Hypothesis,
+    SpreadSum,
+    band_bits,
     bits_from_ll,
     block_grid,
-    block_ll,
     check_image,
-    flatness_reason,
     opencv,
+    spread_flatness_reason,
 )
 from provenance.watermark.dwtdct_statistic import (
     SearchResult,
@@ -109,14 +110,7 @@ def aligned(
 
     def bands() -> Iterator[tuple[Hypothesis, np.ndarray, str]]:
         for hypothesis in chosen_hypotheses:
-            ll = block_ll(
-                image,
-                domain=hypothesis.domain,
-                channel_order=hypothesis.channel_order,
-                caller="aligned",
-            )
-            bits = bits_from_ll(ll)
-            yield hypothesis, bits, flatness_reason(ll, bits, limits)
+            yield hypothesis, *band_bits(image, hypothesis, limits, "aligned")
 
     return _aligned_results(bands(), block_grid(image.shape), chosen_payloads, statistic)
 
@@ -231,7 +225,7 @@ def aligned_chroma(
     def bands() -> Iterator[tuple[Hypothesis, np.ndarray, str]]:
         for hypothesis in chosen_hypotheses:
             bits, spread = _chroma_band_bits(planes, hypothesis, full_range)
-            yield hypothesis, bits, flatness_reason(np.empty(0), bits, limits, spread=spread)
+            yield hypothesis, bits, spread_flatness_reason(spread, bits, limits)
 
     return _aligned_results(bands(), (block_rows, block_cols), chosen_payloads, statistic)
 
@@ -255,8 +249,7 @@ def _chroma_band_bits(
     cb, cr = planes
     offset = np.float32(2 * (128.0 if hypothesis.domain == "uint8" else 0.5))
     parts: list[np.ndarray] = []
-    shift: float | None = None  # the first slab's mean: sums about it lose no precision
-    total = squares = 0.0
+    spread = SpreadSum()
     for start in range(0, cb.shape[0], _SLAB_ROWS):
         centred_b = cb[start : start + _SLAB_ROWS].astype(np.float32) - np.float32(128)
         if hypothesis.channel_order == "bgr":
@@ -267,20 +260,9 @@ def _chroma_band_bits(
             u = np.float32(2 * from_cr) * centred_r - np.float32(2 * from_cb) * centred_b
         u += offset
         parts.append(bits_from_ll(u))
-        wide = u.astype(np.float64)
-        if shift is None:
-            shift = float(wide.mean())
-        wide -= shift
-        total += float(wide.sum())
-        squares += float(
-            np.square(wide, out=wide).sum()
-        )  # not BLAS: its threads would fight the decoder
-    count = cb.size
+        spread.add(u)
     bits = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
-    if not count:
-        return bits, 0.0
-    mean = total / count
-    return bits, math.sqrt(max(squares / count - mean * mean, 0.0))
+    return bits, spread.std()
 
 
 def resize_chroma(

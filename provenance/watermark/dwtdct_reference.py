@@ -32,11 +32,9 @@ from provenance.watermark.dwtdct_scheme import (
     Hypothesis,
     as_hypotheses,
     as_payloads,
-    bits_from_ll,
+    band_bits,
     block_grid,
-    block_ll,
     check_image,
-    flatness_reason,
     message_bits,
 )
 from provenance.watermark.payloads import PAYLOADS, Payload
@@ -197,14 +195,7 @@ def decode(
                 )
     else:
         for hypothesis in chosen_hypotheses:
-            ll = block_ll(
-                image,
-                domain=hypothesis.domain,
-                channel_order=hypothesis.channel_order,
-                caller="decode",
-            )
-            bits = bits_from_ll(ll)
-            flat_reason = flatness_reason(ll, bits, limits)
+            bits, flat_reason = band_bits(image, hypothesis, limits, "decode")
             for payload in chosen_payloads:
                 results[payload.name, hypothesis] = _result_for(
                     bits, payload, hypothesis, flat_reason

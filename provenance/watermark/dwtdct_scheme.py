@@ -62,9 +62,11 @@ __all__ = [
     "DecodeStatus",
     "Domain",
     "Hypothesis",
+    "SpreadSum",
     "as_blocks",
     "as_hypotheses",
     "as_payloads",
+    "band_bits",
     "bits_from_ll",
     "block_bits",
     "block_grid",
@@ -79,6 +81,7 @@ __all__ = [
     "haar_ll",
     "message_bits",
     "opencv",
+    "spread_flatness_reason",
     "u_plane",
     "working_type",
 ]
@@ -415,30 +418,67 @@ def as_hypotheses(hypotheses: Iterable[Hypothesis]) -> tuple[Hypothesis, ...]:
     return chosen
 
 
+class SpreadSum:
+    """The standard deviation of values added a slab at a time, summed in float64 about the
+    first slab's mean (no precision lost to the offset); the whole band is never held, nor
+    copied to float64 (16 MiB for a 4K frame's). Summed with numpy, not BLAS: BLAS's threads
+    fight the decoder's."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._shift: float | None = None
+        self._total = 0.0
+        self._squares = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        if not values.size:
+            return
+        wide = values.astype(np.float64)
+        if self._shift is None:
+            self._shift = float(wide.mean())
+        wide -= self._shift
+        self.count += wide.size
+        self._total += float(wide.sum())
+        self._squares += float(np.square(wide, out=wide).sum())
+
+    def std(self) -> float:
+        """0.0 when nothing was added."""
+        if not self.count:
+            return 0.0
+        mean = self._total / self.count
+        return math.sqrt(max(self._squares / self.count - mean * mean, 0.0))
+
+
 def _std(values: np.ndarray, rows: int = 256) -> float:
-    """Standard deviation in float64, a slab of ``rows`` at a time: ``np.std(dtype=float64)``
-    makes a float64 copy of the whole array (16 MiB for a 4K frame's band)."""
-    count = values.size
-    if count == 0:
-        return float("nan")
-    mean = float(np.mean(values, dtype=np.float64))
-    total = 0.0
+    """:class:`SpreadSum` of ``values``, fed ``rows`` at a time."""
+    spread = SpreadSum()
     for start in range(0, values.shape[0], rows):
-        slab = values[start : start + rows].astype(np.float64)
-        slab -= mean
-        total += float(np.square(slab, out=slab).sum())  # not BLAS (threads)
-    return math.sqrt(total / count)
+        spread.add(values[start : start + rows])
+    return spread.std()
 
 
-def flatness_reason(
-    ll: np.ndarray, bits: np.ndarray, limits: CarrierLimits, *, spread: float | None = None
-) -> str:
-    """Why the band cannot be tested ("" when it can); ``spread`` is the band's standard
-    deviation when the caller has it (then ``ll`` is not read)."""
+def band_bits(
+    image: np.ndarray, hypothesis: Hypothesis, limits: CarrierLimits, caller: str
+) -> tuple[np.ndarray, str]:
+    """(block bits, why the band cannot be tested or "") of the hypothesis's LL band of U."""
+    ll = block_ll(
+        image, domain=hypothesis.domain, channel_order=hypothesis.channel_order, caller=caller
+    )
+    bits = bits_from_ll(ll)
+    return bits, flatness_reason(ll, bits, limits)
+
+
+def flatness_reason(ll: np.ndarray, bits: np.ndarray, limits: CarrierLimits) -> str:
+    """Why the band cannot be tested ("" when it can)."""
     if bits.size == 0:
         return ""
-    if spread is None:
-        spread = _std(ll)
+    return spread_flatness_reason(_std(ll), bits, limits)
+
+
+def spread_flatness_reason(spread: float, bits: np.ndarray, limits: CarrierLimits) -> str:
+    """:func:`flatness_reason` of a band whose standard deviation ``spread`` is known."""
+    if bits.size == 0:
+        return ""
     if spread < limits.min_ll_std:
         return (
             f"the U (chroma) plane is flat: LL standard deviation {spread:.3g} is below "

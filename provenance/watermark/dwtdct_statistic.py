@@ -330,8 +330,6 @@ class Tallies:
     frames: int = 1
 
     def __add__(self, other: Tallies) -> Tallies:
-        if other.row_wrap != self.row_wrap or other.residues.size != self.residues.size:
-            raise ArgumentError("Tallies: only tallies of the same alignment add up")
         centred = None
         if (
             self.centred is not None
@@ -339,6 +337,13 @@ class Tallies:
             and self.centred.shape == other.centred.shape
         ):
             centred = self.centred + other.centred
+        return self.combined(other, centred)
+
+    def combined(self, other: Tallies, centred: np.ndarray | None) -> Tallies:
+        """``self + other`` with ``centred`` as the summed grid (a caller that already has
+        it: payloads share one, see :class:`~.dwtdct_clip.ClipCombiner`)."""
+        if other.row_wrap != self.row_wrap or other.residues.size != self.residues.size:
+            raise ArgumentError("Tallies: only tallies of the same alignment add up")
         return Tallies(
             self.row_wrap,
             self.residues + other.residues,
