@@ -98,6 +98,26 @@ def test_probe_synthetic_clip(
 
 
 @pytest.mark.parametrize("suffix", sorted(CONTAINER_CODECS))
+def test_opening_decodes_no_picture_where_the_header_says_enough(
+    clips: dict[tuple[str, bool], Path], suffix: str
+) -> None:
+    # FFmpeg's stream-info pass decodes pictures on opening (40 ms at 1080p); for MP4 and MOV
+    # the header says all the probe needs, so that pass is told to skip them. The pixel format
+    # it would have learnt stays unknown until a frame is decoded, and decoding is unchanged.
+    from provenance.media.probe import best_video_stream, open_container
+
+    with open_container(clips[suffix, True]) as container:
+        stream = best_video_stream(container)
+        assert stream is not None
+        skipped = EXPECTED[suffix][3] == "bmff"
+        assert (stream.codec_context.pix_fmt is None) is skipped
+        assert (stream.codec_context.width, stream.codec_context.height) == (WIDTH, HEIGHT)
+        frames = list(container.decode(stream))
+    assert len(frames) == FRAMES
+    assert {frame.format.name for frame in frames} == {"yuv420p"}
+
+
+@pytest.mark.parametrize("suffix", sorted(CONTAINER_CODECS))
 def test_sniff_synthetic_clip(clips: dict[tuple[str, bool], Path], suffix: str) -> None:
     *_, family, mime_type, embeddable = EXPECTED[suffix]
     for audio in (False, True):
