@@ -26,13 +26,18 @@ CLIPS = Path(__file__).resolve().parent / "_work" / "clips"
 SIZES = {720: (1280, 720), 1080: (1920, 1080), 2160: (3840, 2160)}
 FPS = 30
 SEGMENT_SECONDS = 10
+_ONE_SLICE = "_1slice"
 
 
-def segment(height: int, *, crf: int = 23, folder: Path = CLIPS) -> Path:
+def segment(height: int, *, crf: int = 23, one_slice: bool = False, folder: Path = CLIPS) -> Path:
     """A 10 s textured clip panning 2 px a frame, libx264 (medium; veryfast for 4K), default
-    GOP (key frames every 250 frames)."""
+    GOP (key frames every 250 frames).
+
+    PyAV's encoder threads by slices, so each frame has several; ``one_slice`` threads it by
+    frames, as the ffmpeg command and most cameras and platforms do: one slice a frame, which a
+    slice-threaded decoder (the check's, for exact quantisers) decodes on one core."""
     width, height = SIZES[height]
-    path = folder / f"segment_{height}p30_crf{crf}.mp4"
+    path = folder / f"segment_{height}p30_crf{crf}{_ONE_SLICE if one_slice else ''}.mp4"
     if path.is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,6 +53,8 @@ def segment(height: int, *, crf: int = 23, folder: Path = CLIPS) -> Path:
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         preset = "veryfast" if height > 1080 else "medium"
         stream.options = {"crf": str(crf), "preset": preset}
+        if one_slice:
+            stream.thread_type = "FRAME"
         for index in range(frames):
             x, y = index * 2, index
             crop = np.ascontiguousarray(picture[y : y + height, x : x + width])
@@ -59,12 +66,14 @@ def segment(height: int, *, crf: int = 23, folder: Path = CLIPS) -> Path:
     return path
 
 
-def long_clip(height: int, seconds: int, *, crf: int = 23, folder: Path = CLIPS) -> Path:
+def long_clip(
+    height: int, seconds: int, *, crf: int = 23, one_slice: bool = False, folder: Path = CLIPS
+) -> Path:
     """``seconds`` (a multiple of 10) of :func:`segment` copied end to end, in MP4."""
-    path = folder / f"{height}p30_crf{crf}_{seconds}s.mp4"
+    path = folder / f"{height}p30_crf{crf}{_ONE_SLICE if one_slice else ''}_{seconds}s.mp4"
     if path.is_file():
         return path
-    source = segment(height, crf=crf, folder=folder)
+    source = segment(height, crf=crf, one_slice=one_slice, folder=folder)
     if seconds == SEGMENT_SECONDS:
         return source
     copies, rest = divmod(seconds, SEGMENT_SECONDS)
@@ -98,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("height", type=int, choices=sorted(SIZES))
     parser.add_argument("seconds", type=int)
     parser.add_argument("--crf", type=int, default=23)
+    parser.add_argument("--one-slice", action="store_true", help="one slice a frame")
     args = parser.parse_args(argv)
-    print(long_clip(args.height, args.seconds, crf=args.crf))
+    print(long_clip(args.height, args.seconds, crf=args.crf, one_slice=args.one_slice))
     return 0
 
 
