@@ -199,6 +199,34 @@ def test_evenly_seeks_to_the_exact_frames(long_clips: dict[str, Path], suffix: s
     assert sampler.frames_decoded < len(everything)  # seeking skipped work
 
 
+def test_after_a_seek_unreferenced_pictures_before_a_target_are_not_decoded(
+    tmp_path: Path,
+) -> None:
+    # x264's B-frames (three between references here) refer to others but no picture refers
+    # to them: after a seek the decoder may drop those placed before the next target. The
+    # frames read, their pixels and their quantisers stay what a full decode gives.
+    path = write_video(tmp_path / "b.mp4", frames=200, fps=5, width=64, height=48, gop=GOP,
+                       options={"x264-params": "bframes=3:b-pyramid=none:b-adapt=0"})  # fmt: skip
+    sampler = FrameSampler(path, Sampling(SamplingMode.EVENLY, 4), quantisers=True)
+    sampled = list(sampler)
+    assert sampler.seeks >= 3
+    assert [frame.index for frame in sampled] == [0, 66, 133, 199]
+    everything = FrameSampler(path, Sampling(SamplingMode.ALL), quantisers=True)
+    full = {frame.index: frame for frame in everything}
+    for frame in sampled:
+        np.testing.assert_array_equal(frame.luma, full[frame.index].luma)
+        assert frame.mean_qp == full[frame.index].mean_qp
+    # The same clip without B-frames (nothing to drop) decodes more frames for the same reads:
+    # each seek's frames from the key frame to the target.
+    plain = write_video(tmp_path / "p.mp4", frames=200, fps=5, width=64, height=48, gop=GOP,
+                        options={"x264-params": "bframes=0"})  # fmt: skip
+    again = FrameSampler(plain, Sampling(SamplingMode.EVENLY, 4), quantisers=True)
+    assert [frame.index for frame in again] == [0, 66, 133, 199]
+    assert again.seeks == sampler.seeks
+    assert again.frames_decoded == 1 + sum(t - t // GOP * GOP + 1 for t in (66, 133, 199))
+    assert sampler.frames_decoded < again.frames_decoded - 6  # 3 B-frames in every 4
+
+
 def test_indices_agree_across_modes_when_the_first_frames_cannot_be_decoded(
     gop_clips: dict[str, Path], tmp_path: Path
 ) -> None:

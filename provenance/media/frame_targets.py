@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -140,7 +140,12 @@ class TargetedReads:
     if TYPE_CHECKING:  # provided by FrameSampler
 
         def _decoded(
-            self, container: InputContainer, stream: VideoStream, *, keyframes_only: bool = False
+            self,
+            container: InputContainer,
+            stream: VideoStream,
+            *,
+            keyframes_only: bool = False,
+            needed: Callable[[int | None], bool] | None = None,
         ) -> Generator[VideoFrame, None, None]: ...
 
         def _first_index(self, frame: VideoFrame) -> int: ...
@@ -186,6 +191,14 @@ class TargetedReads:
         fps = self.fps if self._time_base is not None else None
         keyframes = self._keyframe_index(stream)
         frames = self._decoded(container, stream)
+
+        def before_target(pts: int | None) -> bool:
+            # After a seek, indices come from timestamps: a picture placed before the next
+            # target is never yielded (only held), so the decoder may drop it if unreferenced.
+            # (Counting from the start, every picture must come out to be counted.)
+            index = self._index_from_pts(pts)
+            return index is None or not pending or index >= pending[0]
+
         try:
             counting = True  # indices are counted while decoding from the start
             next_index: int | None = None
@@ -201,7 +214,9 @@ class TargetedReads:
                     and should_seek(current, target, self.fps, keyframes)
                 ):
                     last_seek_target, retry = target, (target, 0.0)
-                    frames = self._restart(frames, container, stream, target / fps)
+                    frames = self._restart(
+                        frames, container, stream, target / fps, needed=before_target
+                    )
                     keyframes = self._keyframe_index(stream)  # seeking may load more index
                     counting, held = False, None
                 frame = next(frames, None)
@@ -227,7 +242,9 @@ class TargetedReads:
                         if seconds <= 0:
                             seconds, backoff = 0.0, math.inf
                         retry = (aimed, backoff)
-                        frames = self._restart(frames, container, stream, seconds)
+                        frames = self._restart(
+                            frames, container, stream, seconds, needed=before_target
+                        )
                         current = -1
                         continue
                 if frame is None or index is None:
@@ -258,8 +275,11 @@ class TargetedReads:
         container: InputContainer,
         stream: VideoStream,
         seconds: float,
+        *,
+        needed: Callable[[int | None], bool] | None = None,
     ) -> Generator[VideoFrame, None, None]:
-        """Seek to the key frame at or before ``seconds`` and decode afresh from there."""
+        """Seek to the key frame at or before ``seconds`` and decode afresh from there
+        (``needed``: as for :meth:`_decoded`)."""
         frames.close()
         time_base = self._time_base
         if time_base is not None:
@@ -267,4 +287,4 @@ class TargetedReads:
             container.seek(offset, stream=stream, backward=True)
             stream.codec_context.flush_buffers()
             self.seeks += 1
-        return self._decoded(container, stream)
+        return self._decoded(container, stream, needed=needed)
