@@ -32,6 +32,7 @@ decodes forward to it, so a frame is exact (the same pixels as a full decode).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -120,6 +121,51 @@ def keyframe_survey(path: Path) -> tuple[int, list[float]]:
     return packets, sorted(times)
 
 
+class _Unneeded:
+    """Which pictures the decoder may drop on the way to the next target: those placed before
+    it that no other picture refers to (the decoder keeps the rest), B-frames mostly.
+
+    After a seek, indices come from timestamps, so a dropped picture changes nothing. While
+    indices are counted from the start, each picture that comes out is counted after those
+    dropped before it: the timestamps of the packets the decoder was let drop are kept until
+    a later picture comes out (output is in timestamp order; a kept picture comes out with its
+    own timestamp). A picture is let drop only when its timestamp places it over
+    ``_MARGIN`` frames before the target, corrected by how far counting and timestamps
+    disagreed at the last picture out (variable frame rates)."""
+
+    _MARGIN = 2
+
+    def __init__(self, index_of: Callable[[int | None], int | None], pending: deque[int]):
+        self._index_of = index_of
+        self._pending = pending
+        self.counting = True
+        self._offset = 0  # counted index minus timestamp index, at the last picture out
+        self._let_drop: list[int] = []  # a heap of timestamps
+
+    def needed(self, pts: int | None) -> bool:
+        index = self._index_of(pts)
+        if index is None or pts is None or not self._pending:
+            return True
+        if not self.counting:
+            return index >= self._pending[0]
+        if index + self._offset >= self._pending[0] - self._MARGIN:
+            return True
+        heapq.heappush(self._let_drop, pts)
+        return False
+
+    def dropped_before(self, pts: int | None) -> int:
+        """How many pictures let drop lie before the one with ``pts`` (and are gone)."""
+        dropped = 0
+        while pts is not None and self._let_drop and self._let_drop[0] <= pts:
+            dropped += heapq.heappop(self._let_drop) < pts
+        return dropped
+
+    def came_out(self, pts: int | None, counted: int) -> None:
+        index = self._index_of(pts)
+        if index is not None:
+            self._offset = counted - index
+
+
 class TargetedReads:
     """The targeted modes of :class:`~provenance.media.frames.FrameSampler` (its base class):
     choosing the frame indices and reaching them, seeking where that saves work."""
@@ -190,15 +236,8 @@ class TargetedReads:
         pending = deque(targets)
         fps = self.fps if self._time_base is not None else None
         keyframes = self._keyframe_index(stream)
-        frames = self._decoded(container, stream)
-
-        def before_target(pts: int | None) -> bool:
-            # After a seek, indices come from timestamps: a picture placed before the next
-            # target is never yielded (only held), so the decoder may drop it if unreferenced.
-            # (Counting from the start, every picture must come out to be counted.)
-            index = self._index_from_pts(pts)
-            return index is None or not pending or index >= pending[0]
-
+        unneeded = _Unneeded(self._index_from_pts, pending)
+        frames = self._decoded(container, stream, needed=unneeded.needed)
         try:
             counting = True  # indices are counted while decoding from the start
             next_index: int | None = None
@@ -214,16 +253,21 @@ class TargetedReads:
                     and should_seek(current, target, self.fps, keyframes)
                 ):
                     last_seek_target, retry = target, (target, 0.0)
+                    unneeded.counting = counting = False
                     frames = self._restart(
-                        frames, container, stream, target / fps, needed=before_target
+                        frames, container, stream, target / fps, needed=unneeded.needed
                     )
                     keyframes = self._keyframe_index(stream)  # seeking may load more index
-                    counting, held = False, None
+                    held = None
                 frame = next(frames, None)
                 index: int | None = None
                 if frame is not None:
                     if counting:
-                        index = next_index if next_index is not None else self._first_index(frame)
+                        if next_index is None:
+                            index = self._first_index(frame)
+                        else:  # the pictures the decoder dropped were there all the same
+                            index = next_index + unneeded.dropped_before(frame.pts)
+                        unneeded.came_out(frame.pts, index)
                         next_index = index + 1
                     else:
                         index = self._index_from_pts(frame.pts)
@@ -243,7 +287,7 @@ class TargetedReads:
                             seconds, backoff = 0.0, math.inf
                         retry = (aimed, backoff)
                         frames = self._restart(
-                            frames, container, stream, seconds, needed=before_target
+                            frames, container, stream, seconds, needed=unneeded.needed
                         )
                         current = -1
                         continue
