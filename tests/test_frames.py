@@ -228,19 +228,23 @@ def test_after_a_seek_unreferenced_pictures_before_a_target_are_not_decoded(
 
 
 @pytest.mark.parametrize(
-    ("x264", "most_decoded"),
-    [("bframes=3:b-pyramid=none:b-adapt=0", 30), ("", 50), ("bframes=0", 60)],
-    ids=["b-frames", "b-pyramid", "no-b-frames"],
+    ("codec", "options", "most_decoded"),
+    [
+        ("libx264", {"x264-params": "bframes=3:b-pyramid=none:b-adapt=0"}, 30),
+        ("libx264", {}, 50),
+        ("libx264", {"x264-params": "bframes=0"}, 60),
+        ("libx265", {"x265-params": "keyint=250:bframes=3:log-level=none"}, 45),
+    ],
+    ids=["b-frames", "b-pyramid", "no-b-frames", "hevc"],
 )
 def test_counted_indices_stay_right_when_unreferenced_pictures_are_dropped(
-    tmp_path: Path, x264: str, most_decoded: int
+    tmp_path: Path, codec: str, options: dict[str, str], most_decoded: int
 ) -> None:
     # One key frame, so no seek: indices are counted from the start, and every picture the
     # decoder drops before a target must still be counted. (x264's default B-pyramid keeps
     # one B-frame in each run as a reference: it comes out although it was let drop.)
-    options = {"x264-params": x264} if x264 else {}
     path = write_video(tmp_path / "c.mp4", frames=60, fps=25, width=64, height=48, gop=250,
-                       options=options)  # fmt: skip
+                       codec=codec, pixel_format="yuv420p", options=options)  # fmt: skip
     sampler = FrameSampler(path, Sampling(SamplingMode.EVENLY, 5), quantisers=True)
     sampled = list(sampler)
     assert sampler.seeks == 0
@@ -251,6 +255,20 @@ def test_counted_indices_stay_right_when_unreferenced_pictures_are_dropped(
         assert frame.mean_qp == full[frame.index].mean_qp
         assert frame.time_seconds == pytest.approx(frame.index / 25)
     assert sampler.frames_decoded <= most_decoded
+
+
+def test_pictures_are_dropped_only_where_the_codec_has_one_a_packet(tmp_path: Path) -> None:
+    # MPEG-4 Part 2 with B-frames: its decoder would drop them, but AVI packs two pictures in
+    # a packet, so its pictures are all decoded; what is read is the same either way.
+    path = write_video(tmp_path / "m.mp4", frames=60, fps=25, width=64, height=48, gop=250,
+                       codec="mpeg4", options={"bf": "2"})  # fmt: skip
+    sampler = FrameSampler(path, Sampling(SamplingMode.EVENLY, 5))
+    sampled = list(sampler)
+    assert [frame.index for frame in sampled] == [0, 15, 30, 44, 59]
+    full = {f.index: f for f in FrameSampler(path, Sampling(SamplingMode.ALL))}
+    for frame in sampled:
+        np.testing.assert_array_equal(frame.luma, full[frame.index].luma)
+    assert sampler.frames_decoded == 60
 
 
 def test_indices_agree_across_modes_when_the_first_frames_cannot_be_decoded(

@@ -121,6 +121,11 @@ def keyframe_survey(path: Path) -> tuple[int, list[float]]:
     return packets, sorted(times)
 
 
+#: Decoders that drop exactly the pictures no other refers to (skip_frame NONREF), one picture
+#: a packet. Not MPEG-4 Part 2: AVI packs two of its pictures in one packet.
+DROPPING_CODECS = frozenset({"h264", "hevc"})
+
+
 class _Unneeded:
     """Which pictures the decoder may drop on the way to the next target: those placed before
     it that no other picture refers to (the decoder keeps the rest), B-frames mostly.
@@ -135,7 +140,14 @@ class _Unneeded:
 
     _MARGIN = 2
 
-    def __init__(self, index_of: Callable[[int | None], int | None], pending: deque[int]):
+    def __init__(
+        self,
+        index_of: Callable[[int | None], int | None],
+        pending: deque[int],
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self._enabled = enabled
         self._index_of = index_of
         self._pending = pending
         self.counting = True
@@ -144,7 +156,7 @@ class _Unneeded:
 
     def needed(self, pts: int | None) -> bool:
         index = self._index_of(pts)
-        if index is None or pts is None or not self._pending:
+        if not self._enabled or index is None or pts is None or not self._pending:
             return True
         if not self.counting:
             return index >= self._pending[0]
@@ -236,7 +248,8 @@ class TargetedReads:
         pending = deque(targets)
         fps = self.fps if self._time_base is not None else None
         keyframes = self._keyframe_index(stream)
-        unneeded = _Unneeded(self._index_from_pts, pending)
+        droppable = stream.codec_context.name in DROPPING_CODECS
+        unneeded = _Unneeded(self._index_from_pts, pending, enabled=droppable)
         frames = self._decoded(container, stream, needed=unneeded.needed)
         try:
             counting = True  # indices are counted while decoding from the start
