@@ -292,6 +292,27 @@ def test_indices_agree_across_modes_when_the_first_frames_cannot_be_decoded(
     ]
 
 
+def test_a_stream_joined_late_counts_from_its_first_picture_when_pictures_are_dropped(
+    tmp_path: Path,
+) -> None:
+    # Cut mid-GOP, the decoder's first picture out is not the stream's first (its timestamp
+    # places it); the B-frames dropped on the way to later targets are counted from there.
+    whole = write_video(tmp_path / "b.ts", frames=96, gop=24,
+                        options={"x264-params": "bframes=3:b-pyramid=none:b-adapt=0"})  # fmt: skip
+    data = whole.read_bytes()
+    path = tmp_path / "joined-late.ts"
+    path.write_bytes(data[(len(data) * 3 // 10) // 188 * 188 :])
+    full = {frame.index: frame for frame in collect(path, "all")}
+    sampler = FrameSampler(path, Sampling(SamplingMode.EVENLY, 4))
+    sampled = list(sampler)
+    assert sampler.seeks == 0
+    assert [frame.index for frame in sampled][1:] == [23, 46, 69]
+    assert min(full) > 0  # (the first target, 0, is met by the first picture out)
+    for frame in sampled:
+        np.testing.assert_array_equal(frame.luma, full[frame.index].luma)
+    assert sampler.frames_decoded < len(full) - 20  # B-frames were dropped
+
+
 def test_evenly_falls_back_to_counting_packets_when_the_length_is_unknown(
     long_clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

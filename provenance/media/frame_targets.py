@@ -277,7 +277,8 @@ class TargetedReads:
                 if frame is not None:
                     if counting:
                         if next_index is None:
-                            index = self._first_index(frame)
+                            index = self._first_index(frame)  # its timestamp places it
+                            unneeded.dropped_before(frame.pts)  # ... after any let drop
                         else:  # the pictures the decoder dropped were there all the same
                             index = next_index + unneeded.dropped_before(frame.pts)
                         unneeded.came_out(frame.pts, index)
