@@ -27,7 +27,9 @@ GOPs) is read only when it is one of the evenly spaced frames.
 
 Both targeted modes decode straight on and seek only when that skips real work (see
 :mod:`provenance.media.seeking`): a seek goes to the key frame at or before the target and
-decodes forward to it, so a frame is exact (the same pixels as a full decode).
+decodes forward to it, so a frame is exact (the same pixels as a full decode). On the way, the
+decoder drops the pictures no other refers to (H.264 and HEVC B-frames, about half a stream)
+that lie before the next target; indices stay counted right (:class:`_Unneeded`).
 """
 
 from __future__ import annotations
