@@ -142,23 +142,16 @@ class _Unneeded:
 
     _MARGIN = 2
 
-    def __init__(
-        self,
-        index_of: Callable[[int | None], int | None],
-        pending: deque[int],
-        *,
-        enabled: bool = True,
-    ) -> None:
-        self._enabled = enabled
+    def __init__(self, index_of: Callable[[int | None], int | None], pending: deque[int]):
         self._index_of = index_of
         self._pending = pending
-        self.counting = True
+        self.counting = True  # indices are counted while decoding from the start (no seek yet)
         self._offset = 0  # counted index minus timestamp index, at the last picture out
         self._let_drop: list[int] = []  # a heap of timestamps
 
     def needed(self, pts: int | None) -> bool:
         index = self._index_of(pts)
-        if not self._enabled or index is None or pts is None or not self._pending:
+        if index is None or pts is None or not self._pending:
             return True
         if not self.counting:
             return index >= self._pending[0]
@@ -250,11 +243,10 @@ class TargetedReads:
         pending = deque(targets)
         fps = self.fps if self._time_base is not None else None
         keyframes = self._keyframe_index(stream)
-        droppable = stream.codec_context.name in DROPPING_CODECS
-        unneeded = _Unneeded(self._index_from_pts, pending, enabled=droppable)
-        frames = self._decoded(container, stream, needed=unneeded.needed)
+        unneeded = _Unneeded(self._index_from_pts, pending)
+        needed = unneeded.needed if stream.codec_context.name in DROPPING_CODECS else None
+        frames = self._decoded(container, stream, needed=needed)
         try:
-            counting = True  # indices are counted while decoding from the start
             next_index: int | None = None
             current = -1  # index of the last frame decoded
             held: tuple[VideoFrame, int] | None = None  # last decoded frame, not yielded
@@ -268,16 +260,14 @@ class TargetedReads:
                     and should_seek(current, target, self.fps, keyframes)
                 ):
                     last_seek_target, retry = target, (target, 0.0)
-                    unneeded.counting = counting = False
-                    frames = self._restart(
-                        frames, container, stream, target / fps, needed=unneeded.needed
-                    )
+                    unneeded.counting = False
+                    frames = self._restart(frames, container, stream, target / fps, needed=needed)
                     keyframes = self._keyframe_index(stream)  # seeking may load more index
                     held = None
                 frame = next(frames, None)
                 index: int | None = None
                 if frame is not None:
-                    if counting:
+                    if unneeded.counting:
                         if next_index is None:
                             index = self._first_index(frame)  # its timestamp places it
                             unneeded.dropped_before(frame.pts)  # ... after any let drop
@@ -302,9 +292,7 @@ class TargetedReads:
                         if seconds <= 0:
                             seconds, backoff = 0.0, math.inf
                         retry = (aimed, backoff)
-                        frames = self._restart(
-                            frames, container, stream, seconds, needed=unneeded.needed
-                        )
+                        frames = self._restart(frames, container, stream, seconds, needed=needed)
                         current = -1
                         continue
                 if frame is None or index is None:

@@ -294,7 +294,7 @@ class FrameSampler(TargetedReads):
         import av
 
         try:
-            container = open_container(self.path)
+            container = open_container(self.path, file_type)
         except av.error.FFmpegError as error:
             problem = None
             if file_type.family == "bmff":

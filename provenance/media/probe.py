@@ -234,7 +234,7 @@ def _probe_image_with_pyav(
     import av
 
     try:
-        with open_container(path) as container:
+        with open_container(path, file_type) as container:
             stream = best_video_stream(container)
             codec_context: CodecContext | None = stream.codec_context if stream else None
             if stream is None or codec_context is None:
@@ -301,7 +301,7 @@ def _probe_with_pyav(path: Path, name: str, file_type: FileType, size_bytes: int
     import av
 
     try:
-        with open_container(path) as container:
+        with open_container(path, file_type) as container:
             return _read_container(container, name, size_bytes)
     except (av.error.FFmpegError, MediaError) as error:
         problem = bmff_structure_problem(path, size_bytes) if file_type.family == "bmff" else None
@@ -317,8 +317,9 @@ def _probe_with_pyav(path: Path, name: str, file_type: FileType, size_bytes: int
         ) from error
 
 
-def open_container(path: Path) -> InputContainer:
-    """Open a local file with PyAV for reading, with no network protocol allowed."""
+def open_container(path: Path, file_type: FileType | None = None) -> InputContainer:
+    """Open a local file with PyAV for reading, with no network protocol allowed
+    (``file_type``: what :func:`sniff_file` found, when the caller has it; else it is read)."""
     import av
 
     # An absolute path keeps FFmpeg from reading 'name:rest' as a protocol; the whitelist keeps
@@ -328,19 +329,20 @@ def open_container(path: Path) -> InputContainer:
         mode="r",
         metadata_errors="replace",
         container_options={"protocol_whitelist": "file"},
-        options=_stream_info_options(path),
+        options=_stream_info_options(path, file_type),
     )
 
 
-def _stream_info_options(path: Path) -> dict[str, str]:
+def _stream_info_options(path: Path, file_type: FileType | None) -> dict[str, str]:
     """On opening, FFmpeg decodes one to seven pictures to learn what an MP4 or MOV header
     already states (40 ms at 1080p, 107 ms at 4K, paid on every opening). ``skip_frame=all``
     reaches only that pass's decoders, not the ones frames are read with. Only ISO BMFF video:
     Matroska's start time and duration come out differently without that decoding."""
-    try:
-        file_type = sniff_path(path)
-    except OSError:
-        return {}  # opening will say what is wrong
+    if file_type is None:
+        try:
+            file_type = sniff_path(path)
+        except OSError:
+            return {}  # opening will say what is wrong
     media = file_type.mime_type or ""
     if file_type.family == "bmff" and media.startswith(("video/", "audio/")):
         return {"skip_frame": "all"}
